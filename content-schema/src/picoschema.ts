@@ -1,0 +1,2 @@
+// Placeholder: filled in by the renderer work (Picoschema → JSON Schema).
+export {};
