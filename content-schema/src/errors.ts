@@ -10,10 +10,10 @@ export interface SourceLocation {
 }
 
 export interface AnvilErrorOptions extends SourceLocation {
-  hint?: string;
+  hint?: string | undefined;
   cause?: unknown;
   /** Extra structured detail (candidates, versions that exist…), safe to show. */
-  details?: Record<string, unknown>;
+  details?: Record<string, unknown> | undefined;
 }
 
 export class AnvilError extends Error {
