@@ -104,7 +104,15 @@ function parseFrontMatterYaml(yamlText: string): unknown {
   // gray-matter cuts the block at "\n---", leaving the "\r" of a CRLF file at its end; Dotprompt's
   // own split consumes it, and YAML would read it as part of the last value.
   const block = yamlText.endsWith('\r') ? yamlText.slice(0, -1) : yamlText;
-  return parseYaml(block, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  try {
+    return parseYaml(block, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw err;
+    // Raised while building values (e.g. too many aliases: a resource-exhaustion guard).
+    throw new AnvilError('frontmatter.yaml', `invalid YAML in front matter: ${(err as Error).message}`, {
+      line: 2, column: 1, cause: err, hint: 'front matter is plain data; avoid YAML anchors and aliases',
+    });
+  }
 }
 
 function refuseCode(): never {

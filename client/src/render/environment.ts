@@ -71,12 +71,23 @@ export interface CompiledPrompt {
 interface PartialInfo {
   fn: TemplateFn;
   usesMessageHelpers: boolean;
+  /** Reads @metadata or a context variable, so renders must pass Dotprompt's data frame. */
+  needsData: boolean;
 }
+
+/** `@` variables Handlebars provides itself; any other one comes from our data frame. */
+const HANDLEBARS_DATA = new Set(['index', 'key', 'first', 'last', 'root', 'partial-block', 'level']);
 
 export class PromptEnvironment {
   private readonly hb: HandlebarsEnv;
   private readonly markers: MarkerSet;
   private readonly knownHelpers: Record<string, true> = {};
+  /**
+   * Dotprompt's helpers, registered with Handlebars only once a template uses them: its runtime
+   * copies and wraps every registered helper on each render, so unused ones cost time on every
+   * call (known to the compiler all the same, so unknown-helper checks do not change).
+   */
+  private readonly helpers: Record<string, Handlebars.HelperDelegate>;
   private readonly partials = new Map<string, PartialInfo>();
   private readonly schemas: Record<string, JsonSchema>;
   private readonly resolvePartialSource: ((name: string) => string | undefined) | undefined;
@@ -86,10 +97,8 @@ export class PromptEnvironment {
   constructor(options: EnvironmentOptions = {}) {
     this.hb = Handlebars.create() as HandlebarsEnv;
     this.markers = new MarkerSet(randomBytes(12).toString('hex'));
-    for (const [name, fn] of Object.entries(createHelpers(this.markers, this.hb.SafeString))) {
-      this.hb.registerHelper(name, fn);
-      this.knownHelpers[name] = true;
-    }
+    this.helpers = createHelpers(this.markers, this.hb.SafeString);
+    for (const name of Object.keys(this.helpers)) this.knownHelpers[name] = true;
     this.schemas = { ...options.schemas };
     this.resolvePartialSource = options.resolvePartial;
     for (const [name, source] of Object.entries(options.partials ?? {})) this.definePartial(name, source);
@@ -147,7 +156,7 @@ export class PromptEnvironment {
     origin: TemplateOrigin & { raw?: Record<string, unknown> | undefined } = {},
   ): CompiledPrompt {
     const body = this.compileBody(template, origin);
-    return new Prompt(body.fn, metadata, origin.raw, template, body.usesMessageHelpers, this.markers);
+    return new Prompt(body.fn, metadata, origin.raw, template, body, this.markers);
   }
 
   private compileBody(template: string, origin: TemplateOrigin): PartialInfo {
@@ -155,10 +164,13 @@ export class PromptEnvironment {
     try {
       ast = this.hb.parse(template);
     } catch (err) {
-      throw parseError(err as Error, template, this.hb.Parser.lexer, origin);
+      throw parseError(err as Error, template, this.hb.Parser.lexer, origin, this.helperNames());
     }
 
-    const usesMessageHelpers = this.checkReferences(ast, origin);
+    const refs = this.checkReferences(ast, origin);
+    for (const name of refs.helpers) {
+      if (!this.hb.helpers[name] && this.helpers[name]) this.hb.registerHelper(name, this.helpers[name]);
+    }
 
     // Handlebars.compile() compiles lazily on the first render; this is the same pipeline run
     // now, so that unknown helpers fail here, with their position, and never at render time.
@@ -171,18 +183,23 @@ export class PromptEnvironment {
     } catch (err) {
       throw compileError(err as Error, origin, this.helperNames());
     }
-    return { fn, usesMessageHelpers };
+    return { fn, usesMessageHelpers: refs.usesMessageHelpers, needsData: refs.needsData };
   }
 
   /**
    * Resolves every partial the template names (defining it from the resolver when needed) and
-   * reports unknown or dynamic ones. Returns whether any message helper is used, directly or
-   * through a partial.
+   * reports unknown or dynamic ones. Also says which helpers the template calls, and whether
+   * it (directly or through a partial) uses message helpers or reads our data frame.
    */
-  private checkReferences(ast: hbs.AST.Program, origin: TemplateOrigin): boolean {
+  private checkReferences(
+    ast: hbs.AST.Program,
+    origin: TemplateOrigin,
+  ): { helpers: Set<string>; usesMessageHelpers: boolean; needsData: boolean } {
     const inline = new Set<string>();
     const referenced: { name: string; loc: hbs.AST.SourceLocation; hasFallback: boolean }[] = [];
+    const helpers = new Set<string>();
     let usesMessageHelpers = false;
+    let needsData = false;
 
     const env = this;
     const visitor = new (class extends Handlebars.Visitor {
@@ -213,12 +230,17 @@ export class PromptEnvironment {
         noteHelper(s.path);
         super.SubExpression(s);
       }
+      override PathExpression(p: hbs.AST.PathExpression): void {
+        if (p.data && !HANDLEBARS_DATA.has(String(p.parts[0]))) needsData = true;
+        super.PathExpression(p);
+      }
     })();
 
     function noteHelper(path: hbs.AST.Expression): void {
-      if (path.type === 'PathExpression' && MARKER_HELPERS.has((path as hbs.AST.PathExpression).original)) {
-        usesMessageHelpers = true;
-      }
+      if (path.type !== 'PathExpression') return;
+      const name = (path as hbs.AST.PathExpression).original;
+      helpers.add(name);
+      if (MARKER_HELPERS.has(name)) usesMessageHelpers = true;
     }
     function visitPartial(name: hbs.AST.PathExpression | hbs.AST.SubExpression, loc: hbs.AST.SourceLocation, hasFallback: boolean): void {
       // The grammar also allows a string literal: {{> "name"}}.
@@ -247,9 +269,11 @@ export class PromptEnvironment {
             near ? `did you mean "${near}"?` : partialHint(ref.name, [...this.partials.keys()]));
         }
       }
-      if (this.partials.get(ref.name)?.usesMessageHelpers) usesMessageHelpers = true;
+      const partial = this.partials.get(ref.name);
+      if (partial?.usesMessageHelpers) usesMessageHelpers = true;
+      if (partial?.needsData) needsData = true;
     }
-    return usesMessageHelpers;
+    return { helpers, usesMessageHelpers, needsData };
   }
 }
 
@@ -263,9 +287,11 @@ function partialHint(name: string, known: string[]): string {
 type TemplateSpecification = Parameters<typeof Handlebars.template>[0];
 
 class Prompt implements CompiledPrompt {
+  readonly usesMessageHelpers: boolean;
+  private readonly needsData: boolean;
   private readonly defaults: Record<string, unknown> | undefined;
   /** `@metadata` when the caller passes no RenderData: built once, not per render. */
-  private readonly baseData: Record<string, unknown>;
+  private readonly baseOptions: { data?: Record<string, unknown> } | undefined;
   private readonly promptMetadata: Record<string, unknown>;
 
   constructor(
@@ -273,15 +299,17 @@ class Prompt implements CompiledPrompt {
     readonly metadata: PromptMetadata,
     readonly raw: Record<string, unknown> | undefined,
     readonly template: string,
-    readonly usesMessageHelpers: boolean,
+    body: PartialInfo,
     private readonly markers: MarkerSet,
   ) {
+    this.usesMessageHelpers = body.usesMessageHelpers;
+    this.needsData = body.needsData;
     const defaults = metadata.input?.default;
     this.defaults = defaults && Object.keys(defaults).length > 0 ? defaults : undefined;
     // Dotprompt exposes the metadata without the input schema as @metadata.prompt.
     const { input: _input, ...rest } = metadata;
     this.promptMetadata = raw === undefined ? rest : { ...rest, raw };
-    this.baseData = { metadata: { prompt: this.promptMetadata } };
+    this.baseOptions = this.needsData ? { data: { metadata: { prompt: this.promptMetadata } } } : undefined;
   }
 
   renderText(vars?: Record<string, unknown>, data?: RenderData): string {
@@ -295,11 +323,13 @@ class Prompt implements CompiledPrompt {
 
   private render(vars: Record<string, unknown> | undefined, data: RenderData | undefined): string {
     const context = this.defaults ? { ...this.defaults, ...vars } : (vars ?? {});
-    const frame = data === undefined
-      ? this.baseData
-      : { metadata: { prompt: this.promptMetadata, docs: data.docs, messages: data.messages }, ...data.context };
+    // The data frame only matters to templates that read it; skipping it keeps the text path
+    // as lean as a plain compiled template.
+    const options = data === undefined || !this.needsData
+      ? this.baseOptions
+      : { data: { metadata: { prompt: this.promptMetadata, docs: data.docs, messages: data.messages }, ...data.context } };
     try {
-      return this.fn(context, { data: frame });
+      return this.fn(context, options);
     } catch (err) {
       if (err instanceof AnvilError) throw err;
       throw new AnvilError('render.failed', `rendering failed: ${(err as Error)?.message ?? String(err)}`, {

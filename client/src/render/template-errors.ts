@@ -40,7 +40,15 @@ export function templateError(
 }
 
 /** A parse error from `Handlebars.parse`, read together with the lexer's state at the failure. */
-export function parseError(err: Error, template: string, lexer: LexerState | undefined, origin: TemplateOrigin): AnvilError {
+export function parseError(
+  err: Error & { lineNumber?: number },
+  template: string,
+  lexer: LexerState | undefined,
+  origin: TemplateOrigin,
+  knownHelpers: string[],
+): AnvilError {
+  // Block mismatches are raised while the parser builds the AST, as located exceptions.
+  if (err.lineNumber !== undefined) return compileError(err, origin, knownHelpers);
   const text = err.message;
   if (text.startsWith('Lexical error')) {
     const at = locate(template, Math.max(0, (lexer?.matched?.length ?? 1) - 1));

@@ -1,0 +1,22 @@
+/**
+ * `npm run bench [name…]`: runs the benchmarks (all, or those named) and prints their results
+ * as Markdown, ready for bench/RESULTS.md.
+ */
+import { renderBenchmark } from './render.bench.ts';
+
+const benchmarks: Record<string, () => Promise<string>> = {
+  render: renderBenchmark,
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!(name in benchmarks)) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(', ')}`);
+    process.exit(1);
+  }
+}
+for (const [name, run] of Object.entries(benchmarks)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(await run());
+  console.log('');
+}
