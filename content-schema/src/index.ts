@@ -1,2 +1,43 @@
 export * from './errors.ts';
 export * from './picoschema.ts';
+
+export * from './names.ts';
+export * from './versions.ts';
+export * from './address.ts';
+export * from './canonical-json.ts';
+export * from './integrity.ts';
+export { closest } from './did-you-mean.ts';
+
+export {
+  EXTENSION_KEY_PATTERN,
+  GIT_OBJECT_ID_PATTERN,
+  INTEGRITY_PATTERN,
+  ISO_DATE_TIME_PATTERN,
+  JSON_SCHEMA_DIALECT,
+  LIMITS,
+  SCHEMA_BASE_URL,
+  SET_MODES,
+  type RolloutEntry,
+} from './schemas/common.ts';
+export * from './schemas/set-config.ts';
+export * from './schemas/repo-config.ts';
+export * from './schemas/front-matter.ts';
+export * from './schemas/prompt-metadata.ts';
+export * from './schemas/bundle.ts';
+export * from './schemas/envelope.ts';
+export * from './schemas/lock-file.ts';
+export * from './schemas/schema-files.ts';
+
+export {
+  escapePointerToken,
+  formatIssue,
+  joinPointer,
+  type ValidationIssue,
+  type ValidationResult,
+} from './validate/issues.ts';
+export * from './validate/validate-set-config.ts';
+export * from './validate/validate-repo-config.ts';
+export * from './validate/validate-front-matter.ts';
+export { validateBundle } from './validate/validate-bundle.ts';
+export * from './validate/validate-envelope.ts';
+export * from './validate/validate-lock-file.ts';

@@ -13,12 +13,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import Handlebars from 'handlebars';
-import { AnvilError, type JsonSchema, type PromptMetadata } from '@anvil/content-schema';
+import { AnvilError, closest, type JsonSchema, type PromptMetadata } from '@anvil/content-schema';
 import { parsePromptSource } from '../parse/prompt-source.ts';
 import { normalizePromptMetadata } from '../parse/prompt-metadata.ts';
 import { createHelpers, DOTPROMPT_HELPERS, MARKER_HELPERS } from './helpers.ts';
 import { MarkerSet, toMessages, type Document, type Message } from './messages.ts';
-import { closest, compileError, parseError, templateError, type TemplateOrigin } from './template-errors.ts';
+import { compileError, parseError, templateError, type TemplateOrigin } from './template-errors.ts';
 
 type TemplateFn = (context: unknown, options?: { data?: Record<string, unknown> }) => string;
 type HandlebarsEnv = typeof Handlebars & {
@@ -263,7 +263,7 @@ export class PromptEnvironment {
         } else if (ref.hasFallback) {
           continue; // {{#> name}}fallback{{/name}} renders its fallback, as in Handlebars
         } else {
-          const near = closest(ref.name, this.partials.keys());
+          const near = closest(ref.name, [...this.partials.keys()]);
           throw templateError('template.unknown-partial', `unknown partial "${ref.name}"`, origin,
             { line: ref.loc.start.line, column: ref.loc.start.column },
             near ? `did you mean "${near}"?` : partialHint(ref.name, [...this.partials.keys()]));

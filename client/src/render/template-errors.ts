@@ -4,7 +4,7 @@
  * and compile errors with 0-based columns; both are turned into positions in the *file*, which
  * starts with front matter that the template never saw.
  */
-import { AnvilError } from '@anvil/content-schema';
+import { AnvilError, closest } from '@anvil/content-schema';
 import { locate } from '../parse/prompt-source.ts';
 
 /** Where a template sits in its file (1-based line, 0-based column), for error positions. */
@@ -130,30 +130,4 @@ function describeToken(token: string | undefined): string {
     case 'ID': return 'a name';
     default: return token.toLowerCase().replace(/_/g, ' ');
   }
-}
-
-/** The candidate nearest to `word` by edit distance, if it is plausibly a typo of it. */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

@@ -1,0 +1,24 @@
+import { RepoConfigSchema, type ResolvedRepoConfig } from '../schemas/repo-config.ts';
+import type { ValidationResult } from './issues.ts';
+import { joinPointer } from './issues.ts';
+import { entriesOf, fieldAt } from './read-data.ts';
+import { runValidation } from './run-validation.ts';
+import { checkVersion } from './semver-checks.ts';
+
+/**
+ * Validates a parsed `anvil.yaml`. On success `value` is a copy with `promptsDir: prompts` and
+ * `rollouts: {}` filled in when absent.
+ */
+export function validateRepoConfig(input: unknown): ValidationResult<ResolvedRepoConfig> {
+  return runValidation<ResolvedRepoConfig>(input, {
+    schema: RepoConfigSchema,
+    flavour: 'authored',
+    check(data, { error }) {
+      for (const [set, channels] of entriesOf(fieldAt(data, 'rollouts'))) {
+        for (const [channel, rollout] of entriesOf(channels)) {
+          checkVersion(error, joinPointer('/rollouts', set, channel, 'version'), fieldAt(rollout, 'version'));
+        }
+      }
+    },
+  });
+}
