@@ -35,8 +35,16 @@ export interface EnvironmentOptions {
   partials?: Record<string, string> | undefined;
   /** Named schemas that Picoschema types may refer to. */
   schemas?: Record<string, JsonSchema> | undefined;
-  /** Called for a partial that is not defined yet; return its source, or undefined. */
-  resolvePartial?: ((name: string) => string | undefined) | undefined;
+  /**
+   * Called for a partial that is not defined yet; returns its source (with the file it comes
+   * from, for error positions), or undefined.
+   */
+  resolvePartial?: ((name: string) => string | PartialSource | undefined) | undefined;
+}
+
+export interface PartialSource {
+  source: string;
+  file?: string | undefined;
 }
 
 export interface CompileOptions extends TemplateOrigin {
@@ -90,7 +98,7 @@ export class PromptEnvironment {
   private readonly helpers: Record<string, Handlebars.HelperDelegate>;
   private readonly partials = new Map<string, PartialInfo>();
   private readonly schemas: Record<string, JsonSchema>;
-  private readonly resolvePartialSource: ((name: string) => string | undefined) | undefined;
+  private readonly resolvePartialSource: EnvironmentOptions['resolvePartial'];
   /** Partials being compiled, to report a cycle instead of recursing forever. */
   private readonly compiling = new Set<string>();
 
@@ -257,9 +265,10 @@ export class PromptEnvironment {
     for (const ref of referenced) {
       if (inline.has(ref.name)) continue;
       if (!this.partials.has(ref.name)) {
-        const source = this.resolvePartialSource?.(ref.name);
-        if (source !== undefined) {
-          env.definePartial(ref.name, source);
+        const resolved = this.resolvePartialSource?.(ref.name);
+        if (resolved !== undefined) {
+          const { source, file } = typeof resolved === 'string' ? { source: resolved, file: undefined } : resolved;
+          env.definePartial(ref.name, source, { file });
         } else if (ref.hasFallback) {
           continue; // {{#> name}}fallback{{/name}} renders its fallback, as in Handlebars
         } else {

@@ -1,0 +1,99 @@
+/**
+ * `anvil lint`: every problem of a loaded repository at once — layout and config problems from
+ * loading, dependency graph problems, invalid release tags, template and front-matter errors
+ * from compiling each set exactly as a build would, front-matter fields the schema does not
+ * know, and variables used without being declared in `input.schema`.
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import { validateFrontMatter, type ValidationIssue } from '@anvil/content-schema';
+import { filePosition, parsePromptSource } from '@anvil/client';
+import { compileSet } from '../build/compile-set.ts';
+import { resolveDependencies } from '../build/resolve-dependencies.ts';
+import type { LoadedRepo, PartialFile } from '../load/load-repo.ts';
+import { positionOf } from '../load/read-yaml-config.ts';
+import { dedupeProblems, problem, sortProblems, type Problem } from './problem.ts';
+import { declaredVariables, findUndeclaredVariables } from './undeclared-variables.ts';
+
+export interface ReleaseInfo {
+  /** Released versions per set (from `<set>@<semver>` tags). */
+  releases: Record<string, string[]>;
+  /** Tags that look like releases but are not valid semver. */
+  invalidTags?: { name: string; reason: string }[];
+}
+
+const HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log', 'json', 'role', 'history', 'section', 'media', 'ifEquals', 'unlessEquals']);
+
+export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {} }): Problem[] {
+  const problems: Problem[] = [...repo.problems];
+
+  for (const tag of releases.invalidTags ?? []) {
+    problems.push(problem('error', 'tag.invalid-version', `tag "${tag.name}" is not a valid release: ${tag.reason}`, {
+      hint: 'release tags are <set>@<semver>, e.g. onboarding@1.2.0 or core@2.1.0-rc.1',
+    }));
+  }
+
+  // Linting happens before releases: a dependency that has none yet is only a warning here.
+  const resolution = resolveDependencies(
+    repo.sets.map((s) => ({
+      name: s.name, dependencies: s.config.dependencies, configFile: s.configFile,
+      positions: dependencyPositions(s.configText, Object.keys(s.config.dependencies)),
+    })),
+    { releases: releases.releases, unreleased: 'warning' },
+  );
+  problems.push(...resolution.problems);
+
+  const partialsBySet: Record<string, PartialFile[]> = {};
+  for (const set of repo.sets) partialsBySet[set.name] = set.partials;
+
+  for (const set of repo.sets) {
+    const compiled = compileSet(set, partialsBySet);
+    problems.push(...compiled.problems);
+    for (const { file, compiled: prompt } of compiled.prompts) {
+      problems.push(...frontMatterProblems(file.file, file.source, prompt.raw));
+      const declared = declaredVariables(prompt.metadata.input?.schema);
+      if (!declared) continue;
+      const start = parsePromptSource(file.source).templateStart;
+      for (const v of findUndeclaredVariables(prompt.template, declared, HELPERS)) {
+        const pos = filePosition({ start }, v.line, v.column);
+        problems.push(problem('error', 'template.undeclared-variable', `variable "${v.name}" is not declared in input.schema`, {
+          file: file.file, line: pos.line, column: pos.column,
+          hint: `declare it (e.g. \`${v.name}: string\` under input.schema), or fix the name; declared: ${[...declared].join(', ') || 'none'}`,
+        }));
+      }
+    }
+  }
+  return sortProblems(dedupeProblems(problems));
+}
+
+/** Schema issues of a prompt's front matter, at the line of the offending key. */
+function frontMatterProblems(file: string, source: string, raw: Record<string, unknown> | undefined): Problem[] {
+  if (raw === undefined) return [];
+  const result = validateFrontMatter(raw);
+  const issues: [ValidationIssue, 'error' | 'warning'][] = [
+    ...result.errors.map((i) => [i, 'error'] as [ValidationIssue, 'error']),
+    ...result.warnings.map((i) => [i, 'warning'] as [ValidationIssue, 'warning']),
+  ];
+  if (issues.length === 0) return [];
+  // The front matter starts on line 2 of the file, after the opening "---".
+  const block = /^\uFEFF?---[^\n]*\n([\s\S]*?)\r?\n---/.exec(source)?.[1] ?? '';
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(block, { lineCounter });
+  return issues.map(([issue, severity]) => {
+    const pos = positionOf(doc, issue.path, lineCounter);
+    return problem(severity, `frontmatter.${issue.code.replace(/^schema\./, '')}`, issue.message, {
+      file, line: pos ? pos.line + 1 : 1, column: pos?.col ?? 1, hint: issue.hint,
+    });
+  });
+}
+
+/** Where each dependency is declared in set.yaml, so that its problems point there. */
+function dependencyPositions(configText: string, names: string[]): Record<string, { line: number; column: number }> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(configText, { lineCounter });
+  const out: Record<string, { line: number; column: number }> = {};
+  for (const name of names) {
+    const pos = positionOf(doc, `/dependencies/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, lineCounter);
+    if (pos) out[name] = { line: pos.line, column: pos.col };
+  }
+  return out;
+}
