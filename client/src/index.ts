@@ -1,4 +1,4 @@
-export { PromptEnvironment } from './render/environment.ts';
+export { KNOWN_HELPERS, PromptEnvironment } from './render/environment.ts';
 export type { CompiledPrompt, CompileOptions, EnvironmentOptions, PartialSource, RenderData } from './render/environment.ts';
 export type { Message, Part, Role, Document, TextPart, MediaPart, PendingPart } from './render/messages.ts';
 export { parsePromptSource } from './parse/prompt-source.ts';

@@ -30,6 +30,9 @@ type HandlebarsEnv = typeof Handlebars & {
 /** Handlebars' own helpers, always known to its compiler. */
 const BUILTIN_HELPERS = ['if', 'unless', 'each', 'with', 'lookup', 'log'];
 
+/** Every helper a template may call in any environment. */
+export const KNOWN_HELPERS: readonly string[] = [...BUILTIN_HELPERS, ...DOTPROMPT_HELPERS];
+
 export interface EnvironmentOptions {
   /** Partials by name (`signature`, or `core/signature` for a dependency's). */
   partials?: Record<string, string> | undefined;
@@ -68,6 +71,8 @@ export interface CompiledPrompt {
   readonly raw: Record<string, unknown> | undefined;
   /** The Handlebars body. */
   readonly template: string;
+  /** Where the body starts in its file (1-based line, 0-based column), for positions. */
+  readonly templateStart: { line: number; column: number };
   /** True when the template (or a partial it uses) writes roles, history, media or sections. */
   readonly usesMessageHelpers: boolean;
   /** The prompt as text. Role/history/media/section helpers leave no trace in it. */
@@ -114,7 +119,7 @@ export class PromptEnvironment {
 
   /** Every helper a template may call. */
   helperNames(): string[] {
-    return [...BUILTIN_HELPERS, ...DOTPROMPT_HELPERS];
+    return [...KNOWN_HELPERS];
   }
 
   hasPartial(name: string): boolean {
@@ -164,7 +169,7 @@ export class PromptEnvironment {
     origin: TemplateOrigin & { raw?: Record<string, unknown> | undefined } = {},
   ): CompiledPrompt {
     const body = this.compileBody(template, origin);
-    return new Prompt(body.fn, metadata, origin.raw, template, body, this.markers);
+    return new Prompt(body.fn, metadata, origin.raw, template, origin.start ?? { line: 1, column: 0 }, body, this.markers);
   }
 
   private compileBody(template: string, origin: TemplateOrigin): PartialInfo {
@@ -308,6 +313,7 @@ class Prompt implements CompiledPrompt {
     readonly metadata: PromptMetadata,
     readonly raw: Record<string, unknown> | undefined,
     readonly template: string,
+    readonly templateStart: { line: number; column: number },
     body: PartialInfo,
     private readonly markers: MarkerSet,
   ) {

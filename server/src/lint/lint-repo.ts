@@ -6,7 +6,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { validateFrontMatter, type ValidationIssue } from '@anvil/content-schema';
-import { filePosition, parsePromptSource } from '@anvil/client';
+import { filePosition, KNOWN_HELPERS } from '@anvil/client';
 import { compileSet } from '../build/compile-set.ts';
 import { resolveDependencies } from '../build/resolve-dependencies.ts';
 import type { LoadedRepo, PartialFile } from '../load/load-repo.ts';
@@ -21,7 +21,7 @@ export interface ReleaseInfo {
   invalidTags?: { name: string; reason: string }[];
 }
 
-const HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log', 'json', 'role', 'history', 'section', 'media', 'ifEquals', 'unlessEquals']);
+const HELPERS: ReadonlySet<string> = new Set(KNOWN_HELPERS);
 
 export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {} }): Problem[] {
   const problems: Problem[] = [...repo.problems];
@@ -52,9 +52,8 @@ export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {
       problems.push(...frontMatterProblems(file.file, file.source, prompt.raw));
       const declared = declaredVariables(prompt.metadata.input?.schema);
       if (!declared) continue;
-      const start = parsePromptSource(file.source).templateStart;
       for (const v of findUndeclaredVariables(prompt.template, declared, HELPERS)) {
-        const pos = filePosition({ start }, v.line, v.column);
+        const pos = filePosition({ start: prompt.templateStart }, v.line, v.column);
         problems.push(problem('error', 'template.undeclared-variable', `variable "${v.name}" is not declared in input.schema`, {
           file: file.file, line: pos.line, column: pos.column,
           hint: `declare it (e.g. \`${v.name}: string\` under input.schema), or fix the name; declared: ${[...declared].join(', ') || 'none'}`,
