@@ -1,17 +1,16 @@
 /**
  * `npm start` (for now): renders every prompt of the example repository with its input
- * defaults, through the same renderer apps use. A stand-in until the forge exists (issue 5),
- * which will turn `npm start` into forge + example app; the real repository loader is issue 3's.
+ * defaults, through the same loader and renderer as `anvil lint`/`anvil build`. A stand-in until
+ * the forge exists (issue 5), which will turn `npm start` into forge + example app.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { isAnvilError, type PromptMetadata } from '@anvil/content-schema';
-import { PromptEnvironment, type Message } from '@anvil/client';
+import type { Message } from '@anvil/client';
+import { compileSet, formatProblem, loadRepo, openWorkingTree, type PartialFile } from '@anvil/server';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const EXAMPLE_PROMPTS_DIR = path.join(here, 'prompts', 'prompts');
+export const EXAMPLE_REPO = path.join(here, 'prompts');
 
 export interface RenderedExample {
   set: string;
@@ -25,42 +24,21 @@ export interface RenderedExample {
   messages: Message[];
 }
 
-function markdownFiles(dir: string, base = dir): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) return markdownFiles(full, base);
-    return name.endsWith('.md') ? [path.relative(base, full)] : [];
-  });
-}
-
-export function renderExamples(promptsDir = EXAMPLE_PROMPTS_DIR): RenderedExample[] {
-  const sets = readdirSync(promptsDir).filter((name) => statSync(path.join(promptsDir, name, 'set.yaml'), { throwIfNoEntry: false }));
-  const partialsOf = (set: string) =>
-    markdownFiles(path.join(promptsDir, set)).filter((f) => path.basename(f).startsWith('_'));
+/** Loads the repository as `anvil lint` does and renders each prompt with its defaults. */
+export async function renderExamples(repoDir = EXAMPLE_REPO): Promise<RenderedExample[]> {
+  const repo = await loadRepo(openWorkingTree(repoDir));
+  const partialsBySet: Record<string, PartialFile[]> = {};
+  for (const set of repo.sets) partialsBySet[set.name] = set.partials;
 
   const out: RenderedExample[] = [];
-  for (const set of sets) {
-    const setDir = path.join(promptsDir, set);
-    const config = (parseYaml(readFileSync(path.join(setDir, 'set.yaml'), 'utf8')) ?? {}) as { dependencies?: Record<string, string> };
-    const env = new PromptEnvironment();
-    const addPartials = (from: string, prefix: string) => {
-      for (const rel of partialsOf(from)) {
-        const name = prefix + rel.replace(/\.md$/, '').replace(/(^|\/)_/, '$1');
-        const file = path.join(promptsDir, from, rel);
-        env.definePartial(name, readFileSync(file, 'utf8'), { file: path.relative(process.cwd(), file) });
-      }
-    };
-    addPartials(set, '');
-    for (const dep of Object.keys(config.dependencies ?? {})) addPartials(dep, `${dep}/`);
-
-    for (const rel of markdownFiles(setDir).filter((f) => !path.basename(f).startsWith('_'))) {
-      const file = path.join(setDir, rel);
-      const prompt = env.compile(readFileSync(file, 'utf8'), { file: path.relative(process.cwd(), file) });
-      const dir = path.dirname(rel) === '.' ? [] : path.dirname(rel).split(path.sep);
-      const [name = '', variant] = path.basename(rel, '.md').split('.');
-      const id = [...dir, name].join('.');
+  for (const set of repo.sets) {
+    const compiled = compileSet(set, partialsBySet);
+    const problems = [...repo.problems, ...compiled.problems].filter((p) => p.severity === 'error');
+    if (problems.length > 0) throw new Error(problems.map(formatProblem).join('\n'));
+    for (const { file, compiled: prompt } of compiled.prompts) {
       out.push({
-        set, id, variant, file, template: prompt.template, metadata: prompt.metadata,
+        set: set.name, id: file.id, variant: file.variant, file: path.join(repoDir, file.file),
+        template: prompt.template, metadata: prompt.metadata,
         text: prompt.renderText(), messages: prompt.renderMessages(),
       });
     }
@@ -70,7 +48,7 @@ export function renderExamples(promptsDir = EXAMPLE_PROMPTS_DIR): RenderedExampl
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   try {
-    for (const example of renderExamples()) {
+    for (const example of await renderExamples()) {
       const variant = example.variant ? ` (variant ${example.variant})` : '';
       console.log(`\n=== ${example.set}/${example.id}${variant}  ${path.relative(process.cwd(), example.file)}`);
       for (const m of example.messages) {

@@ -3,8 +3,8 @@ import { bundleIntegrity, validateBundle, type Bundle } from '@anvil/content-sch
 import { renderExamples } from '../../../examples/render-examples.ts';
 
 describe('the example prompt repository', function () {
-  it('compiles and renders every prompt with its input defaults', function () {
-    const rendered = renderExamples();
+  it('compiles and renders every prompt with its input defaults', async function () {
+    const rendered = await renderExamples();
     const ids = rendered.map((r) => `${r.set}/${r.id}${r.variant ? `:${r.variant}` : ''}`);
     expect(ids).to.include.members(['core/tone.formal', 'onboarding/welcome.message', 'onboarding/welcome.message:fr', 'support/answer', 'support/answer:formal']);
     const welcome = rendered.find((r) => r.id === 'welcome.message' && !r.variant)!;
@@ -13,9 +13,9 @@ describe('the example prompt repository', function () {
     expect(welcome.text).to.include('- invite teammates');
   });
 
-  it('produces metadata that the bundle schema accepts (renderer and content-schema agree)', function () {
+  it('produces metadata that the bundle schema accepts (renderer and content-schema agree)', async function () {
     const prompts: Bundle['prompts'] = {};
-    const examples = renderExamples().filter((r) => r.set === 'onboarding' || r.set === 'support');
+    const examples = (await renderExamples()).filter((r) => r.set === 'onboarding' || r.set === 'support');
     for (const r of examples.filter((e) => !e.variant)) {
       prompts[`${r.set}.${r.id}`] = { template: r.template, metadata: r.metadata, variants: {} };
     }
