@@ -6,9 +6,12 @@ import { parseArgs } from 'node:util';
 import { AnvilError } from '@anvil/content-schema';
 import { EXIT_OK, EXIT_USER_ERROR, processIO, reportFailure, type CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
+import { buildCommand } from './commands/build.ts';
 import { lintCommand } from './commands/lint.ts';
+import { releaseCommand, rollbackCommand } from './commands/release.ts';
+import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [lintCommand];
+export const COMMANDS: Command[] = [lintCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,10 +1,14 @@
 /** The snapshot a command works on: the working tree, or `--ref` read from git. */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AnvilError } from '@anvil/content-schema';
+import { AnvilError, validateRepoConfig } from '@anvil/content-schema';
+import { REPO_CONFIG_FILE } from '../load/load-repo.ts';
+import { readYamlConfig } from '../load/read-yaml-config.ts';
 import type { ReleaseInfo } from '../lint/lint-repo.ts';
 import { createGitCache, type GitCache } from '../repo/git-cache.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
-import { listReleaseTags, releasesBySet } from '../repo/release-tags.ts';
+import { listReleaseTags, releasesBySet, type ReleaseTag } from '../repo/release-tags.ts';
+import { checkSeenTags } from '../repo/seen-tags.ts';
 import type { RepoSnapshot } from '../repo/snapshot.ts';
 import { openWorkingTree } from '../repo/working-tree.ts';
 import { findRepoRoot, isGitRepo } from './find-repo-root.ts';
@@ -15,6 +19,10 @@ export interface OpenedRepo {
   releases: ReleaseInfo;
   cache: GitCache;
   isGit: boolean;
+  /** The project name bundles carry: anvil.yaml's `name` without "@", else the folder's name. */
+  project: string;
+  /** Every valid release tag (empty outside git). */
+  tags: ReleaseTag[];
 }
 
 export async function openRepo(values: Record<string, unknown>, cwd: string): Promise<OpenedRepo> {
@@ -29,7 +37,15 @@ export async function openRepo(values: Record<string, unknown>, cwd: string): Pr
   let releases: ReleaseInfo = { releases: {} };
   if (isGit) {
     const tags = await listReleaseTags(root, { cache });
-    releases = { releases: releasesBySet(tags.tags), invalidTags: tags.invalid };
+    const changes = await checkSeenTags(root, tags.tags);
+    releases = { releases: releasesBySet(tags.tags), invalidTags: tags.invalid, tagChanges: changes };
+    return { root, snapshot, releases, cache, isGit, tags: tags.tags, project: await projectOf(root) };
   }
-  return { root, snapshot, releases, cache, isGit };
+  return { root, snapshot, releases, cache, isGit, tags: [], project: await projectOf(root) };
+}
+
+async function projectOf(root: string): Promise<string> {
+  const text = await readFile(path.join(root, REPO_CONFIG_FILE), 'utf8').catch(() => undefined);
+  const name = text === undefined ? undefined : readYamlConfig(REPO_CONFIG_FILE, text, validateRepoConfig).value?.name;
+  return (name ?? path.basename(root)).replace(/^@/, '');
 }

@@ -10,6 +10,7 @@ import { filePosition, KNOWN_HELPERS } from '@anvil/client';
 import { compileSet } from '../build/compile-set.ts';
 import { resolveDependencies } from '../build/resolve-dependencies.ts';
 import type { LoadedRepo, PartialFile } from '../load/load-repo.ts';
+import type { TagChanges } from '../repo/release-tags.ts';
 import { positionOf } from '../load/read-yaml-config.ts';
 import { dedupeProblems, problem, sortProblems, type Problem } from './problem.ts';
 import { declaredVariables, findUndeclaredVariables } from './undeclared-variables.ts';
@@ -19,6 +20,8 @@ export interface ReleaseInfo {
   releases: Record<string, string[]>;
   /** Tags that look like releases but are not valid semver. */
   invalidTags?: { name: string; reason: string }[];
+  /** Release tags that moved or vanished since they were first seen (DESIGN §5). */
+  tagChanges?: Pick<TagChanges, 'moved' | 'deleted'>;
 }
 
 const HELPERS: ReadonlySet<string> = new Set(KNOWN_HELPERS);
@@ -29,6 +32,17 @@ export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {
   for (const tag of releases.invalidTags ?? []) {
     problems.push(problem('error', 'tag.invalid-version', `tag "${tag.name}" is not a valid release: ${tag.reason}`, {
       hint: 'release tags are <set>@<semver>, e.g. onboarding@1.2.0 or core@2.1.0-rc.1',
+    }));
+  }
+
+  for (const tag of releases.tagChanges?.moved ?? []) {
+    problems.push(problem('error', 'tag.moved', `release tag "${tag.name}" moved from ${tag.was.slice(0, 7)} to ${tag.now.slice(0, 7)}; releases are immutable`, {
+      hint: `put it back with \`git tag -f ${tag.name} ${tag.was}\` (and push it), or accept the move with \`anvil versions --accept-moved ${tag.name}\``,
+    }));
+  }
+  for (const tag of releases.tagChanges?.deleted ?? []) {
+    problems.push(problem('error', 'tag.deleted', `release tag "${tag.name}" (at ${tag.was.slice(0, 7)}) was deleted; releases are immutable`, {
+      hint: `restore it with \`git tag ${tag.name} ${tag.was}\` (or fetch it), or forget it with \`anvil versions --accept-moved ${tag.name}\``,
     }));
   }
 

@@ -5,9 +5,16 @@
  * and those that ask about the working tree, where git's index and ignore rules are the truth.
  * Reading files at a ref stays in-process (git-snapshot.ts).
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { AnvilError } from '@anvil/content-schema';
 import { isValidRefName } from './resolve-ref.ts';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Creates the annotated tag `name` on `commit` (default HEAD) with `message`, as the user
@@ -113,4 +120,68 @@ function checkRefName(value: string, what: string): void {
       details: { [what]: value },
     });
   }
+}
+
+/** The top folder of the git working tree that holds `dir`, or undefined when there is none. */
+export async function workTreeRoot(dir: string): Promise<string | undefined> {
+  return gitOrUndefined(dir, ['rev-parse', '--show-toplevel']);
+}
+
+/** `git init` in `dir`, with the user's own defaults (initial branch name, templates). */
+export async function initRepository(dir: string): Promise<void> {
+  await git(dir, ['init', '--quiet']);
+}
+
+/** Commits on the first-parent chain up to `commit`, itself included (the `n` of a head version). */
+export async function firstParentCount(repoDir: string, commit: string): Promise<number> {
+  return Number((await git(repoDir, ['rev-list', '--first-parent', '--count', '--end-of-options', commit])).trim());
+}
+
+/** True when `commit` is `ref` or one of its ancestors. */
+export async function isAncestor(repoDir: string, commit: string, ref: string): Promise<boolean> {
+  // The answer is the exit code alone (0 or 1, nothing on stderr), which simple-git does not
+  // report as a failure, so git is run directly here.
+  return new Promise((resolve) => {
+    execFile('git', ['merge-base', '--is-ancestor', '--end-of-options', commit, ref], { cwd: repoDir }, (err) => resolve(err === null));
+  });
+}
+
+/**
+ * The git tree id that `dir` would have if the working tree were committed now, ignored files
+ * left out as git leaves them. Computed in a throw-away index so that the user's staging area
+ * is untouched; the blobs it writes are loose objects that git collects as garbage.
+ */
+export async function workingTreeId(repoDir: string, dir: string): Promise<string> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'anvil-index-'));
+  try {
+    // simple-git refuses an environment carrying the user's EDITOR and the like, so git is run directly.
+    const options = { cwd: repoDir, env: { ...process.env, GIT_INDEX_FILE: path.join(tmp, 'index') } };
+    await execFileAsync('git', ['--literal-pathspecs', 'add', '--all', '--', dir], options);
+    return (await execFileAsync('git', ['write-tree', `--prefix=${dir}/`], options)).stdout.trim();
+  } catch (err) {
+    throw new AnvilError('git.failed', `cannot compute the tree of ${dir} in ${repoDir}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`, { cause: err });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Replaces `dir` in the working tree and the index with its content at `ref` (deleted files
+ * included), for a rollback. Only that folder changes.
+ */
+export async function restoreFolder(repoDir: string, ref: string, dir: string): Promise<void> {
+  await git(repoDir, ['--literal-pathspecs', 'rm', '-r', '--quiet', '--ignore-unmatch', '--', dir]);
+  await git(repoDir, ['--literal-pathspecs', 'checkout', ref, '--', dir]);
+}
+
+/** Pushes the current HEAD to `branch` on `remote` (a fast-forward; git refuses anything else). */
+export async function pushBranch(repoDir: string, remote: string, branch: string): Promise<void> {
+  checkRefName(branch, 'branch name');
+  if (remote.startsWith('-')) throw new AnvilError('git.failed', `"${remote}" is not a remote`, { details: { remote } });
+  await git(repoDir, ['push', '--quiet', '--end-of-options', remote, `HEAD:refs/heads/${branch}`]);
+}
+
+/** True when the repository has at least one remote. */
+export async function hasRemote(repoDir: string): Promise<boolean> {
+  return (await git(repoDir, ['remote'])).trim() !== '';
 }

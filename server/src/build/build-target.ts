@@ -1,0 +1,138 @@
+/**
+ * One set built from wherever a command points: a release tag (built exactly as released), any
+ * other git ref, or the working tree (a preview of uncommitted work). The I/O edge that the
+ * `build`, `render`, `diff` and `release` commands share.
+ *
+ * Anything that is not a release is a head build (DESIGN.md §5): version
+ * `<next patch after the latest release>-head.<n>+<sha7>`, n = first-parent commit count. A
+ * working tree whose set folder differs from HEAD gets `.dirty.<tree7>` in the build metadata,
+ * so that two different uncommitted states never share a version string.
+ */
+import semver from 'semver';
+import { AnvilError, type Bundle } from '@anvil/content-schema';
+import type { DependencyPartials } from '@anvil/client';
+import type { Problem } from '../lint/problem.ts';
+import { loadRepo, type PartialFile } from '../load/load-repo.ts';
+import type { GitCache } from '../repo/git-cache.ts';
+import { firstParentCount, headCommit, workingTreeId } from '../repo/git-cli.ts';
+import { openGitSnapshot } from '../repo/git-snapshot.ts';
+import { parseReleaseTagName, releasesBySet, versionsOf, type ReleaseTag } from '../repo/release-tags.ts';
+import { openWorkingTree } from '../repo/working-tree.ts';
+import { buildRelease } from './build-release.ts';
+import { buildSet, type BuildCache } from './build-set.ts';
+
+/** The working tree, or a branch, tag or commit. */
+export type BuildTarget = { kind: 'worktree' } | { kind: 'ref'; ref: string };
+
+export interface BuildContext {
+  root: string;
+  project: string;
+  cache: GitCache;
+  /** Every release tag of the repository. */
+  tags: readonly ReleaseTag[];
+  buildCache?: BuildCache | undefined;
+}
+
+export interface BuiltTarget {
+  bundle?: Bundle;
+  problems: Problem[];
+  reused: boolean;
+  /** What was built, for messages: `onboarding@1.2.0`, `main`, `working tree`. */
+  label: string;
+  /** The partials of the dependencies the bundle was compiled with, to render it. */
+  dependencyPartials: DependencyPartials;
+}
+
+export function describeTarget(target: BuildTarget): string {
+  return target.kind === 'worktree' ? 'working tree' : target.ref;
+}
+
+export async function buildTarget(ctx: BuildContext, set: string, target: BuildTarget): Promise<BuiltTarget> {
+  const label = describeTarget(target);
+  if (target.kind === 'ref') {
+    const release = parseReleaseTagName(target.ref);
+    if (release.ok && release.set === set && ctx.tags.some((t) => t.name === target.ref)) {
+      const built = await buildRelease(ctx.root, target.ref, { project: ctx.project, cache: ctx.cache, buildCache: ctx.buildCache });
+      return { ...built, label, dependencyPartials: built.bundle ? await readDependencyPartials(ctx, built.bundle.dependencies) : {} };
+    }
+  }
+
+  const snapshot = target.kind === 'worktree' ? openWorkingTree(ctx.root) : await openGitSnapshot(ctx.root, target.ref, { cache: ctx.cache });
+  const repo = await loadRepo(snapshot);
+  const loaded = repo.sets.find((s) => s.name === set);
+
+  let commit: string;
+  let committedAt: string;
+  let tree: string | undefined;
+  let dirty = false;
+  if (target.kind === 'worktree') {
+    let head;
+    try {
+      commit = await headCommit(ctx.root);
+      head = await openGitSnapshot(ctx.root, commit, { cache: ctx.cache });
+    } catch (err) {
+      throw new AnvilError('build.no-commit', `${ctx.root} has no commit yet; a bundle names the commit it comes from`, {
+        hint: 'commit the prompts first (git add -A && git commit)', cause: err,
+      });
+    }
+    committedAt = head.source.committedAt ?? '';
+    if (loaded) {
+      tree = await workingTreeId(ctx.root, loaded.dir);
+      dirty = tree !== (await head.treeId(loaded.dir));
+    }
+  } else {
+    commit = snapshot.source.commit ?? '';
+    committedAt = snapshot.source.committedAt ?? '';
+  }
+
+  const releases = releasesBySet(ctx.tags);
+  const version = await headVersion(ctx.root, versionsOf(ctx.tags, set), commit, dirty ? tree : undefined);
+  const dependencyPartials: DependencyPartials = {};
+  const built = await buildSet({
+    project: ctx.project,
+    repo,
+    set,
+    version,
+    stage: 'head',
+    source: { commit, committedAt, ...(tree ? { tree } : {}) },
+    releases,
+    dependencyPartials: async (dep, depVersion) => {
+      const partials = await readReleasePartials(ctx, dep, depVersion);
+      if (partials) dependencyPartials[dep] = partialMap(partials);
+      return partials;
+    },
+    cache: ctx.buildCache,
+  });
+  // From the cache, buildSet asks for no partials; the renderer still needs them.
+  if (built.bundle && built.reused) Object.assign(dependencyPartials, await readDependencyPartials(ctx, built.bundle.dependencies));
+  return { ...built, label, dependencyPartials };
+}
+
+/** `<next patch>-head.<n>+<sha7>` (DESIGN §5), plus `.dirty.<tree7>` for uncommitted changes. */
+export async function headVersion(root: string, released: readonly string[], commit: string, dirtyTree?: string): Promise<string> {
+  const latest = semver.rsort([...released])[0];
+  const next = latest === undefined ? '0.0.1' : semver.inc(latest, 'patch')!;
+  const n = await firstParentCount(root, commit);
+  return `${next}-head.${n}+${commit.slice(0, 7)}${dirtyTree ? `.dirty.${dirtyTree.slice(0, 7)}` : ''}`;
+}
+
+/** A dependency's partials at one of its releases, or undefined when there is no such release. */
+export async function readReleasePartials(ctx: BuildContext, set: string, version: string): Promise<PartialFile[] | undefined> {
+  const name = `${set}@${version}`;
+  if (!ctx.tags.some((t) => t.name === name)) return undefined;
+  const repo = await loadRepo(await openGitSnapshot(ctx.root, name, { cache: ctx.cache }));
+  return repo.sets.find((s) => s.name === set)?.partials;
+}
+
+async function readDependencyPartials(ctx: BuildContext, dependencies: Record<string, string>): Promise<DependencyPartials> {
+  const out: DependencyPartials = {};
+  for (const [dep, version] of Object.entries(dependencies)) {
+    const partials = await readReleasePartials(ctx, dep, version);
+    if (partials) out[dep] = partialMap(partials);
+  }
+  return out;
+}
+
+function partialMap(partials: readonly PartialFile[]): Record<string, string> {
+  return Object.fromEntries(partials.map((p) => [p.name, p.source]));
+}
