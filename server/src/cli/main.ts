@@ -7,11 +7,14 @@ import { AnvilError } from '@anvil/content-schema';
 import { EXIT_OK, EXIT_USER_ERROR, processIO, reportFailure, type CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { buildCommand } from './commands/build.ts';
+import { diffCommand } from './commands/diff.ts';
 import { lintCommand } from './commands/lint.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
+import { renderCommand } from './commands/render.ts';
+import { typesCommand } from './commands/types.ts';
 import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [lintCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand];
+export const COMMANDS: Command[] = [lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,93 @@
+/**
+ * The rendered, per-prompt diff between two builds of a set (`anvil diff`, and the PR comment
+ * in review): every prompt and variant rendered on both sides with the same sample inputs, and
+ * a unified diff of the two texts. Pure over bundles; the caller builds them.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { canonicalJson, type Bundle, type PromptMetadata } from '@anvil/content-schema';
+import { bundleEnvironment, compileBundlePrompt, type DependencyPartials } from '@anvil/client';
+import { renderForReview } from './render-for-review.ts';
+import { sampleInputs } from './sample-inputs.ts';
+
+export interface DiffSide {
+  /** For the diff headers: `1.2.0`, `main`, `working tree`. */
+  label: string;
+  bundle: Bundle;
+  dependencyPartials: DependencyPartials;
+}
+
+export type PromptDiffStatus = 'added' | 'removed' | 'changed' | 'unchanged';
+
+export interface PromptDiff {
+  id: string;
+  variant?: string;
+  status: PromptDiffStatus;
+  /** The variables both sides were rendered with. */
+  inputs: Record<string, unknown>;
+  before?: string;
+  after?: string;
+  /** Unified diff of before → after (empty when unchanged). */
+  patch: string;
+}
+
+export function renderedDiff(before: DiffSide | undefined, after: DiffSide | undefined): PromptDiff[] {
+  const left = before && renderSide(before);
+  const right = after && renderSide(after);
+  const keys = [...new Set([...(left?.keys() ?? []), ...(right?.keys() ?? [])])].sort();
+  const out: PromptDiff[] = [];
+  for (const key of keys) {
+    const [id, variant] = key.split('\u0000') as [string, string | undefined];
+    const was = left?.get(key);
+    const is = right?.get(key);
+    const inputs = { ...(was ? sampleInputs(was.metadata) : {}), ...(is ? sampleInputs(is.metadata) : {}) };
+    const textBefore = was?.render(inputs);
+    const textAfter = is?.render(inputs);
+    const status: PromptDiffStatus = textBefore === undefined ? 'added' : textAfter === undefined ? 'removed'
+      : textBefore === textAfter && canonicalJson(was!.metadata) === canonicalJson(is!.metadata) ? 'unchanged' : 'changed';
+    const name = variant ? `${id} (${variant})` : id;
+    out.push({
+      id,
+      ...(variant ? { variant } : {}),
+      status,
+      inputs,
+      ...(textBefore !== undefined ? { before: textBefore } : {}),
+      ...(textAfter !== undefined ? { after: textAfter } : {}),
+      patch: status === 'unchanged' ? '' : unifiedDiff(`${name} @ ${before?.label ?? 'nothing'}`, `${name} @ ${after?.label ?? 'nothing'}`, textBefore ?? '', textAfter ?? ''),
+    });
+  }
+  return out;
+}
+
+export function unifiedDiff(fromName: string, toName: string, from: string, to: string): string {
+  const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`);
+  // The "Index:" and "=====" lines createTwoFilesPatch starts with say nothing here.
+  return createTwoFilesPatch(fromName, toName, withNewline(from), withNewline(to), undefined, undefined, { context: 3 })
+    .split('\n').filter((line) => !line.startsWith('====')).join('\n').trimEnd();
+}
+
+interface RenderablePrompt {
+  metadata: PromptMetadata;
+  render(vars: Record<string, unknown>): string;
+}
+
+function renderSide(side: DiffSide): Map<string, RenderablePrompt> {
+  const env = bundleEnvironment(side.bundle, side.dependencyPartials);
+  const out = new Map<string, RenderablePrompt>();
+  for (const [id, prompt] of Object.entries(side.bundle.prompts)) {
+    const bodies: [string | undefined, PromptMetadata][] = [[undefined, prompt.metadata], ...Object.entries(prompt.variants).map(([v, b]) => [v, b.metadata] as [string, PromptMetadata])];
+    for (const [variant, metadata] of bodies) {
+      out.set(variant === undefined ? id : `${id}\u0000${variant}`, {
+        metadata,
+        render: (vars) => {
+          try {
+            return renderForReview(compileBundlePrompt(env, side.bundle, id, variant), vars);
+          } catch (err) {
+            // A prompt that cannot render is itself worth seeing in a review.
+            return `[cannot render: ${(err as Error).message}]`;
+          }
+        },
+      });
+    }
+  }
+  return out;
+}
