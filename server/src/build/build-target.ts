@@ -11,7 +11,7 @@
 import semver from 'semver';
 import { AnvilError, type Bundle } from '@anvil/content-schema';
 import type { DependencyPartials } from '@anvil/client';
-import type { Problem } from '../lint/problem.ts';
+import { problem, type Problem } from '../lint/problem.ts';
 import { loadRepo, type PartialFile } from '../load/load-repo.ts';
 import type { GitCache } from '../repo/git-cache.ts';
 import { firstParentCount, headCommit, workingTreeId } from '../repo/git-cli.ts';
@@ -20,6 +20,7 @@ import { parseReleaseTagName, releasesBySet, versionsOf, type ReleaseTag } from 
 import { openWorkingTree } from '../repo/working-tree.ts';
 import { buildRelease } from './build-release.ts';
 import { buildSet, type BuildCache } from './build-set.ts';
+import { resolveDependencies } from './resolve-dependencies.ts';
 
 /** The working tree, or a branch, tag or commit. */
 export type BuildTarget = { kind: 'worktree' } | { kind: 'ref'; ref: string };
@@ -47,7 +48,20 @@ export function describeTarget(target: BuildTarget): string {
   return target.kind === 'worktree' ? 'working tree' : target.ref;
 }
 
-export async function buildTarget(ctx: BuildContext, set: string, target: BuildTarget): Promise<BuiltTarget> {
+export interface BuildTargetOptions {
+  /**
+   * For previews (`render`, `diff`), not for bundles anyone receives: a dependency that has no
+   * release yet is taken from the same snapshot, as lint takes it, recorded as version
+   * `0.0.0-unreleased` with a warning — so a new repository can be rendered before its first
+   * release.
+   */
+  preview?: boolean;
+}
+
+/** The version a preview records for a dependency taken from the same snapshot. */
+export const UNRELEASED_DEPENDENCY = '0.0.0-unreleased';
+
+export async function buildTarget(ctx: BuildContext, set: string, target: BuildTarget, options: BuildTargetOptions = {}): Promise<BuiltTarget> {
   const label = describeTarget(target);
   if (target.kind === 'ref') {
     const release = parseReleaseTagName(target.ref);
@@ -88,6 +102,28 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
   const releases = releasesBySet(ctx.tags);
   const version = await headVersion(ctx.root, versionsOf(ctx.tags, set), commit, dirty ? tree : undefined);
   const dependencyPartials: DependencyPartials = {};
+  const previewProblems: Problem[] = [];
+  let pinnedDependencies: Record<string, string> | undefined;
+  if (options.preview && loaded) {
+    const resolution = resolveDependencies(
+      repo.sets.map((s) => ({ name: s.name, dependencies: s.config.dependencies, configFile: s.configFile })),
+      { releases, unreleased: 'warning' },
+    );
+    const resolved = resolution.resolved[set] ?? {};
+    const unreleased = Object.keys(loaded.config.dependencies).filter((dep) => resolved[dep] === undefined && !releases[dep]?.length);
+    if (unreleased.length > 0) {
+      pinnedDependencies = { ...resolved };
+      for (const dep of unreleased) {
+        const local = repo.sets.find((s) => s.name === dep);
+        if (!local) continue;
+        pinnedDependencies[dep] = UNRELEASED_DEPENDENCY;
+        dependencyPartials[dep] = partialMap(local.partials);
+        previewProblems.push(problem('warning', 'dependency.unreleased', `${dep} has no release yet; this preview uses ${dep} from the ${label}`, {
+          file: loaded.configFile, hint: `release it with \`anvil release ${dep}\``,
+        }));
+      }
+    }
+  }
   const built = await buildSet({
     project: ctx.project,
     repo,
@@ -96,16 +132,19 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
     stage: 'head',
     source: { commit, committedAt, ...(tree ? { tree } : {}) },
     releases,
+    pinnedDependencies,
     dependencyPartials: async (dep, depVersion) => {
+      if (depVersion === UNRELEASED_DEPENDENCY) return repo.sets.find((s) => s.name === dep)?.partials;
       const partials = await readReleasePartials(ctx, dep, depVersion);
       if (partials) dependencyPartials[dep] = partialMap(partials);
       return partials;
     },
-    cache: ctx.buildCache,
+    // The cache key holds dependency versions, which say nothing about a snapshot's own files.
+    cache: previewProblems.length > 0 ? undefined : ctx.buildCache,
   });
   // From the cache, buildSet asks for no partials; the renderer still needs them.
   if (built.bundle && built.reused) Object.assign(dependencyPartials, await readDependencyPartials(ctx, built.bundle.dependencies));
-  return { ...built, label, dependencyPartials };
+  return { ...built, problems: [...previewProblems, ...built.problems], label, dependencyPartials };
 }
 
 /** `<next patch>-head.<n>+<sha7>` (DESIGN §5), plus `.dirty.<tree7>` for uncommitted changes. */
@@ -127,6 +166,7 @@ export async function readReleasePartials(ctx: BuildContext, set: string, versio
 async function readDependencyPartials(ctx: BuildContext, dependencies: Record<string, string>): Promise<DependencyPartials> {
   const out: DependencyPartials = {};
   for (const [dep, version] of Object.entries(dependencies)) {
+    if (version === UNRELEASED_DEPENDENCY) continue;
     const partials = await readReleasePartials(ctx, dep, version);
     if (partials) out[dep] = partialMap(partials);
   }

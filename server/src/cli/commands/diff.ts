@@ -73,7 +73,7 @@ export const diffCommand: Command = {
 };
 
 async function side(ctx: BuildContext, io: CliIO, set: string, target: BuildTarget): Promise<DiffSide | undefined> {
-  const built = await buildTarget(ctx, set, target);
+  const built = await buildTarget(ctx, set, target, { preview: true });
   for (const p of built.problems) io.err(colour(io, p.severity === 'error' ? 31 : 33, formatProblem(p)));
   if (!built.bundle || hasErrors(built.problems)) {
     io.err(colour(io, 31, `cannot build ${set} at ${built.label}`));

@@ -47,7 +47,7 @@ export const renderCommand: Command = {
     const ctx = await buildContextOf(opened);
     const vars = await readVars(values, io.cwd);
 
-    const built = await buildTarget(ctx, address.set, targetFor(address, values['ref'] as string | undefined, opened));
+    const built = await buildTarget(ctx, address.set, targetFor(address, values['ref'] as string | undefined, opened), { preview: true });
     for (const p of built.problems) io.err(colour(io, p.severity === 'error' ? 31 : 33, formatProblem(p)));
     if (!built.bundle || hasErrors(built.problems)) return EXIT_USER_ERROR;
     const { bundle } = built;
