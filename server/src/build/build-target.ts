@@ -8,11 +8,12 @@
  * working tree whose set folder differs from HEAD gets `.dirty.<tree7>` in the build metadata,
  * so that two different uncommitted states never share a version string.
  */
+import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { AnvilError, type Bundle } from '@anvil/content-schema';
 import type { DependencyPartials } from '@anvil/client';
 import { problem, type Problem } from '../lint/problem.ts';
-import { loadRepo, type PartialFile } from '../load/load-repo.ts';
+import { loadRepo, type LoadedSet, type PartialFile } from '../load/load-repo.ts';
 import type { GitCache } from '../repo/git-cache.ts';
 import { firstParentCount, headCommit, workingTreeId } from '../repo/git-cli.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
@@ -58,6 +59,16 @@ export interface BuildTargetOptions {
   preview?: boolean;
 }
 
+const NULL_COMMIT = '0'.repeat(40);
+
+/** A stand-in tree id for files outside git: SHA-1 over the set's files, paths and contents. */
+function contentTreeId(set: LoadedSet): string {
+  const hash = createHash('sha1');
+  const files: [string, string][] = [[set.configFile, set.configText], ...set.prompts.map((p) => [p.file, p.source] as [string, string]), ...set.partials.map((p) => [p.file, p.source] as [string, string])];
+  for (const [file, text] of files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) hash.update(`${file}\u0000${text}\u0000`);
+  return hash.digest('hex');
+}
+
 /** The version a preview records for a dependency taken from the same snapshot. */
 export const UNRELEASED_DEPENDENCY = '0.0.0-unreleased';
 
@@ -75,24 +86,36 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
   const repo = await loadRepo(snapshot);
   const loaded = repo.sets.find((s) => s.name === set);
 
-  let commit: string;
-  let committedAt: string;
+  let commit: string | undefined;
+  let committedAt: string | undefined;
   let tree: string | undefined;
   let dirty = false;
+  let uncommitted = false;
   if (target.kind === 'worktree') {
     let head;
     try {
       commit = await headCommit(ctx.root);
       head = await openGitSnapshot(ctx.root, commit, { cache: ctx.cache });
     } catch (err) {
-      throw new AnvilError('build.no-commit', `${ctx.root} has no commit yet; a bundle names the commit it comes from`, {
-        hint: 'commit the prompts first (git add -A && git commit)', cause: err,
-      });
+      if (!options.preview) {
+        throw new AnvilError('build.no-commit', `${ctx.root} has no commit yet; a bundle names the commit it comes from`, {
+          hint: 'commit the prompts first (git add -A && git commit)', cause: err,
+        });
+      }
+      // A preview of files that were never committed (or are not in git at all): no commit to
+      // name, so a null commit and a tree id derived from the files themselves.
+      uncommitted = true;
     }
-    committedAt = head.source.committedAt ?? '';
-    if (loaded) {
-      tree = await workingTreeId(ctx.root, loaded.dir);
-      dirty = tree !== (await head.treeId(loaded.dir));
+    if (head) {
+      committedAt = head.source.committedAt ?? '';
+      if (loaded) {
+        tree = await workingTreeId(ctx.root, loaded.dir);
+        dirty = tree !== (await head.treeId(loaded.dir));
+      }
+    } else {
+      commit = NULL_COMMIT;
+      committedAt = '1970-01-01T00:00:00.000Z';
+      if (loaded) tree = contentTreeId(loaded);
     }
   } else {
     commit = snapshot.source.commit ?? '';
@@ -100,7 +123,8 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
   }
 
   const releases = releasesBySet(ctx.tags);
-  const version = await headVersion(ctx.root, versionsOf(ctx.tags, set), commit, dirty ? tree : undefined);
+  const version = uncommitted ? `0.0.1-head.0+uncommitted.${(tree ?? NULL_COMMIT).slice(0, 7)}`
+    : await headVersion(ctx.root, versionsOf(ctx.tags, set), commit!, dirty ? tree : undefined);
   const dependencyPartials: DependencyPartials = {};
   const previewProblems: Problem[] = [];
   let pinnedDependencies: Record<string, string> | undefined;
@@ -130,7 +154,7 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
     set,
     version,
     stage: 'head',
-    source: { commit, committedAt, ...(tree ? { tree } : {}) },
+    source: { commit: commit!, committedAt: committedAt!, ...(tree ? { tree } : {}) },
     releases,
     pinnedDependencies,
     dependencyPartials: async (dep, depVersion) => {
@@ -140,7 +164,7 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
       return partials;
     },
     // The cache key holds dependency versions, which say nothing about a snapshot's own files.
-    cache: previewProblems.length > 0 ? undefined : ctx.buildCache,
+    cache: previewProblems.length > 0 || uncommitted ? undefined : ctx.buildCache,
   });
   // From the cache, buildSet asks for no partials; the renderer still needs them.
   if (built.bundle && built.reused) Object.assign(dependencyPartials, await readDependencyPartials(ctx, built.bundle.dependencies));

@@ -6,7 +6,11 @@ import { fileBuildCache } from '../build/file-build-cache.ts';
 import { findGitDirs } from '../repo/git-dir.ts';
 import type { OpenedRepo } from './open-snapshot.ts';
 
-export async function buildContextOf(opened: OpenedRepo): Promise<BuildContext> {
+/** With `preview`, a folder outside git is accepted too (render and diff of plain files). */
+export async function buildContextOf(opened: OpenedRepo, options: { preview?: boolean } = {}): Promise<BuildContext> {
+  if (!opened.isGit && options.preview) {
+    return { root: opened.root, project: opened.project, cache: opened.cache, tags: [] };
+  }
   if (!opened.isGit) {
     throw new AnvilError('repo.not-git', `${opened.root} is not a git repository; bundles come from git commits`, {
       hint: 'run `git init`, commit the prompts, and try again',

@@ -8,13 +8,15 @@ import { EXIT_OK, EXIT_USER_ERROR, processIO, reportFailure, type CliIO } from '
 import type { Command } from './command.ts';
 import { buildCommand } from './commands/build.ts';
 import { diffCommand } from './commands/diff.ts';
+import { initCommand } from './commands/init.ts';
 import { lintCommand } from './commands/lint.ts';
+import { newCommand } from './commands/new.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { renderCommand } from './commands/render.ts';
 import { typesCommand } from './commands/types.ts';
 import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand];
+export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -62,5 +64,10 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
 
 // Run when executed directly (bin/anvil.js), not when imported by tests.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  // `anvil versions | head`: the reader left; that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   process.exitCode = await runCli(process.argv.slice(2));
 }

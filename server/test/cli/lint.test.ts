@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { githubAnnotation } from '../../src/cli/commands/lint.ts';
 import { cleanupGitdirs, gitdir } from '../support/gitdir.ts';
 import { anvil } from './cli-support.ts';
 
@@ -54,6 +55,29 @@ describe('anvil lint', function () {
     expect(data.ok).to.equal(false);
     expect(data.errors).to.equal(1);
     expect(data.problems[0]).to.include({ code: 'template.unknown-helper', file: 'prompts/core/x.md', line: 1 });
+  });
+
+  it('--format github prints one GitHub Actions annotation per problem, then the summary', async function () {
+    const repo = await gitdir({ files: GOOD });
+    await repo.write({ 'prompts/core/hello.md': '---\ninput:\n  schema:\n    name: string\nowner: x\n---\nHello {{nmae}}' });
+    const run = await anvil(repo.dir, 'lint', '--format', 'github');
+    expect(run.code).to.equal(1);
+    expect(run.stdout.split('\n')).to.deep.equal([
+      '::warning file=prompts/core/hello.md,line=5,col=1,title=frontmatter.unknown-field::unknown field "owner"%0Ahint: known fields: name, variant, version, description, model, config, input, output, tools, toolDefs, metadata, tags',
+      '::error file=prompts/core/hello.md,line=7,col=9,title=template.undeclared-variable::variable "nmae" is not declared in input.schema%0Ahint: declare it (e.g. `nmae: string` under input.schema), or fix the name; declared: name',
+      '1 error, 1 warning in working tree',
+      '',
+    ]);
+    expect((await anvil(repo.dir, 'lint', '--format', 'xml')).stderr).to.include('--format must be text or github');
+    expect((await anvil(repo.dir, 'lint', '--format', 'github', '--json')).code).to.equal(1);
+  });
+
+  it('escapes annotations as the workflow command syntax needs: %, CR, LF everywhere, "," and ":" in properties', function () {
+    expect(githubAnnotation({
+      severity: 'error', code: 'x:y,z', message: '100% sure\r\n::warning::injected', file: 'a,b:c%.md', line: 3, column: 4, hint: 'h',
+    })).to.equal('::error file=a%2Cb%3Ac%25.md,line=3,col=4,title=x%3Ay%2Cz::100%25 sure%0D%0A::warning::injected%0Ahint: h');
+    expect(githubAnnotation({ severity: 'warning', code: 'tag.invalid-version', message: 'bad tag' })).to.equal('::warning title=tag.invalid-version::bad tag');
+    expect(githubAnnotation({ severity: 'error', code: 'c', message: 'm', file: 'f.md' }, 'sub/dir/')).to.equal('::error file=sub/dir/f.md,title=c::m');
   });
 
   it('has --help, and refuses unknown options and commands with one clear line', async function () {

@@ -62,4 +62,17 @@ describe('the README walkthrough on examples/prompts', function () {
     expect(types.stdout).to.contain("'support/answer'");
     expect(types.stdout).to.contain('team_size?: number');
   });
+
+  it('starts a new repository with anvil init and takes it to a first release', async function () {
+    const repo = await gitdir();
+    const init = await anvil(repo.dir, 'init', '--name', '@acme');
+    expect(init.code, init.stderr).to.equal(0);
+    expect((await anvil(repo.dir, 'lint')).stdout).to.contain('0 errors, 0 warnings');
+    const preview = await anvil(repo.dir, 'render', 'hello/greeting', '--var', 'name=Ada');
+    expect(preview.stdout).to.contain('Write a short, friendly greeting for Ada.');
+    expect((await anvil(repo.dir, 'new', 'prompt', 'hello/farewell')).code).to.equal(0);
+    await repo.commit('Add prompts');
+    expect((await anvil(repo.dir, 'release', 'hello')).stdout).to.contain('tagged hello@1.0.0');
+    expect((await anvil(repo.dir, 'render', '@acme/hello@latest/greeting')).stdout).to.contain('greeting for there');
+  });
 });

@@ -44,7 +44,7 @@ export const renderCommand: Command = {
     if (text === undefined || extra.length > 0) throw new AnvilError('cli.bad-arguments', 'give one prompt address', { hint: 'e.g. anvil render onboarding/welcome.message --var name=Ada' });
     const address = parseAddress(text);
     const opened = await openRepo({ repo: values['repo'] }, io.cwd);
-    const ctx = await buildContextOf(opened);
+    const ctx = await buildContextOf(opened, { preview: true });
     const vars = await readVars(values, io.cwd);
 
     const built = await buildTarget(ctx, address.set, targetFor(address, values['ref'] as string | undefined, opened), { preview: true });
