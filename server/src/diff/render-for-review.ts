@@ -5,7 +5,7 @@
 import type { CompiledPrompt, Message } from '@anvil/client';
 
 export function formatMessages(messages: readonly Message[]): string {
-  return messages.map((m) => `[${m.role}]\n${m.content.map(formatPart).join('').trimEnd()}`).join('\n\n');
+  return messages.map((m) => `[${m.role}]\n${m.content.map(formatPart).join('').replace(/^\n+/, '').trimEnd()}`).join('\n\n');
 }
 
 /** Text for a prompt without roles; role-headed blocks for one with them. */
