@@ -7,8 +7,7 @@
  * names the variable (`‹name›`), so a reader sees where each value lands.
  */
 import type { PromptMetadata } from '@anvil/content-schema';
-
-type Schema = Record<string, unknown>;
+import { isSchema, propertiesOf, type JsonSchema } from '../schema/json-schema.ts';
 
 export function sampleInputs(metadata: PromptMetadata): Record<string, unknown> {
   const defaults = metadata.input?.default ?? {};
@@ -22,7 +21,7 @@ export function sampleInputs(metadata: PromptMetadata): Record<string, unknown> 
 
 const MAX_DEPTH = 6;
 
-function sampleOf(schema: Schema, name: string, depth: number): unknown {
+function sampleOf(schema: JsonSchema, name: string, depth: number): unknown {
   if ('default' in schema) return schema['default'];
   if (Array.isArray(schema['examples']) && schema['examples'].length > 0) return schema['examples'][0];
   if ('const' in schema) return schema['const'];
@@ -52,16 +51,4 @@ function sampleOf(schema: Schema, name: string, depth: number): unknown {
     default:
       return `‹${name}›`;
   }
-}
-
-function propertiesOf(schema: Schema): Record<string, Schema> {
-  const props = schema['properties'];
-  if (!isSchema(props)) return {};
-  const out: Record<string, Schema> = {};
-  for (const [k, v] of Object.entries(props)) out[k] = isSchema(v) ? v : {};
-  return out;
-}
-
-function isSchema(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -15,6 +15,7 @@
  */
 import type { Bundle, BundlePrompt } from '@anvil/content-schema';
 import { canonicalJson } from '@anvil/content-schema';
+import { isSchema, propertiesOf, requiredOf, type JsonSchema } from '../schema/json-schema.ts';
 
 export type Bump = 'major' | 'minor' | 'patch';
 export type Impact = Bump | 'none';
@@ -33,7 +34,6 @@ export interface ContractDiff {
   changes: ContractChange[];
 }
 
-type Schema = Record<string, unknown>;
 type Metadata = BundlePrompt['metadata'];
 type BundleContract = Pick<Bundle, 'prompts' | 'partials' | 'mode' | 'dependencies'>;
 
@@ -146,7 +146,7 @@ function diffInputs(subject: string, old: Metadata, now: Metadata, add: Add): vo
   compareObjectSchemas(subject, '', oldSchema!, newSchema!, oldRequired, newRequired, add);
 }
 
-function compareObjectSchemas(subject: string, at: string, old: Schema, now: Schema, oldRequired: Set<string>, newRequired: Set<string>, add: Add): void {
+function compareObjectSchemas(subject: string, at: string, old: JsonSchema, now: JsonSchema, oldRequired: Set<string>, newRequired: Set<string>, add: Add): void {
   const oldProps = propertiesOf(old);
   const newProps = propertiesOf(now);
   for (const name of sortedKeys(oldProps, newProps)) {
@@ -177,7 +177,7 @@ const WIDER_WHEN_LARGER = ['maxLength', 'maximum', 'exclusiveMaximum', 'maxItems
 const WIDER_WHEN_SMALLER = ['minLength', 'minimum', 'exclusiveMinimum', 'minItems', 'minProperties'];
 const OTHER_CONSTRAINTS = ['pattern', 'format', 'multipleOf', 'uniqueItems', 'const'];
 
-function compareSchemas(subject: string, path: string, old: Schema, now: Schema, add: Add): void {
+function compareSchemas(subject: string, path: string, old: JsonSchema, now: JsonSchema, add: Add): void {
   const narrowed = (why: string) => add('major', 'input.narrowed', subject, `input ${path} ${why}`);
   const widened = (why: string) => add('minor', 'input.widened', subject, `input ${path} ${why}`);
 
@@ -230,7 +230,7 @@ function compareBound(key: string, was: unknown, is: unknown, widerSign: 1 | -1,
 }
 
 /** The JSON types a schema accepts, or undefined for "anything". */
-function typesOf(schema: Schema): Set<string> | undefined {
+function typesOf(schema: JsonSchema): Set<string> | undefined {
   const type = schema['type'];
   if (typeof type === 'string') return new Set([type]);
   if (Array.isArray(type)) return new Set(type.filter((t): t is string => typeof t === 'string'));
@@ -247,28 +247,11 @@ function typesOf(schema: Schema): Set<string> | undefined {
   return undefined;
 }
 
-function propertiesOf(schema: Schema): Record<string, Schema> {
-  const props = schema['properties'];
-  if (!isSchema(props)) return {};
-  const out: Record<string, Schema> = {};
-  for (const [k, v] of Object.entries(props)) out[k] = isSchema(v) ? v : {};
-  return out;
-}
-
-function requiredOf(schema: Schema): Set<string> {
-  const required = schema['required'];
-  return new Set(Array.isArray(required) ? required.filter((k): k is string => typeof k === 'string') : []);
-}
-
-function isSchema(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Descriptions and titles are documentation: a change to them alone is a patch, not a contract change. */
 function stripDocs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(stripDocs);
   if (!isSchema(schema)) return schema;
-  const out: Schema = {};
+  const out: JsonSchema = {};
   for (const [k, v] of Object.entries(schema)) if (k !== 'description' && k !== 'title') out[k] = stripDocs(v);
   return out;
 }
