@@ -17,3 +17,7 @@ export type { PromptIndex, PromptRef } from './store/prompt-index.ts';
 export { chooseVariant } from './store/choose-variant.ts';
 export type { VariantRequest } from './store/choose-variant.ts';
 export { inRollout, instanceRolloutSeed, rolloutBucket, ROLLOUT_BUCKETS } from './store/rollout.ts';
+export { createClient } from './client.ts';
+export type { AnvilClient, ClientOptions, ClientStatus, ReceptionMode, SyncResult } from './client.ts';
+export { clientOptionsFromConfig, createClientFromConfig, loadLiveConfig } from './config/live-config.ts';
+export type { LoadedLiveConfig } from './config/live-config.ts';

@@ -6,6 +6,7 @@ export * from './versions.ts';
 export * from './address.ts';
 export * from './canonical-json.ts';
 export * from './integrity.ts';
+export * from './signing.ts';
 export { closest } from './did-you-mean.ts';
 
 export {
@@ -26,6 +27,8 @@ export * from './schemas/prompt-metadata.ts';
 export * from './schemas/bundle.ts';
 export * from './schemas/envelope.ts';
 export * from './schemas/lock-file.ts';
+export * from './schemas/receiver-state.ts';
+export * from './schemas/live-config.ts';
 export * from './schemas/schema-files.ts';
 
 export {
@@ -41,3 +44,5 @@ export * from './validate/validate-front-matter.ts';
 export { validateBundle } from './validate/validate-bundle.ts';
 export * from './validate/validate-envelope.ts';
 export * from './validate/validate-lock-file.ts';
+export * from './validate/validate-receiver-state.ts';
+export * from './validate/validate-live-config.ts';

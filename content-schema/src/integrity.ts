@@ -33,3 +33,26 @@ export function verifyBundleIntegrity(bundle: unknown): boolean {
     throw err;
   }
 }
+
+const INTEGRITY_MEMBER = Buffer.from('"format":"anvil.bundle/1","integrity":"');
+
+/**
+ * The integrity of a bundle straight from its canonical bytes, without parsing or re-serialising
+ * it: the hash of the bytes with the `"integrity":"…"` member cut out. In canonical key order that
+ * member follows `format`, and only set names and versions (no quotes) come before it, so the
+ * first match is the top-level one. Undefined when the bytes do not have that shape.
+ *
+ * A match proves the bytes are the ones the forge hashed (it hashes canonical bytes): whoever
+ * holds bytes with this hash holds those bytes. Anything else falls back to `verifyBundleIntegrity`.
+ */
+export function integrityOfBundleBytes(bytes: Uint8Array): string | undefined {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = buf.indexOf(INTEGRITY_MEMBER);
+  if (at < 0) return undefined;
+  const valueStart = at + INTEGRITY_MEMBER.length;
+  const valueEnd = buf.indexOf(0x22 /* " */, valueStart);
+  if (valueEnd < 0 || buf[valueEnd + 1] !== 0x2c /* , */) return undefined;
+  // Cut `,"integrity":"…"` — from the comma after format's value to the closing quote.
+  const cutStart = at + '"format":"anvil.bundle/1"'.length;
+  return `sha256-${createHash('sha256').update(buf.subarray(0, cutStart)).update(buf.subarray(valueEnd + 1)).digest('base64')}`;
+}

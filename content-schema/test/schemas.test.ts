@@ -46,6 +46,11 @@ describe('published JSON Schemas', () => {
       'bundle.schema.json': sampleBundle(),
       'envelope.schema.json': sampleEnvelope(),
       'lock.schema.json': sampleLockFile(),
+      'receiver-state.schema.json': {
+        format: 'anvil.receiver-state/1', forge: 'https://anvil.example.com', project: 'acme', channel: 'production', mode: 'frozen',
+        forgeKeys: { 'ed25519:abc': 'A'.repeat(43) + '=' }, sets: {}, bundles: {}, seenWebhookIds: ['msg_1'], instanceId: 'web-1',
+      },
+      'live-config.schema.json': { forge: 'https://anvil.example.com', project: 'acme', channel: 'production', forgeKeys: { 'ed25519:abc': 'A'.repeat(43) + '=' } },
     };
     for (const [name, text] of renderSchemaFiles()) {
       const validate = new Ajv2020({ strict: false }).compile(JSON.parse(text) as object);

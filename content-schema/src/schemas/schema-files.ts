@@ -7,8 +7,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { BundleSchema } from './bundle.ts';
 import { EnvelopeSchema } from './envelope.ts';
 import { FrontMatterSchema } from './front-matter.ts';
+import { LiveConfigSchema } from './live-config.ts';
 import { LockFileSchema } from './lock-file.ts';
 import { PromptMetadataSchema } from './prompt-metadata.ts';
+import { ReceiverStateSchema } from './receiver-state.ts';
 import { RepoConfigSchema } from './repo-config.ts';
 import { SetConfigSchema } from './set-config.ts';
 
@@ -17,9 +19,11 @@ export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
   RepoConfigSchema,
   BundleSchema,
   EnvelopeSchema,
+  LiveConfigSchema,
   LockFileSchema,
   PromptMetadataSchema,
   FrontMatterSchema,
+  ReceiverStateSchema,
   SetConfigSchema,
 ];
 

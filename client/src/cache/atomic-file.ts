@@ -1,0 +1,102 @@
+/**
+ * Durable, atomic file replacement: write a temp file beside the target, fsync it, rename it
+ * over the target, fsync the directory. A reader (or a process restarted after a crash or a
+ * power cut) sees the old file or the new one, never a part of either.
+ *
+ * Written here rather than taken from a package: the client stays light (DESIGN §3), and the
+ * cache also needs to keep the previous file under a second name atomically (a hard link).
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export const TEMP_SUFFIX = '.tmp';
+
+/** A temp name beside `target`, unique across processes sharing the directory. */
+export function tempPathFor(target: string): string {
+  return `${target}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+}
+
+export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
+  const temp = tempPathFor(target);
+  try {
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await syncDirectory(dirname(target));
+}
+
+/**
+ * Makes `target` a durable second name for the current content of `source`: a hard link
+ * renamed into place (no copy), or a copy where the file system has no hard links. False when
+ * `source` does not exist.
+ */
+export async function preserveAtomic(source: string, target: string): Promise<boolean> {
+  const temp = tempPathFor(target);
+  try {
+    try {
+      await link(source, temp);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return false;
+      await copyDurably(source, temp);
+    }
+    await rename(temp, target);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    if (errorCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+  await syncDirectory(dirname(target));
+  return true;
+}
+
+async function copyDurably(source: string, target: string): Promise<void> {
+  await copyFile(source, target);
+  const handle = await open(target, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * fsync of a directory, which makes the names created, renamed or removed in it durable. Some
+ * platforms cannot open or sync a directory (Windows); there the rename is all there is.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = errorCode(err);
+    const unsupported = code === 'EINVAL' || (process.platform === 'win32' && (code === 'EPERM' || code === 'EISDIR'));
+    if (!unsupported) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** `mkdir -p dir`, then makes the new entries durable in their parents. */
+export async function makeDirectoryDurably(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let current = dir; ; current = dirname(current)) {
+    await syncDirectory(dirname(current));
+    if (current === first || dirname(current) === current) break;
+  }
+}
+
+export function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}

@@ -1,0 +1,463 @@
+/**
+ * The receiver's disk cache (DESIGN §10): `<dir>/bundles/<integrity>.json`, immutable, and
+ * `<dir>/state.json`, replaced atomically, the state it replaced kept as `state.prev.json`.
+ * Bundles are written before the state that names them, so at every instant of a crash each
+ * state file on disk names only complete bundles. Loading verifies everything (schema,
+ * integrity, signatures by the pinned forge keys, dependencies present) and falls back to the
+ * previous state when the current one does not verify.
+ */
+import { readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AnvilError,
+  INTEGRITY_PATTERN,
+  formatIssue,
+  validateBundle,
+  validateReceiverState,
+  verifyBundleIntegrity,
+  verifyBundleSignatures,
+  type Bundle,
+  type EnvelopeSignature,
+  type ReceiverState,
+} from '@anvil/content-schema';
+import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, syncDirectory, writeFileAtomic } from './atomic-file.ts';
+
+export const STATE_FILE = 'state.json';
+export const PREVIOUS_STATE_FILE = 'state.prev.json';
+export const BUNDLES_DIR = 'bundles';
+
+/** Which state file a load used: `state.json` or `state.prev.json`. */
+export type CacheSource = 'current' | 'previous';
+
+/** Why a state on disk could not be served. */
+export interface CacheProblem {
+  state: CacheSource;
+  /** The file at fault, relative to the cache directory. */
+  file: string;
+  code: string;
+  message: string;
+}
+
+export interface LoadedCache {
+  state: ReceiverState;
+  /** Every bundle the state names, by integrity, verified. */
+  bundles: Map<string, Bundle>;
+  source: CacheSource;
+  /** Why the current state was not used (empty when `source` is `current`). */
+  problems: CacheProblem[];
+}
+
+/** What `writeBundle` did: wrote a new file, found the same bytes, or replaced different bytes. */
+export type BundleWrite = 'written' | 'kept' | 'replaced';
+
+export interface GarbageCollection {
+  /** Files removed, relative to the cache directory. */
+  removed: string[];
+  /** Why nothing was collected, when a state file exists but cannot be read. */
+  skipped?: string;
+}
+
+export interface DiskCacheOptions {
+  /**
+   * Files younger than this are never collected, since another process sharing the directory
+   * may be about to commit a state naming them (default 10 minutes).
+   */
+  gcGraceMs?: number;
+}
+
+export interface DiskCache {
+  readonly dir: string;
+  /** The problems found by the last `load()`, including those of a state it fell back from. */
+  readonly lastLoadProblems: readonly CacheProblem[];
+  /** Where the bundle with this integrity is kept. */
+  bundlePath(integrity: string): string;
+  /**
+   * Makes `bytes` durable as the bundle `integrity` (which the caller has verified). Identical
+   * bytes already there are left alone; anything else there is replaced atomically.
+   */
+  writeBundle(bytes: Uint8Array | string, integrity: string): Promise<BundleWrite>;
+  /**
+   * Replaces `state.json` atomically, keeping the state it replaces as `state.prev.json`. Every
+   * bundle the state names must have been written first.
+   */
+  commit(state: ReceiverState): Promise<void>;
+  /** The newest state that verifies completely, with its bundles; undefined when there is none. */
+  load(): Promise<LoadedCache | undefined>;
+  /** Removes bundle files that neither state names, and temp files left by crashes. */
+  garbageCollect(): Promise<GarbageCollection>;
+}
+
+/**
+ * Opens the cache kept in `dir`. Nothing is read or created until it is used: `load()` of a
+ * directory that does not exist is undefined, the first write creates it.
+ */
+export function openDiskCache(dir: string, options: DiskCacheOptions = {}): DiskCache {
+  return new FileDiskCache(dir, options);
+}
+
+/**
+ * The file name of a bundle: the digest in hex, because base64 has `/` and, on file systems
+ * that ignore case (macOS, Windows), two base64 digests can name the same file.
+ */
+export function bundleFileName(integrity: string): string {
+  const name = safeBundleFileName(integrity);
+  if (name === undefined) {
+    throw new AnvilError('cache.integrity', `not an integrity string: ${JSON.stringify(integrity)}`, {
+      hint: 'pass the bundle\'s `integrity` field ("sha256-" + 44 base64 characters)',
+    });
+  }
+  return name;
+}
+
+function safeBundleFileName(integrity: unknown): string | undefined {
+  if (typeof integrity !== 'string' || !integrityPattern.test(integrity)) return undefined;
+  const digest = Buffer.from(integrity.slice(PREFIX.length), 'base64');
+  // Base64 with stray bits in its last character would name the same file as the canonical one.
+  return `${PREFIX}${digest.toString('base64')}` === integrity ? `${PREFIX}${digest.toString('hex')}.json` : undefined;
+}
+
+const PREFIX = 'sha256-';
+const integrityPattern = new RegExp(INTEGRITY_PATTERN);
+const BUNDLE_FILE_PATTERN = /^sha256-([0-9a-f]{64})\.json$/;
+const DEFAULT_GC_GRACE_MS = 10 * 60_000;
+const PARALLEL_READS = 8;
+// Errors that falling back to the previous state would only hide: the operator must fix them.
+const FATAL_READ_CODES = new Set(['EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+function integrityOfFileName(name: string): string | undefined {
+  const hex = BUNDLE_FILE_PATTERN.exec(name)?.[1];
+  return hex === undefined ? undefined : `${PREFIX}${Buffer.from(hex, 'hex').toString('base64')}`;
+}
+
+type Read = { ok: true; bytes: Buffer } | { ok: false; code: string; message: string };
+type BundleRead = { ok: true; bundle: Bundle } | { ok: false; code: string; message: string };
+type StateLoad = { ok: true; state: ReceiverState; bundles: Map<string, Bundle> } | { ok: false; problems: CacheProblem[] };
+
+class FileDiskCache implements DiskCache {
+  readonly dir: string;
+  lastLoadProblems: CacheProblem[] = [];
+  readonly #bundlesDir: string;
+  readonly #graceMs: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #directoriesReady = false;
+  /** Bundles known to be on disk (written, kept or verified here): commit does not stat them. */
+  readonly #onDisk = new Set<string>();
+  /** Bundles written here that a state may be about to name: never collected. */
+  readonly #pending = new Set<string>();
+  /** False once a load found `state.json` unusable: it must not become the previous state. */
+  #currentUsable = true;
+
+  constructor(dir: string, options: DiskCacheOptions) {
+    this.dir = dir;
+    this.#bundlesDir = join(dir, BUNDLES_DIR);
+    this.#graceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
+  }
+
+  bundlePath(integrity: string): string {
+    return join(this.#bundlesDir, bundleFileName(integrity));
+  }
+
+  async writeBundle(bytes: Uint8Array | string, integrity: string): Promise<BundleWrite> {
+    const path = this.bundlePath(integrity);
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+    this.#pending.add(integrity);
+    return this.#writing(path, async () => {
+      await this.#ensureDirectories();
+      const existing = await fileSize(path);
+      if (existing === data.byteLength && Buffer.compare(await readFile(path), data) === 0) {
+        // A fresh mtime keeps a collector in another process off it for its grace period.
+        const now = new Date();
+        await utimes(path, now, now).catch(() => undefined);
+        this.#onDisk.add(integrity);
+        return 'kept';
+      }
+      await writeFileAtomic(path, data);
+      this.#onDisk.add(integrity);
+      return existing === undefined ? 'written' : 'replaced';
+    });
+  }
+
+  commit(state: ReceiverState): Promise<void> {
+    return this.#serial(async () => {
+      const checked = validateReceiverState(state);
+      if (!checked.ok) {
+        const first = checked.errors[0];
+        throw new AnvilError('cache.invalid-state', `refusing to commit an invalid receiver state: ${first ? formatIssue(first) : 'invalid'}`, {
+          details: { errors: checked.errors },
+        });
+      }
+      const integrities = Object.keys(state.bundles);
+      const present = await this.#writing(this.#bundlesDir, () =>
+        mapLimit(integrities, PARALLEL_READS, async (integrity) => this.#onDisk.has(integrity) || (await exists(this.bundlePath(integrity)))),
+      );
+      const missing = integrities.filter((_, i) => !present[i]);
+      if (missing.length > 0) {
+        throw new AnvilError('cache.missing-bundle', `refusing to commit a state naming ${missing.length} bundle(s) not on disk, e.g. ${missing[0]}`, {
+          hint: 'write every bundle with writeBundle() before commit()',
+          details: { missing },
+        });
+      }
+
+      const statePath = join(this.dir, STATE_FILE);
+      await this.#writing(statePath, async () => {
+        await this.#ensureDirectories();
+        // Bundle names written by another process (or before a restart) become durable
+        // before a state that names them does.
+        await syncDirectory(this.#bundlesDir);
+        if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
+        await writeFileAtomic(statePath, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
+      });
+      this.#currentUsable = true;
+      for (const integrity of integrities) {
+        this.#onDisk.add(integrity);
+        this.#pending.delete(integrity);
+      }
+    });
+  }
+
+  load(): Promise<LoadedCache | undefined> {
+    return this.#serial(async () => {
+      const reads = new Map<string, Promise<BundleRead>>();
+      const current = await this.#loadState('current', STATE_FILE, reads);
+      if (current.ok) {
+        this.lastLoadProblems = [];
+        this.#currentUsable = true;
+        for (const integrity of current.bundles.keys()) this.#onDisk.add(integrity);
+        return { state: current.state, bundles: current.bundles, source: 'current' as const, problems: [] };
+      }
+      this.#currentUsable = false;
+      const previous = await this.#loadState('previous', PREVIOUS_STATE_FILE, reads);
+      if (!previous.ok) {
+        this.lastLoadProblems = [...current.problems, ...previous.problems];
+        return undefined;
+      }
+      this.lastLoadProblems = current.problems;
+      for (const integrity of previous.bundles.keys()) this.#onDisk.add(integrity);
+      return { state: previous.state, bundles: previous.bundles, source: 'previous' as const, problems: current.problems };
+    });
+  }
+
+  garbageCollect(): Promise<GarbageCollection> {
+    return this.#serial(async () => {
+      const named = new Set<string>();
+      for (const file of [STATE_FILE, PREVIOUS_STATE_FILE]) {
+        const read = await this.#read(file);
+        if (!read.ok && read.code === 'cache.no-file') continue;
+        const bundles = read.ok ? bundlesNamedBy(read.bytes) : undefined;
+        if (bundles === undefined) return { removed: [], skipped: `${file} cannot be read, so what it names is unknown` };
+        for (const integrity of bundles) named.add(integrity);
+      }
+
+      const removed: string[] = [];
+      const now = Date.now();
+      const ownTemp = `.${process.pid}.`;
+      const collect = async (dir: string, relative: string, name: string): Promise<boolean> => {
+        // This process's own temp files belong to writes still under way.
+        if (name.endsWith(TEMP_SUFFIX) && name.includes(ownTemp)) return false;
+        const path = join(dir, name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info?.isFile() || now - info.mtimeMs < this.#graceMs) return false;
+        await this.#writing(path, () => unlink(path).catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err))));
+        removed.push(relative);
+        return true;
+      };
+      for (const name of await listDirectory(this.#bundlesDir)) {
+        const integrity = integrityOfFileName(name);
+        const collectable = name.endsWith(TEMP_SUFFIX) || (integrity !== undefined && !named.has(integrity) && !this.#pending.has(integrity));
+        if (!collectable) continue;
+        if ((await collect(this.#bundlesDir, `${BUNDLES_DIR}/${name}`, name)) && integrity !== undefined) this.#onDisk.delete(integrity);
+      }
+      for (const name of await listDirectory(this.dir)) {
+        if (name.endsWith(TEMP_SUFFIX) && (name.startsWith(`${STATE_FILE}.`) || name.startsWith(`${PREVIOUS_STATE_FILE}.`))) {
+          await collect(this.dir, name, name);
+        }
+      }
+      if (removed.length > 0) await this.#writing(this.#bundlesDir, () => syncDirectory(this.#bundlesDir));
+      return { removed };
+    });
+  }
+
+  async #loadState(source: CacheSource, file: string, reads: Map<string, Promise<BundleRead>>): Promise<StateLoad> {
+    const problems: CacheProblem[] = [];
+    const report = (where: string, code: string, message: string): void => {
+      problems.push({ state: source, file: where, code, message });
+    };
+
+    const read = await this.#read(file);
+    if (!read.ok) {
+      report(file, read.code, read.message);
+      return { ok: false, problems };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(read.bytes.toString('utf8'));
+    } catch (err) {
+      report(file, 'cache.state-json', `${file} is not JSON (${(err as Error).message}): truncated or overwritten`);
+      return { ok: false, problems };
+    }
+    const checked = validateReceiverState(parsed);
+    if (!checked.ok) {
+      for (const found of checked.errors.slice(0, 10)) report(file, 'cache.state-invalid', formatIssue(found));
+      return { ok: false, problems };
+    }
+    const state = checked.value;
+
+    const kept = Object.entries(state.bundles);
+    const bundles = new Map<string, Bundle>();
+    await mapLimit(kept, PARALLEL_READS, async ([integrity, entry]) => {
+      const name = safeBundleFileName(integrity);
+      if (name === undefined) return report(file, 'cache.state-invalid', `${file} names a bundle by a non-canonical integrity ${integrity}`);
+      const bundleFile = `${BUNDLES_DIR}/${name}`;
+      let pending = reads.get(integrity);
+      if (!pending) {
+        pending = this.#readBundle(bundleFile, integrity);
+        reads.set(integrity, pending);
+      }
+      const found = await pending;
+      if (!found.ok) return report(bundleFile, found.code, found.message);
+      const { bundle } = found;
+      if (bundle.set !== entry.set || bundle.version !== entry.version) {
+        return report(bundleFile, 'cache.bundle-mismatch', `${bundleFile} holds ${bundle.set}@${bundle.version}, but ${file} names it as ${entry.set}@${entry.version}`);
+      }
+      if (bundle.project !== state.project) {
+        return report(bundleFile, 'cache.bundle-project', `${bundleFile} belongs to project "${bundle.project}", not "${state.project}"`);
+      }
+      bundles.set(integrity, bundle);
+    });
+    if (problems.length > 0) return { ok: false, problems };
+
+    const carried = new Set([...bundles.values()].map((bundle) => `${bundle.set}@${bundle.version}`));
+    for (const bundle of bundles.values()) {
+      for (const [dependency, version] of Object.entries(bundle.dependencies)) {
+        if (!carried.has(`${dependency}@${version}`)) {
+          report(file, 'cache.missing-dependency', `${bundle.set}@${bundle.version} needs ${dependency}@${version}, which ${file} does not keep`);
+        }
+      }
+    }
+    const signatures: EnvelopeSignature[] = kept.flatMap(([, entry]) => entry.signatures);
+    const refs = kept.map(([integrity, entry]) => ({ integrity, set: entry.set, version: entry.version }));
+    const signed = verifyBundleSignatures(refs, signatures, state.forgeKeys);
+    if (!signed.ok) report(file, signed.code, signed.reason);
+
+    return problems.length > 0 ? { ok: false, problems } : { ok: true, state, bundles };
+  }
+
+  async #readBundle(file: string, integrity: string): Promise<BundleRead> {
+    const read = await this.#read(file);
+    if (!read.ok) return read.code === 'cache.no-file' ? { ok: false, code: 'cache.bundle-missing', message: `${file} is missing` } : read;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(read.bytes.toString('utf8'));
+    } catch (err) {
+      return { ok: false, code: 'cache.bundle-json', message: `${file} is not JSON (${(err as Error).message})` };
+    }
+    const checked = validateBundle(parsed);
+    if (!checked.ok) {
+      const first = checked.errors[0];
+      return { ok: false, code: 'cache.bundle-invalid', message: `${file} is not a valid bundle: ${first ? formatIssue(first) : 'invalid'}` };
+    }
+    if (checked.value.integrity !== integrity || !verifyBundleIntegrity(checked.value)) {
+      return { ok: false, code: 'cache.bundle-integrity', message: `${file} does not have integrity ${integrity}: its content was changed` };
+    }
+    return { ok: true, bundle: checked.value };
+  }
+
+  /** A file of the cache; a problem (not a throw) unless the error is one the operator must fix. */
+  async #read(file: string): Promise<Read> {
+    const path = join(this.dir, file);
+    try {
+      return { ok: true, bytes: await readFile(path) };
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, code: 'cache.no-file', message: `${file} does not exist` };
+      if (code !== undefined && FATAL_READ_CODES.has(code)) {
+        throw new AnvilError('cache.io', `cannot read the receiver cache: ${(err as Error).message}`, {
+          hint: `make sure the app can read and write ${this.dir} (and has file handles to spare)`,
+          cause: err,
+          details: { file: path, errno: code },
+        });
+      }
+      return { ok: false, code: 'cache.unreadable', message: `${file} cannot be read (${(err as Error).message})` };
+    }
+  }
+
+  async #writing<T>(path: string, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (err) {
+      if (err instanceof AnvilError) throw err;
+      throw new AnvilError('cache.write', `cannot write the receiver cache: ${(err as Error).message}`, {
+        hint: `make sure the app can write ${this.dir} and the disk is not full`,
+        cause: err,
+        details: { file: path, ...(errorCode(err) === undefined ? {} : { errno: errorCode(err) }) },
+      });
+    }
+  }
+
+  async #ensureDirectories(): Promise<void> {
+    if (this.#directoriesReady) return;
+    await makeDirectoryDurably(this.#bundlesDir);
+    this.#directoriesReady = true;
+  }
+
+  /** Commits, loads and collections run one at a time: each sees the others' results whole. */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The size of the regular file at `path`, or undefined when there is none. */
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : -1;
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+async function listDirectory(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Integrities a state file names, read leniently; undefined when it is not a state at all. */
+function bundlesNamedBy(bytes: Buffer): string[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    const bundles = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['bundles'] : undefined;
+    return typeof bundles === 'object' && bundles !== null && !Array.isArray(bundles) ? Object.keys(bundles) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,488 @@
+/**
+ * `createClient()`: the LIVE receiver an app embeds (DESIGN.md §6–§10; layout in client/DESIGN.md).
+ *
+ * Start-up serves the disk cache at once when there is one, then pulls; pushes are checked
+ * (receive/check-push.ts), planned (apply/plan-state.ts), written (cache/) and swapped into the
+ * store in one assignment. Applies run one at a time; a render never waits for one.
+ */
+import { randomUUID } from 'node:crypto';
+import { watchFile, unwatchFile } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import {
+  AnvilError,
+  canonicalJson,
+  keyIdOf,
+  RECEIVER_STATE_FORMAT,
+  type Bundle,
+  type Envelope,
+  type ReceiverState,
+} from '@anvil/content-schema';
+import { planState } from './apply/plan-state.ts';
+import { openDiskCache, STATE_FILE, type DiskCache } from './cache/disk-cache.ts';
+import type { Message } from './render/messages.ts';
+import type { PromptCallOptions } from './prompt-types.ts';
+import { checkEnvelope, checkPush, type PushRequest } from './receive/check-push.ts';
+import { receiveMiddleware, type PushAnswer } from './receive/receive-middleware.ts';
+import { PromptStore } from './store/prompt-store.ts';
+import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet } from './store/store-snapshot.ts';
+import { backoffDelay, forgeApi, type ForgeApi, type ReceiverRegistration } from './sync/forge-api.ts';
+
+export type ReceptionMode = 'accepting' | 'frozen';
+
+export interface ClientOptions {
+  forge: string;
+  project: string;
+  token: string;
+  channel: 'production' | 'staging' | 'development';
+  /** The mode on first start; afterwards the mode kept in the cache wins (it survives restarts). */
+  mode?: ReceptionMode;
+  cacheDir: string;
+  /** Sets to serve, with semver ranges (`{onboarding: '^1.2.0'}`), or names; absent: every set. */
+  sets?: Record<string, string> | string[];
+  /** Pinned forge keys (key id → base64 Ed25519 key), or one base64 key; else trust on first use. */
+  publicKey?: string | Record<string, string>;
+  /** How long `ready` waits for a first state when there is no cache (default 10 s). */
+  readyTimeoutMs?: number;
+  /** Where the forge can push to; registered with the forge. `listen()` sets it too. */
+  pushUrl?: string;
+  instanceId?: string;
+  heartbeatMs?: number;
+  /** Also pull every so often (default 5 min; 0: never). Pushes are the fast path. */
+  pollMs?: number;
+  maxBodyBytes?: number;
+  fetch?: typeof fetch;
+}
+
+export interface ClientStatus {
+  ready: boolean;
+  mode: ReceptionMode;
+  channel: string;
+  forge: string;
+  project: string;
+  instanceId: string;
+  lastSync: { at: string; result: string } | undefined;
+  sets: Record<string, SetStatus>;
+}
+
+export interface SyncResult {
+  changed: boolean;
+  code: string;
+  reason?: string;
+}
+
+type Listener = (event: { type: 'update' | 'error'; detail: unknown }) => void;
+
+export interface AnvilClient {
+  /** Resolves once prompts can be served (true), or when `readyTimeoutMs` passed without any (false). */
+  readonly ready: Promise<boolean>;
+  prompt(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): string;
+  messages(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): Message[];
+  template(id: string, options?: PromptCallOptions): string;
+  track(id: string, options?: PromptCallOptions): PromptTrack;
+  status(): ClientStatus;
+  sync(): Promise<SyncResult>;
+  setMode(mode: ReceptionMode): Promise<void>;
+  on(event: 'update' | 'error', listener: (detail: unknown) => void): () => void;
+  /** Express-compatible middleware: `app.use('/anvil', anvil.receiver())`. */
+  receiver(): ReturnType<typeof receiveMiddleware>;
+  /** A plain HTTP listener for pushes; registers its URL with the forge. */
+  listen(port?: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+
+export async function createClient(options: ClientOptions): Promise<AnvilClient> {
+  const client = new LiveClient(options);
+  await client.start();
+  return client;
+}
+
+class LiveClient implements AnvilClient {
+  readonly ready: Promise<boolean>;
+  private resolveReady!: (ready: boolean) => void;
+  private readonly store = new PromptStore();
+  private readonly cache: DiskCache;
+  private readonly api: ForgeApi;
+  private readonly listeners = new Set<Listener>();
+  private readonly ranges: Record<string, string>;
+  private readonly setNames: string[] | undefined;
+  private state: ReceiverState | undefined;
+  private bundles = new Map<string, Bundle>();
+  private hasContent = false;
+  private applying: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private closed = false;
+  private lastSync: ClientStatus['lastSync'];
+  private pushUrl: string | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly servers = new Set<Server>();
+  private syncAttempt = 0;
+
+  constructor(private readonly options: ClientOptions) {
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.cache = openDiskCache(options.cacheDir);
+    this.api = forgeApi({ forge: options.forge, project: options.project, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    this.ranges = Array.isArray(options.sets) || options.sets === undefined ? {} : { ...options.sets };
+    this.setNames = options.sets === undefined ? undefined : Array.isArray(options.sets) ? [...options.sets] : Object.keys(options.sets);
+    this.pushUrl = options.pushUrl;
+  }
+
+  async start(): Promise<void> {
+    const loaded = await this.cache.load();
+    if (loaded) {
+      this.state = loaded.state;
+      this.bundles = loaded.bundles;
+      this.swapIn();
+      if (loaded.source === 'previous') this.emit('error', new AnvilError('cache.fell-back', 'the cache\'s current state did not verify; serving the previous one', { details: { problems: loaded.problems } }));
+    }
+    this.readyTimeout();
+    this.watchState();
+    // The network comes after: a cached app is ready before any request leaves it.
+    void this.syncLoop();
+    this.every(this.options.heartbeatMs ?? 30_000, () => this.heartbeat());
+    if ((this.options.pollMs ?? 300_000) > 0) this.every(this.options.pollMs ?? 300_000, () => void this.sync().catch(() => undefined));
+  }
+
+  // ——— rendering: memory only, synchronous ———
+
+  prompt(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): string {
+    return this.readyStore().render(id, vars, options);
+  }
+
+  messages(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): Message[] {
+    return this.readyStore().messages(id, vars, options);
+  }
+
+  template(id: string, options?: PromptCallOptions): string {
+    return this.readyStore().template(id, options);
+  }
+
+  track(id: string, options?: PromptCallOptions): PromptTrack {
+    return this.readyStore().track(id, options);
+  }
+
+  private readyStore(): PromptStore {
+    if (!this.hasContent) {
+      throw new AnvilError('client.not-ready', `no prompts yet: the cache in ${this.options.cacheDir} is empty and the forge at ${this.options.forge} has not answered`, {
+        hint: 'await anvil.ready; install bundles ahead with `anvil-live install`; check the forge URL and token',
+      });
+    }
+    return this.store;
+  }
+
+  status(): ClientStatus {
+    return {
+      ready: this.hasContent,
+      mode: this.mode(),
+      channel: this.options.channel,
+      forge: this.options.forge,
+      project: this.options.project,
+      instanceId: this.instanceId(),
+      lastSync: this.lastSync,
+      sets: this.hasContent ? this.store.status() : {},
+    };
+  }
+
+  on(event: 'update' | 'error', listener: (detail: unknown) => void): () => void {
+    const wrapped: Listener = (e) => {
+      if (e.type === event) listener(e.detail);
+    };
+    this.listeners.add(wrapped);
+    return () => this.listeners.delete(wrapped);
+  }
+
+  // ——— sync (pull) ———
+
+  async sync(): Promise<SyncResult> {
+    const keys = await this.forgeKeys();
+    const answer = await this.api.envelope(this.options.channel, this.state?.etag);
+    if (answer.status === 304) return this.synced({ changed: false, code: 'not-modified' });
+    const checked = checkEnvelope(answer.body, this.envelopeView(keys));
+    if (!checked.ok) {
+      // A forge serving something older than we have (409 stale) is not an error for a pull.
+      if (checked.rejection.code === 'stale') return this.synced({ changed: false, code: 'stale', reason: checked.rejection.reason });
+      throw new AnvilError(`sync.${checked.rejection.code}`, `the forge's envelope was refused: ${checked.rejection.reason}`);
+    }
+    if (!checked.changed && this.state?.etag === answer.etag) return this.synced({ changed: false, code: 'unchanged' });
+    await this.apply(checked.envelope, { etag: answer.etag, keys, bytes: checked.bundleBytes });
+    return this.synced({ changed: checked.changed, code: checked.changed ? 'applied' : 'unchanged' });
+  }
+
+  private synced(result: SyncResult): SyncResult {
+    this.lastSync = { at: new Date().toISOString(), result: result.code };
+    return result;
+  }
+
+  private async syncLoop(): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.sync();
+        this.syncAttempt = 0;
+        await this.register();
+        return;
+      } catch (err) {
+        this.lastSync = { at: new Date().toISOString(), result: (err as AnvilError).code ?? 'failed' };
+        this.emit('error', err);
+        if (isPermanent(err)) return;
+        await this.sleep(backoffDelay(this.syncAttempt++, { baseMs: 500, maxMs: 60_000 }));
+      }
+    }
+  }
+
+  // ——— push ———
+
+  receiver() {
+    return receiveMiddleware((request) => this.onPush(request), { maxBodyBytes: this.maxBody() });
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+    const handler = this.receiver();
+    const server = createServer((req, res) => handler(req, res));
+    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    this.servers.add(server);
+    const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
+    this.pushUrl ??= url;
+    await this.register().catch((err: unknown) => this.emit('error', err));
+    return {
+      url,
+      close: () => new Promise<void>((resolve) => {
+        this.servers.delete(server);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    };
+  }
+
+  private async onPush(request: PushRequest): Promise<PushAnswer> {
+    const keys = this.state?.forgeKeys ?? this.pinnedOption();
+    if (!keys) return { status: 503, headers: { 'retry-after': '5' }, body: { ok: false, code: 'busy', reason: 'this receiver has not pinned the forge key yet' } };
+    const decision = checkPush(request, {
+      ...this.envelopeView(keys),
+      token: this.options.token,
+      mode: this.mode(),
+      seenWebhookIds: new Set(this.state?.seenWebhookIds ?? []),
+      maxBodyBytes: this.maxBody(),
+      busy: this.busy,
+      now: Date.now(),
+    });
+    if (!('envelope' in decision)) {
+      const headers: Record<string, string> = 'retryAfter' in decision && decision.retryAfter ? { 'retry-after': String(decision.retryAfter) } : {};
+      return { status: decision.status, headers, body: { ok: decision.status === 200, code: decision.code, reason: 'reason' in decision ? decision.reason : '' } };
+    }
+    try {
+      await this.apply(decision.envelope, { webhookId: decision.webhookId, keys, bytes: decision.bundleBytes });
+    } catch (err) {
+      this.emit('error', err);
+      const code = (err as AnvilError).code ?? 'apply.failed';
+      return { status: code.startsWith('push.') ? 422 : 503, headers: { 'retry-after': '5' }, body: { ok: false, code, reason: (err as Error).message } };
+    }
+    return { status: 200, body: { ok: true, code: 'applied', versions: this.versions() } };
+  }
+
+  // ——— apply: verify (done by the caller) → write bundles → commit state → swap ———
+
+  private apply(envelope: Envelope, how: { webhookId?: string | undefined; etag?: string | undefined; keys: Record<string, string>; bytes?: Map<string, Buffer> }): Promise<void> {
+    const run = this.applying.then(async () => {
+      this.busy = true;
+      try {
+        const current = this.state ?? this.freshState(how.keys);
+        const planned = planState(current, this.bundles, envelope, { sets: this.setNames, webhookId: how.webhookId, etag: how.etag });
+        if (!planned.ok) throw new AnvilError(planned.code, planned.reason);
+        for (const bundle of planned.plan.added) await this.cache.writeBundle(how.bytes?.get(bundle.integrity) ?? canonicalJson(bundle), bundle.integrity);
+        await this.cache.commit(planned.plan.state);
+        const bundles = new Map<string, Bundle>();
+        for (const integrity of Object.keys(planned.plan.state.bundles)) {
+          const b = this.bundles.get(integrity) ?? envelope.bundles.find((x) => x.integrity === integrity);
+          if (b) bundles.set(integrity, b);
+        }
+        this.state = planned.plan.state;
+        this.bundles = bundles;
+        this.swapIn();
+        this.emit('update', { versions: this.versions() });
+      } finally {
+        this.busy = false;
+      }
+    });
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private swapIn(): void {
+    const state = this.state;
+    if (!state) return;
+    const sets: Record<string, SnapshotSet> = {};
+    for (const [name, served] of Object.entries(state.sets)) {
+      const bundle = this.bundles.get(served.integrity);
+      if (!bundle) continue;
+      const rollout = served.rollout && this.bundles.get(served.rollout.integrity);
+      sets[name] = rollout ? { bundle, rollout: { bundle: rollout, percent: served.rollout!.percent } } : { bundle };
+    }
+    this.store.swap(createStoreSnapshot({ sets, bundles: this.bundles.values(), previous: this.store.current(), instanceSeed: state.instanceId }));
+    if (!this.hasContent && Object.keys(sets).length > 0) {
+      this.hasContent = true;
+      this.resolveReady(true);
+    }
+  }
+
+  // ——— mode ———
+
+  mode(): ReceptionMode {
+    return this.state?.mode ?? this.options.mode ?? 'accepting';
+  }
+
+  async setMode(mode: ReceptionMode): Promise<void> {
+    if (mode !== 'accepting' && mode !== 'frozen') throw new AnvilError('client.bad-mode', `unknown mode "${String(mode)}"`, { hint: 'accepting or frozen' });
+    const run = this.applying.then(async () => {
+      const current = this.state ?? this.freshState(this.pinnedOption() ?? {});
+      const next = { ...current, mode };
+      if (this.state || Object.keys(next.forgeKeys).length > 0) await this.cache.commit(next);
+      this.state = next;
+    });
+    this.applying = run.catch(() => undefined);
+    await run;
+    void this.heartbeat();
+  }
+
+  /**
+   * Another process (`anvil-live mode frozen`, `anvil-live sync`) may change the state on disk;
+   * the running app takes it within a second, without a restart.
+   */
+  private watchState(): void {
+    const file = path.join(this.options.cacheDir, STATE_FILE);
+    watchFile(file, { interval: 250, persistent: false }, () => {
+      void (this.applying = this.applying.then(async () => {
+        const loaded = await this.cache.load();
+        if (!loaded || this.closed) return;
+        const before = canonicalJson(this.state ?? null);
+        if (canonicalJson(loaded.state) === before) return;
+        this.state = loaded.state;
+        this.bundles = loaded.bundles;
+        this.swapIn();
+        this.emit('update', { versions: this.versions(), source: 'disk' });
+      }).catch((err: unknown) => this.emit('error', err)));
+    });
+    this.unwatch = () => unwatchFile(file);
+  }
+
+  private unwatch: () => void = () => undefined;
+
+  // ——— forge registration ———
+
+  private registration(): ReceiverRegistration {
+    return { instanceId: this.instanceId(), url: this.pushUrl, channel: this.options.channel, mode: this.mode(), ranges: this.ranges, versions: this.versions() };
+  }
+
+  private async register(): Promise<void> {
+    if (this.pushUrl === undefined || this.closed) return;
+    await this.api.register(this.registration());
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.pushUrl === undefined || this.closed) return;
+    await this.api.heartbeat(this.registration()).catch((err: unknown) => this.emit('error', err));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unwatch();
+    for (const t of this.timers) clearTimeout(t);
+    for (const server of this.servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    if (this.pushUrl !== undefined) await this.api.leave(this.instanceId()).catch(() => undefined);
+    await this.applying;
+  }
+
+  // ——— helpers ———
+
+  private async forgeKeys(): Promise<Record<string, string>> {
+    const known = this.state?.forgeKeys ?? this.pinnedOption();
+    if (known) return known;
+    // Trust on first use, as SSH does: the key seen now is pinned in the state with the first apply.
+    const wellKnown = await this.api.wellKnown();
+    const keys = Object.fromEntries(wellKnown.keys.map((k) => [k.keyId, k.publicKey]));
+    if (Object.keys(keys).length === 0) throw new AnvilError('forge.no-keys', `the forge at ${this.options.forge} publishes no signing key`);
+    this.tofuKeys = keys;
+    return keys;
+  }
+
+  private tofuKeys: Record<string, string> | undefined;
+
+  private pinnedOption(): Record<string, string> | undefined {
+    const key = this.options.publicKey;
+    if (key === undefined) return this.tofuKeys;
+    if (typeof key !== 'string') return key;
+    return { [keyIdOf(key)]: key };
+  }
+
+  private freshState(keys: Record<string, string>): ReceiverState {
+    return {
+      format: RECEIVER_STATE_FORMAT,
+      forge: this.options.forge,
+      project: this.options.project,
+      channel: this.options.channel,
+      mode: this.options.mode ?? 'accepting',
+      forgeKeys: keys,
+      sets: {},
+      bundles: {},
+      seenWebhookIds: [],
+      instanceId: this.options.instanceId ?? `anvil-${randomUUID()}`,
+    };
+  }
+
+  private instanceId(): string {
+    return this.state?.instanceId ?? (this.fallbackInstanceId ??= this.options.instanceId ?? `anvil-${randomUUID()}`);
+  }
+
+  private fallbackInstanceId: string | undefined;
+
+  private envelopeView(keys: Record<string, string>) {
+    const rollouts: Record<string, { version: string; percent: number }> = {};
+    for (const [set, served] of Object.entries(this.state?.sets ?? {})) {
+      if (served.rollout) rollouts[set] = { version: served.rollout.version, percent: served.rollout.percent };
+    }
+    return { project: this.options.project, channel: this.options.channel, forgeKeys: keys, versions: this.versions(), rollouts, ranges: this.ranges, sets: this.setNames };
+  }
+
+  private versions(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.state?.sets ?? {}).map(([set, s]) => [set, s.version]));
+  }
+
+  private maxBody(): number {
+    return this.options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  }
+
+  private readyTimeout(): void {
+    if (this.hasContent) return;
+    const t = setTimeout(() => this.resolveReady(this.hasContent), this.options.readyTimeoutMs ?? 10_000);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      t.unref();
+      this.timers.add(t);
+    });
+  }
+
+  private emit(type: 'update' | 'error', detail: unknown): void {
+    for (const l of this.listeners) l({ type, detail });
+  }
+}
+
+function isPermanent(err: unknown): boolean {
+  const code = (err as AnvilError | undefined)?.code ?? '';
+  return code === 'forge.unauthorized' || code.startsWith('sync.push.');
+}

@@ -1,0 +1,170 @@
+/**
+ * A push from the forge → what to answer, decided in the order of DESIGN.md §8's table, before
+ * anything is applied. Pure: the request and a view of the receiver in, a decision out; the HTTP
+ * edge (receive-middleware.ts) only reads the body and writes the answer.
+ *
+ * The order matters: cheap checks that need no trust first (size), then who is asking (token,
+ * request signature, time window) — so that nothing about the receiver's state leaks to a caller
+ * who cannot prove to be the forge — then what is asked (frozen, repeats, the envelope itself).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import semver from 'semver';
+import {
+  validateEnvelope,
+  integrityOfBundleBytes,
+  verifyBundleIntegrity,
+  verifyBundleSignatures,
+  verifyWebhook,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type Envelope,
+} from '@anvil/content-schema';
+import { bundleSpans } from './envelope-spans.ts';
+
+export interface PushRequest {
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface ReceiverView {
+  project: string;
+  channel: string;
+  /** The project access token the forge presents as `Authorization: Bearer …`. */
+  token: string;
+  /** Pinned forge keys: key id → base64 Ed25519 public key. */
+  forgeKeys: Record<string, string>;
+  mode: 'accepting' | 'frozen';
+  /** `webhook-id`s already applied (a retry of one is a no-op). */
+  seenWebhookIds: ReadonlySet<string>;
+  /** Current version per served set. */
+  versions: Readonly<Record<string, string>>;
+  /** Rollouts in force per set. */
+  rollouts: Readonly<Record<string, { version: string; percent: number }>>;
+  /** The receiver's semver ranges per set (absent: any version). */
+  ranges: Readonly<Record<string, string>>;
+  /** Sets this receiver serves; bundles of other sets are dependencies. Absent: every set. */
+  sets?: readonly string[] | undefined;
+  maxBodyBytes: number;
+  /** An apply is in progress: come back shortly (503). */
+  busy: boolean;
+  /** For the ±window check (ms since the epoch). */
+  now: number;
+}
+
+export type PushDecision =
+  | { status: 200; code: 'applied'; envelope: Envelope; bundleBytes: Map<string, Buffer>; webhookId: string }
+  | { status: 200; code: 'duplicate' | 'unchanged'; reason: string }
+  | { status: 400 | 401 | 403 | 409 | 413 | 422 | 503; code: string; reason: string; retryAfter?: number };
+
+export function checkPush(request: PushRequest, view: ReceiverView): PushDecision {
+  if (request.body.length > view.maxBodyBytes) {
+    return { status: 413, code: 'push.too-large', reason: `the body is ${request.body.length} bytes; this receiver takes at most ${view.maxBodyBytes}` };
+  }
+  if (!tokenMatches(header(request, 'authorization'), view.token)) {
+    return { status: 401, code: 'push.token', reason: 'missing or wrong bearer token' };
+  }
+  const webhookId = header(request, 'webhook-id');
+  const verified = verifyWebhook(view.forgeKeys, {
+    id: webhookId ?? '',
+    timestamp: header(request, 'webhook-timestamp') ?? '',
+    signature: header(request, 'webhook-signature') ?? '',
+    body: request.body,
+  }, { now: view.now, toleranceSeconds: WEBHOOK_TOLERANCE_SECONDS });
+  if (!verified.ok) return { status: verified.status, code: verified.code, reason: verified.reason };
+  const id = webhookId as string;
+
+  if (view.seenWebhookIds.has(id)) return { status: 200, code: 'duplicate', reason: `webhook ${id} was applied already` };
+  if (view.mode === 'frozen') return { status: 409, code: 'frozen', reason: 'this receiver is frozen; it updates only on a manual sync' };
+
+  const checked = checkEnvelope(request.body, view);
+  if (!checked.ok) return checked.rejection;
+  if (!checked.changed) return { status: 200, code: 'unchanged', reason: 'this receiver has these versions already' };
+  const { envelope } = checked;
+
+  if (view.busy) return { status: 503, code: 'busy', reason: 'an update is being applied; retry shortly', retryAfter: 1 };
+  return { status: 200, code: 'applied', envelope, bundleBytes: checked.bundleBytes, webhookId: id };
+}
+
+export type EnvelopeView = Pick<ReceiverView, 'project' | 'channel' | 'forgeKeys' | 'versions' | 'rollouts' | 'ranges' | 'sets'>;
+
+type Rejection = Extract<PushDecision, { status: 400 | 401 | 403 | 409 | 413 | 422 | 503 }>;
+const reject = (rejection: Rejection) => ({ ok: false as const, rejection });
+
+/**
+ * The envelope itself, pushed or pulled: JSON, schema, project and channel, every bundle's
+ * integrity and forge signature, the receiver's ranges, and versions that only move forward.
+ */
+export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; envelope: Envelope; changed: boolean; /** Each bundle's exact bytes, when integrity was checked on them. */ bundleBytes: Map<string, Buffer> } | { ok: false; rejection: Rejection } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return reject({ status: 400, code: 'push.malformed', reason: `the body is not JSON: ${(err as Error).message}` });
+  }
+  const checked = validateEnvelope(parsed);
+  if (!checked.ok) {
+    const first = checked.errors[0];
+    return reject({ status: 422, code: 'push.schema', reason: `not a valid envelope${first ? ` at ${first.path || '/'}: ${first.message}` : ''}` });
+  }
+  const envelope = parsed as Envelope;
+  if (envelope.project !== view.project) return reject({ status: 422, code: 'push.wrong-project', reason: `the envelope is for project ${envelope.project}, this receiver serves ${view.project}` });
+  if (envelope.channel !== view.channel) return reject({ status: 422, code: 'push.wrong-channel', reason: `the envelope is for channel ${envelope.channel}, this receiver takes ${view.channel}` });
+
+  // On the bytes as received when the body is canonical (it is, from a forge); else re-serialised.
+  const spans = bundleSpans(body);
+  const bundleBytes = new Map<string, Buffer>();
+  for (const [i, bundle] of envelope.bundles.entries()) {
+    const span = spans?.length === envelope.bundles.length ? spans[i] : undefined;
+    if (span && integrityOfBundleBytes(span) === bundle.integrity) {
+      bundleBytes.set(bundle.integrity, span);
+      continue;
+    }
+    if (!verifyBundleIntegrity(bundle)) return reject({ status: 422, code: 'push.integrity', reason: `bundle ${bundle.set}@${bundle.version} does not match its integrity` });
+  }
+  const signed = verifyBundleSignatures(envelope.bundles, envelope.signatures, view.forgeKeys);
+  if (!signed.ok) return reject({ status: 422, code: 'push.signature', reason: signed.reason });
+
+  const served = servedBundles(envelope, view.sets);
+  for (const bundle of served) {
+    const range = view.ranges[bundle.set];
+    if (range !== undefined && !semver.satisfies(bundle.version, range, { includePrerelease: true })) {
+      return reject({ status: 422, code: 'push.out-of-range', reason: `${bundle.set}@${bundle.version} is outside this receiver's range ${range}` });
+    }
+  }
+  let forward = false;
+  for (const bundle of served) {
+    const current = view.versions[bundle.set];
+    if (current === undefined) forward = true;
+    else if (semver.lt(bundle.version, current)) {
+      return reject({ status: 409, code: 'stale', reason: `this receiver has ${bundle.set}@${current}, newer than ${bundle.version}` });
+    } else if (semver.gt(bundle.version, current)) forward = true;
+  }
+  return { ok: true, envelope, bundleBytes, changed: forward || rolloutChanged(envelope, view) };
+}
+
+/** The bundles an envelope offers for the sets this receiver serves (not rollouts or dependencies). */
+export function servedBundles(envelope: Envelope, sets: readonly string[] | undefined): Envelope['bundles'] {
+  return envelope.bundles.filter((b) => (sets === undefined || sets.includes(b.set)) && envelope.rollouts[b.set]?.version !== b.version);
+}
+
+function rolloutChanged(envelope: Envelope, view: EnvelopeView): boolean {
+  const mine = (set: string) => view.sets === undefined || view.sets.includes(set);
+  for (const [set, rollout] of Object.entries(envelope.rollouts)) {
+    const current = view.rollouts[set];
+    if (mine(set) && (current?.version !== rollout.version || current.percent !== rollout.percent)) return true;
+  }
+  return Object.keys(view.rollouts).some((set) => mine(set) && !envelope.rollouts[set]);
+}
+
+function header(request: PushRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Constant-time: both sides are hashed first, so neither length nor content leaks through timing. */
+export function tokenMatches(authorization: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b) && presented.length > 0;
+}

@@ -1,0 +1,160 @@
+/**
+ * The forge's HTTP API as the receiver uses it (DESIGN.md §8), over the platform's `fetch`:
+ * the public keys, the current envelope with ETags, immutable versions, and the receiver's own
+ * registration. Every call has a timeout; a failure is an AnvilError with the forge's answer.
+ */
+import { AnvilError } from '@anvil/content-schema';
+
+export interface ForgeKey {
+  keyId: string;
+  publicKey: string;
+  /** `active` signs; `retiring` keys stay valid for the grace period of a rotation. */
+  status?: string;
+}
+
+export interface WellKnown {
+  name: string;
+  apiVersion: string;
+  keys: ForgeKey[];
+}
+
+/** `GET …/sets/:set/versions`: the set's releases, each with its bundle's integrity. */
+export interface ReleaseList {
+  versions: { version: string; integrity: string }[];
+}
+
+/**
+ * `GET …/sets/:set/versions/:version`: a released bundle and the forge's signatures over its
+ * integrity, as parsed JSON; the caller checks schema, integrity and signatures.
+ */
+export interface ReleasedBundle {
+  bundle: unknown;
+  signatures: unknown[];
+}
+
+export type EnvelopeAnswer = { status: 304 } | { status: 200; etag: string | undefined; body: Buffer };
+
+export interface ReceiverRegistration {
+  instanceId: string;
+  url?: string | undefined;
+  channel: string;
+  mode: 'accepting' | 'frozen';
+  ranges: Record<string, string>;
+  versions: Record<string, string>;
+}
+
+export interface ForgeApiOptions {
+  forge: string;
+  project: string;
+  token: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export interface ForgeApi {
+  wellKnown(): Promise<WellKnown>;
+  envelope(channel: string, etag?: string): Promise<EnvelopeAnswer>;
+  /** A released bundle with its signatures: `GET …/sets/:set/versions/:version`. */
+  version(set: string, version: string): Promise<ReleasedBundle>;
+  /** The releases of a set: `GET …/sets/:set/versions`. */
+  versions(set: string): Promise<ReleaseList>;
+  register(receiver: ReceiverRegistration): Promise<void>;
+  heartbeat(receiver: ReceiverRegistration): Promise<void>;
+  leave(instanceId: string): Promise<void>;
+}
+
+export function forgeApi(options: ForgeApiOptions): ForgeApi {
+  const base = options.forge.replace(/\/+$/, '');
+  const project = `${base}/api/v1/projects/${encodeURIComponent(options.project)}`;
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  async function call(method: string, url: string, init: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    if (init.auth !== false) headers['authorization'] = `Bearer ${options.token}`;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method, headers, signal: AbortSignal.timeout(timeoutMs),
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+    } catch (err) {
+      throw new AnvilError('forge.unreachable', `cannot reach the forge at ${base}: ${(err as Error).message}`, {
+        hint: 'check the forge URL and that it is running; the receiver keeps serving what it has', cause: err,
+      });
+    }
+    if (res.status >= 400) {
+      const text = await res.text().catch(() => '');
+      let reason = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { reason?: string; error?: { message?: string } };
+        reason = parsed.reason ?? parsed.error?.message ?? reason;
+      } catch { /* not JSON: keep the text */ }
+      const code = res.status === 401 || res.status === 403 ? 'forge.unauthorized' : res.status === 404 ? 'forge.not-found' : 'forge.failed';
+      throw new AnvilError(code, `${method} ${url} answered ${res.status}${reason ? `: ${reason}` : ''}`, {
+        hint: code === 'forge.unauthorized' ? 'check the access token for this project (anvil token create --project …)' : undefined,
+        details: { status: res.status, retryAfter: res.headers.get('retry-after') },
+      });
+    }
+    return res;
+  }
+
+  return {
+    async wellKnown() {
+      const res = await call('GET', `${base}/.well-known/anvil.json`, { auth: false });
+      return (await res.json()) as WellKnown;
+    },
+    async envelope(channel, etag) {
+      const res = await call('GET', `${project}/envelope?channel=${encodeURIComponent(channel)}`, etag ? { headers: { 'if-none-match': etag } } : {});
+      if (res.status === 304) return { status: 304 };
+      return { status: 200, etag: res.headers.get('etag') ?? undefined, body: Buffer.from(await res.arrayBuffer()) };
+    },
+    async version(set, version) {
+      const url = `${project}/sets/${encodeURIComponent(set)}/versions/${encodeURIComponent(version)}`;
+      const parsed = await jsonOf(await call('GET', url), url);
+      const signatures = fieldOf(parsed, 'signatures');
+      if (fieldOf(parsed, 'bundle') === undefined || !Array.isArray(signatures)) throw badAnswer(url, 'expected {bundle, signatures}');
+      return { bundle: fieldOf(parsed, 'bundle'), signatures: signatures as unknown[] };
+    },
+    async versions(set) {
+      const url = `${project}/sets/${encodeURIComponent(set)}/versions`;
+      const list = fieldOf(await jsonOf(await call('GET', url), url), 'versions');
+      const entries = Array.isArray(list) ? (list as unknown[]) : undefined;
+      const ok = entries?.every((e) => typeof fieldOf(e, 'version') === 'string' && typeof fieldOf(e, 'integrity') === 'string');
+      if (!entries || !ok) throw badAnswer(url, 'expected {versions: [{version, integrity}]}');
+      return { versions: entries.map((e) => ({ version: fieldOf(e, 'version') as string, integrity: fieldOf(e, 'integrity') as string })) };
+    },
+    async register(receiver) {
+      await call('POST', `${project}/receivers`, { body: receiver });
+    },
+    async heartbeat(receiver) {
+      await call('PUT', `${project}/receivers`, { body: receiver });
+    },
+    async leave(instanceId) {
+      await call('DELETE', `${project}/receivers`, { body: { instanceId } });
+    },
+  };
+}
+
+async function jsonOf(res: Response, url: string): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badAnswer(url, 'the answer is not JSON');
+  }
+}
+
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function badAnswer(url: string, what: string): AnvilError {
+  return new AnvilError('forge.bad-answer', `GET ${url}: ${what}`, { hint: 'is this URL an Anvil forge, with the same API version?' });
+}
+
+/** Exponential backoff with full jitter (a random delay up to the exponential cap). */
+export function backoffDelay(attempt: number, { baseMs = 1_000, maxMs = 300_000, random = Math.random } = {}): number {
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30)));
+}

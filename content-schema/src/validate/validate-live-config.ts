@@ -1,0 +1,31 @@
+import { LiveConfigSchema, type ResolvedLiveConfig } from '../schemas/live-config.ts';
+import type { ValidationResult } from './issues.ts';
+import { joinPointer } from './issues.ts';
+import { entriesOf, fieldAt, stringAt } from './read-data.ts';
+import { runValidation } from './run-validation.ts';
+import { checkRange } from './semver-checks.ts';
+
+/**
+ * Validates a parsed `anvil-live.json`: its shape, that the forge is an http(s) URL and that
+ * every set's range parses. On success `value` is a copy with `mode`, `cacheDir`, `sets` and
+ * `token` filled in when absent.
+ */
+export function validateLiveConfig(input: unknown): ValidationResult<ResolvedLiveConfig> {
+  return runValidation<ResolvedLiveConfig>(input, {
+    schema: LiveConfigSchema,
+    flavour: 'authored',
+    check(data, { error }) {
+      const forge = stringAt(data, 'forge');
+      if (forge !== undefined && !isHttpUrl(forge)) {
+        error('/forge', 'live-config.forge-url', `"${forge}" is not an http(s) URL`, 'write the forge\'s base URL, e.g. "https://anvil.example.com"');
+      }
+      for (const [set, range] of entriesOf(fieldAt(data, 'sets'))) checkRange(error, joinPointer('/sets', set), range);
+    },
+  });
+}
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'https:' || protocol === 'http:';
+}
