@@ -2,10 +2,14 @@
  * `npm run bench [name…]`: runs the benchmarks (all, or those named) and prints their results
  * as Markdown, ready for bench/RESULTS.md.
  */
+import { buildBenchmark } from './build.bench.ts';
+import { clientBenchmark } from './client.bench.ts';
 import { renderBenchmark } from './render.bench.ts';
 
 const benchmarks: Record<string, () => Promise<string>> = {
   render: renderBenchmark,
+  build: buildBenchmark,
+  client: clientBenchmark,
 };
 
 const wanted = process.argv.slice(2);

@@ -19,7 +19,7 @@ import { firstParentCount, headCommit, workingTreeId } from '../repo/git-cli.ts'
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
 import { parseReleaseTagName, releasesBySet, versionsOf, type ReleaseTag } from '../repo/release-tags.ts';
 import { openWorkingTree } from '../repo/working-tree.ts';
-import { buildRelease } from './build-release.ts';
+import { buildRelease, readPartialsAt } from './build-release.ts';
 import { buildSet, type BuildCache } from './build-set.ts';
 import { resolveDependencies } from './resolve-dependencies.ts';
 
@@ -182,9 +182,7 @@ export async function headVersion(root: string, released: readonly string[], com
 /** A dependency's partials at one of its releases, or undefined when there is no such release. */
 export async function readReleasePartials(ctx: BuildContext, set: string, version: string): Promise<PartialFile[] | undefined> {
   const name = `${set}@${version}`;
-  if (!ctx.tags.some((t) => t.name === name)) return undefined;
-  const repo = await loadRepo(await openGitSnapshot(ctx.root, name, { cache: ctx.cache }));
-  return repo.sets.find((s) => s.name === set)?.partials;
+  return ctx.tags.some((t) => t.name === name) ? readPartialsAt(ctx.root, name, set, ctx.cache) : undefined;
 }
 
 async function readDependencyPartials(ctx: BuildContext, dependencies: Record<string, string>): Promise<DependencyPartials> {

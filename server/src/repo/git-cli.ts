@@ -3,7 +3,7 @@
  * isomorphic-git: those that write (tags, commits, pushes), because they must honour the
  * user's git configuration (identity, signing, hooks, credentials) exactly as `git` would,
  * and those that ask about the working tree, where git's index and ignore rules are the truth.
- * Reading files at a ref stays in-process (git-snapshot.ts).
+ * Reading files at a ref is git-snapshot.ts (trees in-process, contents via git-blob-reader.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import git, { type TreeEntry } from 'isomorphic-git';
+import { AnvilError } from '@anvil/content-schema';
+import type { BlobReader, GitObject } from './git-blob-reader.ts';
 import { createGitCache, type GitCache } from './git-cache.ts';
 import { findGitDirs } from './git-dir.ts';
 import { joinRepoPath, sortPaths, splitRepoPath } from './repo-path.ts';
@@ -15,11 +17,23 @@ export interface GitSnapshotOptions {
 type Tree = ReadonlyMap<string, TreeEntry>;
 
 const SYMLINK_MODE = '120000';
+/** How many files of a folder are asked for ahead of the one being read (see readAhead). */
+const READ_AHEAD = 32;
+
+interface ReadWindow {
+  /** The folder's files with one extension, in the order callers read them (sorted paths). */
+  entries: TreeEntry[];
+  index: Map<string, number>;
+  /** Reads were started for every entry before this one. */
+  next: number;
+}
 
 /**
  * The files of `repoDir` at `ref` (a branch, a tag, annotated or lightweight, a full ref or a
- * commit id), read in-process with isomorphic-git: no checkout, no git process, and the
- * working tree, if there is one, is never touched. `repoDir` may be a bare repository.
+ * commit id): refs, commits and trees read in-process with isomorphic-git, file contents through
+ * the cache's long-lived `git cat-file --batch` (see git-blob-reader.ts; or isomorphic-git
+ * too, if the cache says so). No checkout: the working tree, if there is one, is never
+ * touched. `repoDir` may be a bare repository.
  *
  * Trees are read on demand and memoised, so listing a folder of 10,000 files reads each tree
  * below it once; file contents are read only when asked for. Symbolic links (mode 120000) and
@@ -27,7 +41,9 @@ const SYMLINK_MODE = '120000';
  */
 export async function openGitSnapshot(repoDir: string, ref: string, options: GitSnapshotOptions = {}): Promise<RepoSnapshot> {
   const dirs = await findGitDirs(repoDir);
-  const cache = (options.cache ?? createGitCache()).forGitDir(dirs.gitdir);
+  const gitCache = options.cache ?? createGitCache();
+  const cache = gitCache.forGitDir(dirs.gitdir);
+  const blobReader = gitCache.blobReader(dirs.gitdir);
   const ctx: GitContext = { ...dirs, repoDir, cache };
   const resolved = await resolveCommit(ctx, ref);
   const { commit, commitObject } = resolved;
@@ -87,6 +103,50 @@ export async function openGitSnapshot(repoDir: string, ref: string, options: Git
     await Promise.all(subtrees);
   }
 
+  /** Blob reads started ahead of time, by object id, until readText takes them. */
+  const ahead = new Map<string, Promise<GitObject | undefined>>();
+  /** Per folder and file extension: the files in read order, and how far reads were started. */
+  const windows = new WeakMap<Tree, Map<string, ReadWindow>>();
+
+  function takeAhead(oid: string): Promise<GitObject | undefined> | undefined {
+    const pending = ahead.get(oid);
+    ahead.delete(oid);
+    return pending;
+  }
+
+  /**
+   * Callers read a folder's files one after another (loadRepo does), and through cat-file each
+   * read is a round trip. Asking for the next few files of the same kind (extension) at once
+   * keeps git busy meanwhile: reading the 11,000 files of the build bench one by one took
+   * 0.51–0.59 s without this, 0.19–0.26 s with it. At most READ_AHEAD files per folder and
+   * extension are read in vain.
+   */
+  function readAhead(reader: BlobReader, folder: Tree, name: string): void {
+    const ext = extensionOf(name);
+    let byExt = windows.get(folder);
+    if (byExt === undefined) windows.set(folder, (byExt = new Map()));
+    let window = byExt.get(ext);
+    if (window === undefined) {
+      const entries = [...folder.values()]
+        .filter((e) => e.type === 'blob' && e.mode !== SYMLINK_MODE && extensionOf(e.path) === ext)
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      window = { entries, index: new Map(entries.map((e, i) => [e.path, i])), next: 0 };
+      byExt.set(ext, window);
+    }
+    const i = window.index.get(name);
+    if (i === undefined) return;
+    const last = Math.min(window.entries.length - 1, i + READ_AHEAD);
+    for (let j = Math.max(window.next, i + 1); j <= last; j++) {
+      const oid = window.entries[j]!.oid;
+      if (ahead.has(oid)) continue;
+      const pending = reader.read(oid);
+      // Never taken, a failed read must not become an unhandled rejection.
+      pending.catch(() => undefined);
+      ahead.set(oid, pending);
+    }
+    window.next = Math.max(window.next, last + 1);
+  }
+
   return {
     label,
     source,
@@ -107,8 +167,23 @@ export async function openGitSnapshot(repoDir: string, ref: string, options: Git
 
     async readText(path) {
       const segments = splitRepoPath(path);
-      const entry = segments === undefined ? undefined : await entryAt(segments);
-      if (entry?.type !== 'blob' || entry.mode === SYMLINK_MODE) return undefined;
+      const name = segments?.[segments.length - 1];
+      if (segments === undefined || name === undefined) return undefined;
+      const folder = await treeAt(segments.slice(0, -1));
+      const entry = folder?.get(name);
+      if (folder === undefined || entry?.type !== 'blob' || entry.mode === SYMLINK_MODE) return undefined;
+      if (blobReader !== undefined) {
+        const pending = takeAhead(entry.oid) ?? blobReader.read(entry.oid);
+        readAhead(blobReader, folder, name);
+        const object = await pending;
+        if (object?.type !== 'blob') {
+          throw new AnvilError('git.failed', `${path} at ${label} should be the blob ${entry.oid}, but the repository has ${object ? `a ${object.type}` : 'no such object'}`, {
+            hint: 'the repository may be damaged or a shallow/partial clone; run `git fsck` in it',
+            details: { path, oid: entry.oid },
+          });
+        }
+        return object.content.toString('utf8');
+      }
       const { blob } = await git.readBlob({ fs, gitdir: ctx.gitdir, oid: entry.oid, cache });
       return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('utf8');
     },
@@ -139,4 +214,10 @@ export function gitDateToIso(timestamp: number, timezoneOffset: number): string 
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
+}
+
+/** `message.fr.md` → `.md`; `Makefile`, `.gitignore` → ''. */
+function extensionOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot);
 }
