@@ -32,7 +32,7 @@ export async function renderExamples(repoDir = EXAMPLE_REPO): Promise<RenderedEx
 
   const out: RenderedExample[] = [];
   for (const set of repo.sets) {
-    const compiled = compileSet(set, partialsBySet);
+    const compiled = compileSet(set, partialsBySet, { renderable: true });
     const problems = [...repo.problems, ...compiled.problems].filter((p) => p.severity === 'error');
     if (problems.length > 0) throw new Error(problems.map(formatProblem).join('\n'));
     for (const { file, compiled: prompt } of compiled.prompts) {

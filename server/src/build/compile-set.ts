@@ -20,14 +20,17 @@ export interface CompiledSet {
 /**
  * @param dependencyPartials the partials of each dependency set, by set name (from the
  *   dependency's resolved release, or from the same snapshot when linting).
+ * @param options.renderable generate render functions too (checking alone is cheaper).
  */
-export function compileSet(set: LoadedSet, dependencyPartials: Record<string, PartialFile[]> = {}): CompiledSet {
+export function compileSet(set: LoadedSet, dependencyPartials: Record<string, PartialFile[]> = {}, options: { renderable?: boolean } = {}): CompiledSet {
   const available = new Map<string, PartialFile>();
   for (const p of set.partials) available.set(p.name, p);
   for (const dep of Object.keys(set.config.dependencies).sort()) {
     for (const p of dependencyPartials[dep] ?? []) available.set(`${dep}/${p.name}`, p);
   }
+  // Lint and build check templates and ship them as source: unless asked, nothing here renders.
   const env = new PromptEnvironment({
+    checkOnly: options.renderable !== true,
     resolvePartial: (name) => {
       const found = available.get(name);
       return found && { source: found.source, file: found.file };
