@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -354,10 +355,13 @@ class LiveClient implements AnvilClient {
     const file = path.join(this.options.cacheDir, STATE_FILE);
     watchFile(file, { interval: 250, persistent: false }, () => {
       void (this.applying = this.applying.then(async () => {
+        // This client's own commits fire the watch too; a full load re-verifies every bundle,
+        // so it is done only when the file says something this client does not hold.
+        const text = await readFile(file, 'utf8').catch(() => undefined);
+        if (text === undefined || this.closed || sameState(text, this.state)) return;
         const loaded = await this.cache.load();
         if (!loaded || this.closed) return;
-        const before = canonicalJson(this.state ?? null);
-        if (canonicalJson(loaded.state) === before) return;
+        if (canonicalJson(loaded.state) === canonicalJson(this.state ?? null)) return;
         this.state = loaded.state;
         this.bundles = loaded.bundles;
         this.swapIn();
@@ -479,6 +483,14 @@ class LiveClient implements AnvilClient {
 
   private emit(type: 'update' | 'error', detail: unknown): void {
     for (const l of this.listeners) l({ type, detail });
+  }
+}
+
+function sameState(text: string, state: ReceiverState | undefined): boolean {
+  try {
+    return state !== undefined && canonicalJson(JSON.parse(text)) === canonicalJson(state);
+  } catch {
+    return false;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ChannelName, LIMITS, MapOf, ProjectName, SemverRange, SetName, StringEnum, schemaHeader } from './common.ts';
-import { ED25519_PUBLIC_KEY_PATTERN, RECEIVER_STATE_LIMITS, RECEPTION_MODES } from './receiver-state.ts';
+import { ForgeKeys, RECEPTION_MODES } from './receiver-state.ts';
 
 export const LIVE_CONFIG_FILE = 'anvil-live.json';
 export const DEFAULT_TOKEN_ENV = 'ANVIL_TOKEN';
@@ -49,19 +49,7 @@ export const LiveConfigSchema = Type.Object(
         default: {},
       }),
     ),
-    forgeKeys: MapOf(
-      Type.String({ minLength: 1, maxLength: LIMITS.shortText }),
-      Type.String({
-        pattern: ED25519_PUBLIC_KEY_PATTERN,
-        patternErrorMessage: 'An Ed25519 public key is 32 bytes: 44 base64 characters ending in "=".',
-      }),
-      {
-        minProperties: 1,
-        maxProperties: RECEIVER_STATE_LIMITS.forgeKeys,
-        title: 'Forge keys',
-        description: 'Key id → base64 Ed25519 public key: the forge keys pinned by `anvil-live connect`. Only bundles they signed are served.',
-      },
-    ),
+    forgeKeys: ForgeKeys('Key id → base64 Ed25519 public key: the forge keys pinned by `anvil-live connect`. Only bundles they signed are served.'),
     token: Type.Optional(
       Type.Object(
         {

@@ -25,6 +25,18 @@ export const ED25519_PUBLIC_KEY_PATTERN = '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=
 // The envelope's signature entry, so that what a receiver keeps is exactly what it received.
 const Signature = EnvelopeSchema.properties.signatures.items;
 
+/** Pinned forge keys: key id → base64 Ed25519 public key (the state and the app config share it). */
+export function ForgeKeys(description: string) {
+  return MapOf(
+    Type.String({ minLength: 1, maxLength: LIMITS.shortText }),
+    Type.String({
+      pattern: ED25519_PUBLIC_KEY_PATTERN,
+      patternErrorMessage: 'An Ed25519 public key is 32 bytes: 44 base64 characters ending in "=".',
+    }),
+    { minProperties: 1, maxProperties: RECEIVER_STATE_LIMITS.forgeKeys, title: 'Forge keys', description },
+  );
+}
+
 export const ReceiverStateSchema = Type.Object(
   {
     format: Type.Literal(RECEIVER_STATE_FORMAT, { title: 'Format', description: 'Always "anvil.receiver-state/1".' }),
@@ -35,19 +47,7 @@ export const ReceiverStateSchema = Type.Object(
       title: 'Reception mode',
       description: '"accepting" applies pushes; "frozen" answers 409 and changes only by a manual sync.',
     }),
-    forgeKeys: MapOf(
-      Type.String({ minLength: 1, maxLength: LIMITS.shortText }),
-      Type.String({
-        pattern: ED25519_PUBLIC_KEY_PATTERN,
-        patternErrorMessage: 'An Ed25519 public key is 32 bytes: 44 base64 characters ending in "=".',
-      }),
-      {
-        minProperties: 1,
-        maxProperties: RECEIVER_STATE_LIMITS.forgeKeys,
-        title: 'Forge keys',
-        description: 'Key id → base64 public key: the forge keys pinned at connect (trust on first use). Only bundles they signed are served.',
-      },
-    ),
+    forgeKeys: ForgeKeys('Key id → base64 public key: the forge keys pinned at connect (trust on first use). Only bundles they signed are served.'),
     etag: Type.Optional(
       Type.String({ maxLength: LIMITS.name, title: 'ETag', description: 'ETag of the envelope last pulled, sent as If-None-Match.' }),
     ),
