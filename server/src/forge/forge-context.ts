@@ -1,0 +1,41 @@
+/**
+ * What every part of a running forge shares: the store, the signing keys, the configuration,
+ * logs and metrics. Created once by `startForge` (serve.ts); tests build their own.
+ */
+import type { SigningKey } from '@anvil/content-schema';
+import type { Store } from '../store/open-store.ts';
+import type { Logger } from './logger.ts';
+import type { ForgeMetrics } from './metrics.ts';
+
+export interface ForgeProject {
+  name: string;
+  /** Any git URL, a local path included. */
+  remote: string;
+  provider: 'github' | 'git';
+  /** `owner/repo` on GitHub, to match webhook payloads to the project. */
+  githubRepository?: string | undefined;
+  /** Shared secret of the project's webhooks (GitHub's, or the git hook's HMAC). */
+  webhookSecret: string;
+}
+
+export interface ForgeKeyring {
+  /** The key that signs now. */
+  active: SigningKey;
+  /** Every key receivers may still trust: the active one and retired ones within their grace period. */
+  published(): { keyId: string; publicKey: string; status: 'active' | 'retiring'; retiresAt?: string }[];
+}
+
+export interface ForgeContext {
+  name: string;
+  /** Where receivers and hooks reach this forge (no trailing slash). */
+  publicUrl: string;
+  dataDir: string;
+  projects: Map<string, ForgeProject>;
+  db: Store;
+  keys: ForgeKeyring;
+  /** Seals and opens the receivers' push tokens (AES-256-GCM with the forge's secret). */
+  secrets: { seal(plain: string): string; open(sealed: string): string };
+  adminToken?: string | undefined;
+  logger: Logger;
+  metrics: ForgeMetrics;
+}

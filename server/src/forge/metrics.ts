@@ -1,0 +1,30 @@
+/**
+ * The forge's Prometheus metrics (`/metrics`, prom-client). One registry per forge, not the
+ * global one, so that several forges in one process (tests) count separately.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ForgeMetrics {
+  registry: Registry;
+  webhooks: Counter<'source' | 'event' | 'outcome'>;
+  builds: Counter<'stage' | 'outcome'>;
+  deliveries: Counter<'outcome'>;
+  queueDepth: Gauge;
+  pushLatency: Histogram<'outcome'>;
+}
+
+export function createForgeMetrics(options: { defaults?: boolean } = {}): ForgeMetrics {
+  const registry = new Registry();
+  if (options.defaults) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    webhooks: new Counter({ name: 'anvil_webhooks_total', help: 'Webhooks received, by source, event and outcome.', labelNames: ['source', 'event', 'outcome'], registers: [registry] }),
+    builds: new Counter({ name: 'anvil_builds_total', help: 'Bundle builds, by stage and outcome (built, reused, failed).', labelNames: ['stage', 'outcome'], registers: [registry] }),
+    deliveries: new Counter({ name: 'anvil_deliveries_total', help: 'Push attempts by outcome (delivered, frozen, stale, retry, failed, gone).', labelNames: ['outcome'], registers: [registry] }),
+    queueDepth: new Gauge({ name: 'anvil_delivery_queue_depth', help: 'Deliveries waiting to be pushed.', registers: [registry] }),
+    pushLatency: new Histogram({
+      name: 'anvil_push_seconds', help: 'Time from sending a push to the receiver\'s answer.', labelNames: ['outcome'], registers: [registry],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The audit log (DESIGN.md §9): append-only, one row per webhook, build, decision, publish,
+ * delivery, token and mode change. Each row's hash covers its content and the previous row's
+ * hash, so that a changed, removed or reordered row breaks the chain from there on.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@anvil/content-schema';
+import type { AuditRow } from './database.ts';
+import { storeTime, type Store } from './open-store.ts';
+
+export const AUDIT_GENESIS = 'sha256-genesis';
+
+export interface AuditEntry {
+  project?: string | null | undefined;
+  /** What happened: `webhook.received`, `publish`, `decision.unreviewed-change`, `token.created`… */
+  kind: string;
+  /** What it happened to: a set, a tag, a token prefix, a receiver. */
+  subject: string;
+  /** Who or what caused it: `github:octocat`, `cli`, `forge`. */
+  actor?: string | undefined;
+  detail?: Record<string, unknown> | undefined;
+}
+
+function rowHash(prev: string, row: { at: string; project: string | null; kind: string; subject: string; actor: string; detail: string }): string {
+  const content = canonicalJson({ prev, at: row.at, project: row.project, kind: row.kind, subject: row.subject, actor: row.actor, detail: row.detail });
+  return `sha256-${createHash('sha256').update(content).digest('base64')}`;
+}
+
+/** Appends one entry; the read of the last hash and the insert are one transaction. */
+export async function appendAudit(db: Store, entry: AuditEntry, now: number = Date.now()): Promise<AuditRow> {
+  return db.transaction().execute(async (trx) => {
+    const last = await trx.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const prev = last?.hash ?? AUDIT_GENESIS;
+    const row = {
+      at: storeTime(now),
+      project: entry.project ?? null,
+      kind: entry.kind,
+      subject: entry.subject,
+      actor: entry.actor ?? 'forge',
+      detail: canonicalJson(entry.detail ?? {}),
+    };
+    return trx.insertInto('audit_log').values({ ...row, prev_hash: prev, hash: rowHash(prev, row) }).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+export interface AuditQuery {
+  project?: string | undefined;
+  kind?: string | undefined;
+  limit?: number | undefined;
+}
+
+export async function listAudit(db: Store, query: AuditQuery = {}): Promise<AuditRow[]> {
+  let q = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(query.limit ?? 100);
+  if (query.project !== undefined) q = q.where('project', '=', query.project);
+  if (query.kind !== undefined) q = q.where('kind', 'like', `${query.kind}%`);
+  return (await q.execute()).reverse();
+}
+
+export type AuditVerification = { ok: true; rows: number } | { ok: false; rows: number; seq: number; reason: string };
+
+/** Walks the whole chain in order; the first row whose link or hash is wrong is reported. */
+export async function verifyAuditChain(db: Store): Promise<AuditVerification> {
+  let prev = AUDIT_GENESIS;
+  let rows = 0;
+  let after = 0;
+  for (;;) {
+    const page = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
+    if (page.length === 0) return { ok: true, rows };
+    for (const row of page) {
+      if (row.prev_hash !== prev) return { ok: false, rows, seq: row.seq, reason: `row ${row.seq} links to ${row.prev_hash}, but the row before it hashes to ${prev} (a row was removed, inserted or reordered)` };
+      const hash = rowHash(prev, row);
+      if (hash !== row.hash) return { ok: false, rows, seq: row.seq, reason: `row ${row.seq} was changed after it was written (its content hashes to ${hash}, not ${row.hash})` };
+      prev = row.hash;
+      rows++;
+      after = row.seq;
+    }
+  }
+}

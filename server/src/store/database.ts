@@ -1,0 +1,188 @@
+/**
+ * The forge's tables as Kysely sees them (DESIGN.md §10). Timestamps are ISO-8601 text and JSON
+ * columns are text, so that the same schema and queries run on SQLite (the embedded default)
+ * and PostgreSQL. Migrations in `migrations/` create exactly these columns.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface ProjectTable {
+  name: string;
+  remote: string;
+  provider: 'github' | 'git';
+  created_at: string;
+}
+
+export interface AccessTokenTable {
+  id: string;
+  project: string;
+  /** The first characters of the token, shown to recognise it. Not a secret on its own. */
+  prefix: string;
+  /** SHA-256 (hex) of the whole token; the token itself is never stored. */
+  hash: string;
+  label: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ReceiverTable {
+  project: string;
+  instance_id: string;
+  url: string;
+  channel: string;
+  mode: 'accepting' | 'frozen';
+  /** JSON: set → semver range. */
+  ranges: string;
+  /** JSON: set → version the receiver reports it serves. */
+  versions: string;
+  /**
+   * The access token the receiver registered with, sealed (AES-256-GCM with the forge's secret):
+   * pushes present it as `Authorization: Bearer …` (DESIGN §8), and the token table keeps only
+   * hashes, so this is the one place the forge can get it back from.
+   */
+  push_token: string;
+  registered_at: string;
+  last_seen_at: string;
+  /** Set when the receiver left (DELETE) or answered 410. */
+  gone_at: string | null;
+  last_delivery_at: string | null;
+  last_delivery_state: string | null;
+  last_delivery_status: number | null;
+  last_delivery_code: string | null;
+  last_delivery_reason: string | null;
+}
+
+/** Built bundles, content-addressed by integrity: the same bytes are stored once. */
+export interface BundleTable {
+  integrity: string;
+  project: string;
+  set_name: string;
+  version: string;
+  stage: 'release' | 'head';
+  tree: string | null;
+  commit: string;
+  /** The bundle's canonical JSON, exactly the bytes that were signed. */
+  body: string;
+  created_at: string;
+}
+
+/** What each channel of a project currently serves, per set (only ever moves forward). */
+export interface ChannelHeadTable {
+  project: string;
+  channel: string;
+  set_name: string;
+  version: string;
+  integrity: string;
+  updated_at: string;
+}
+
+/** A publish: one release or head build sent to some channels. */
+export interface PublicationTable {
+  id: Generated<number>;
+  project: string;
+  set_name: string;
+  version: string;
+  integrity: string;
+  /** JSON array of channels. */
+  channels: string;
+  reason: string;
+  created_at: string;
+}
+
+/** An envelope serialised once, pushed to many receivers. */
+export interface EnvelopeTable {
+  id: string;
+  project: string;
+  channel: string;
+  body: string;
+  created_at: string;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'frozen' | 'stale' | 'failed' | 'gone' | 'superseded';
+
+export interface DeliveryTable {
+  id: string;
+  project: string;
+  instance_id: string;
+  envelope_id: string;
+  set_name: string;
+  version: string;
+  url: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  last_status: number | null;
+  last_code: string | null;
+  last_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Pushes stop being retried after this instant (DESIGN §8: "up to a day"). */
+  expires_at: string;
+}
+
+/** Webhook deliveries already taken (GitHub's X-GitHub-Delivery, or the git hook's id). */
+export interface WebhookDeliveryTable {
+  source: string;
+  delivery_id: string;
+  event: string;
+  received_at: string;
+}
+
+/** Release tags as first seen, to refuse a tag that later moves or disappears (DESIGN §5). */
+export interface SeenTagTable {
+  project: string;
+  tag: string;
+  target: string;
+  first_seen_at: string;
+}
+
+/** Review state of pull requests (issue 6 fills it). */
+export interface ReviewTable {
+  project: string;
+  pull_number: number;
+  head_sha: string;
+  base_ref: string;
+  state: string;
+  merged_commit: string | null;
+  /** JSON: approvals and other details. */
+  detail: string;
+  updated_at: string;
+}
+
+/** Append-only; each row's `hash` covers its content and the previous row's hash. */
+export interface AuditTable {
+  seq: Generated<number>;
+  at: string;
+  project: string | null;
+  kind: string;
+  subject: string;
+  actor: string;
+  /** JSON. */
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  projects: ProjectTable;
+  access_tokens: AccessTokenTable;
+  receivers: ReceiverTable;
+  bundles: BundleTable;
+  channel_heads: ChannelHeadTable;
+  publications: PublicationTable;
+  envelopes: EnvelopeTable;
+  deliveries: DeliveryTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  seen_tags: SeenTagTable;
+  reviews: ReviewTable;
+  audit_log: AuditTable;
+}
+
+export type Receiver = Selectable<ReceiverTable>;
+export type Delivery = Selectable<DeliveryTable>;
+export type NewDelivery = Insertable<DeliveryTable>;
+export type DeliveryUpdate = Updateable<DeliveryTable>;
+export type AuditRow = Selectable<AuditTable>;
+export type AccessToken = Selectable<AccessTokenTable>;
