@@ -21,3 +21,4 @@ export { createClient } from './client.ts';
 export type { AnvilClient, ClientOptions, ClientStatus, ReceptionMode, SyncResult } from './client.ts';
 export { clientOptionsFromConfig, createClientFromConfig, loadLiveConfig } from './config/live-config.ts';
 export type { LoadedLiveConfig } from './config/live-config.ts';
+export { writeFileAtomic } from './cache/atomic-file.ts';

@@ -29,6 +29,7 @@ export * from './schemas/envelope.ts';
 export * from './schemas/lock-file.ts';
 export * from './schemas/receiver-state.ts';
 export * from './schemas/live-config.ts';
+export * from './schemas/forge-config.ts';
 export * from './schemas/schema-files.ts';
 
 export {
@@ -41,8 +42,10 @@ export {
 export * from './validate/validate-set-config.ts';
 export * from './validate/validate-repo-config.ts';
 export * from './validate/validate-front-matter.ts';
-export { validateBundle } from './validate/validate-bundle.ts';
+export { validateBundle, type BundleValidationOptions } from './validate/validate-bundle.ts';
+export { validateBundlePrompt } from './validate/validate-bundle-prompt.ts';
 export * from './validate/validate-envelope.ts';
 export * from './validate/validate-lock-file.ts';
 export * from './validate/validate-receiver-state.ts';
 export * from './validate/validate-live-config.ts';
+export * from './validate/validate-forge-config.ts';

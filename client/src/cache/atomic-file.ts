@@ -17,10 +17,11 @@ export function tempPathFor(target: string): string {
   return `${target}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
 }
 
-export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
+/** `mode` 0o600 for secrets (the forge's keys): the file never exists with wider permissions. */
+export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0o644): Promise<void> {
   const temp = tempPathFor(target);
   try {
-    const handle = await open(temp, 'wx', 0o644);
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(data);
       await handle.sync();

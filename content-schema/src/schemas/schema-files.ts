@@ -6,6 +6,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { BundleSchema } from './bundle.ts';
 import { EnvelopeSchema } from './envelope.ts';
+import { ForgeConfigSchema } from './forge-config.ts';
 import { FrontMatterSchema } from './front-matter.ts';
 import { LiveConfigSchema } from './live-config.ts';
 import { LockFileSchema } from './lock-file.ts';
@@ -19,6 +20,7 @@ export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
   RepoConfigSchema,
   BundleSchema,
   EnvelopeSchema,
+  ForgeConfigSchema,
   LiveConfigSchema,
   LockFileSchema,
   PromptMetadataSchema,

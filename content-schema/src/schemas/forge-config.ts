@@ -1,0 +1,78 @@
+/**
+ * `anvil-forge.yaml`: a forge's configuration (issue 5). Twelve-factor: the file holds what is
+ * not secret; every secret (webhook secrets, the admin token) is named here only by the
+ * environment variable that holds it, and the data dir, port and public URL can be overridden
+ * from the environment.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS, ProjectName, StringEnum, schemaHeader } from './common.ts';
+import { ENV_NAME_PATTERN } from './live-config.ts';
+
+export const FORGE_CONFIG_FILE = 'anvil-forge.yaml';
+export const PROVIDERS = ['github', 'git'] as const;
+
+const EnvRef = (description: string, env?: string) =>
+  Type.Object(
+    {
+      env: Type.String({
+        pattern: ENV_NAME_PATTERN,
+        maxLength: LIMITS.shortText,
+        patternErrorMessage: 'An environment variable name: letters, digits and "_", not starting with a digit.',
+        title: 'Environment variable',
+        description,
+        ...(env ? { default: env } : {}),
+      }),
+    },
+    { additionalProperties: false, title: 'Secret from the environment', description: `${description} The secret itself is never written in this file.` },
+  );
+
+export const ForgeProjectSchema = Type.Object(
+  {
+    name: ProjectName({ title: 'Project', description: 'The project name receivers and tokens use.' }),
+    remote: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.url,
+      title: 'Remote',
+      description: 'The prompt repository: any git URL, or a local path (relative to this file).',
+      examples: ['https://github.com/acme/prompts.git', '../prompts'],
+    }),
+    provider: Type.Optional(StringEnum(PROVIDERS, {
+      title: 'Provider',
+      description: '"github" (webhooks at /webhooks/github, pull request review) or "git" (any remote; /webhooks/git via `anvil hook install`).',
+      default: 'git',
+    })),
+    github: Type.Optional(Type.Object(
+      {
+        repository: Type.String({
+          pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$',
+          maxLength: LIMITS.shortText,
+          patternErrorMessage: 'owner/repo, as in the repository\'s GitHub URL.',
+          title: 'Repository',
+          description: 'owner/repo on GitHub; webhooks are matched to the project by it.',
+        }),
+      },
+      { additionalProperties: false, title: 'GitHub', description: 'For provider "github".' },
+    )),
+    defaultBranch: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Default branch', description: 'Overrides anvil.yaml `defaultBranch` and the remote\'s HEAD.' })),
+    webhookSecret: Type.Optional(EnvRef('The environment variable holding this project\'s webhook secret (GitHub\'s, or the git hook\'s HMAC key).')),
+  },
+  { additionalProperties: false, title: 'Project' },
+);
+
+export const ForgeConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ maxLength: LIMITS.url, title: 'Schema', description: 'The JSON Schema of this file, for editors.' })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Name', description: 'The forge\'s name, as envelopes and /.well-known/anvil.json carry it.', default: 'anvil-forge' })),
+    dataDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1_024, title: 'Data dir', description: 'Mirrors, the store and the signing keys, relative to this file. Env: ANVIL_DATA_DIR.', default: './anvil-data' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535, title: 'Port', description: 'HTTP port (0: any free port). Env: PORT.', default: 8080 })),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Host', description: 'Interface to listen on.', default: '127.0.0.1' })),
+    publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.url, title: 'Public URL', description: 'Where receivers and hooks reach the forge. Env: ANVIL_PUBLIC_URL. Default: http://<host>:<port>.' })),
+    keyRotationGraceDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, title: 'Key rotation grace', description: 'Days a retired signing key stays published (and trusted) after `anvil keys rotate`.', default: 7 })),
+    adminToken: Type.Optional(EnvRef('The environment variable holding the admin token (the admin API).', 'ANVIL_ADMIN_TOKEN')),
+    projects: Type.Array(ForgeProjectSchema, { minItems: 1, maxItems: 1_000, title: 'Projects', description: 'The prompt repositories this forge serves.' }),
+  },
+  { additionalProperties: false, ...schemaHeader('forge-config.schema.json'), title: 'Anvil forge configuration', description: 'anvil-forge.yaml: what `anvil serve` serves.' },
+);
+
+export type ForgeConfig = Static<typeof ForgeConfigSchema>;
+export type ForgeProjectConfig = Static<typeof ForgeProjectSchema>;

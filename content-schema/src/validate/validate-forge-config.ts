@@ -1,0 +1,42 @@
+import { ForgeConfigSchema, type ForgeConfig } from '../schemas/forge-config.ts';
+import type { ValidationResult } from './issues.ts';
+import { fieldAt, stringAt } from './read-data.ts';
+import { runValidation } from './run-validation.ts';
+
+/**
+ * Validates a parsed `anvil-forge.yaml`: its shape, unique project names and GitHub
+ * repositories, a `github` block for GitHub projects, and an http(s) public URL. Secrets and
+ * paths are checked where they are read (the environment, the disk), not here.
+ */
+export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfig> {
+  return runValidation<ForgeConfig>(input, {
+    schema: ForgeConfigSchema,
+    flavour: 'authored',
+    check(data, { error }) {
+      const url = stringAt(data, 'publicUrl');
+      if (url !== undefined && !(URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol))) {
+        error('/publicUrl', 'forge-config.public-url', `"${url}" is not an http(s) URL`, 'write the URL receivers use to reach this forge, e.g. "https://anvil.example.com"');
+      }
+      const projects = fieldAt(data, 'projects');
+      if (!Array.isArray(projects)) return;
+      const names = new Map<string, number>();
+      const repos = new Map<string, number>();
+      projects.forEach((p: unknown, i) => {
+        const name = stringAt(p, 'name');
+        if (name !== undefined) {
+          if (names.has(name)) error(`/projects/${i}/name`, 'forge-config.duplicate-project', `project "${name}" is configured twice (also at projects[${names.get(name)}])`, 'give each project its own name');
+          else names.set(name, i);
+        }
+        const provider = stringAt(p, 'provider') ?? 'git';
+        const repository = stringAt(fieldAt(p, 'github'), 'repository');
+        if (provider === 'github' && repository === undefined) {
+          error(`/projects/${i}`, 'forge-config.github-repository', `project "${name ?? i}" has provider "github" but no github.repository`, 'add `github: {repository: owner/repo}`');
+        }
+        if (repository !== undefined) {
+          if (repos.has(repository)) error(`/projects/${i}/github/repository`, 'forge-config.duplicate-repository', `GitHub repository ${repository} is used by two projects`, 'a webhook must name exactly one project');
+          else repos.set(repository, i);
+        }
+      });
+    },
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * Reads `anvil-forge.yaml` plus the environment (twelve-factor) into what a forge runs on, and
+ * names every problem at once with its line and column: `anvil serve` refuses to start on any
+ * error rather than serve a half-configured forge.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
+import { problem, type Problem } from '../lint/problem.ts';
+import { readYamlConfig } from '../load/read-yaml-config.ts';
+import type { ForgeProject } from './forge-context.ts';
+
+export interface ResolvedForgeConfig {
+  name: string;
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Absent: derived from host and the port actually bound. */
+  publicUrl?: string | undefined;
+  keyRotationGraceDays: number;
+  adminToken?: string | undefined;
+  projects: ForgeProject[];
+  /** The project's configured default branch, when the file names one. */
+  defaultBranches: Record<string, string>;
+}
+
+export interface ForgeConfigRead {
+  config?: ResolvedForgeConfig;
+  problems: Problem[];
+}
+
+export const DEFAULT_WEBHOOK_SECRET_ENV = 'ANVIL_WEBHOOK_SECRET';
+
+/** A URL with a scheme (https:, ssh:, file:) or scp-like `user@host:path` is not a local path. */
+export function isLocalRemote(remote: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(remote) && !/^[^/\\]+@[^/\\]+:/.test(remote);
+}
+
+export function readForgeConfig(file: string, env: NodeJS.ProcessEnv = process.env): ForgeConfigRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [problem('error', 'forge-config.missing', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file, hint: 'pass --config <file>, or create anvil-forge.yaml (see the README)' })] };
+  }
+  const read = readYamlConfig(file, text, validateForgeConfig);
+  if (!read.value) return { problems: read.problems };
+  return resolveForgeConfig(read.value, path.dirname(path.resolve(file)), env, file, read.problems);
+}
+
+/** Resolves paths against `baseDir`, reads secrets from `env`, and checks what needs the disk. */
+export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: NodeJS.ProcessEnv, file = 'anvil-forge.yaml', earlier: Problem[] = []): ForgeConfigRead {
+  const problems = [...earlier];
+  const fail = (code: string, message: string, hint: string) => problems.push(problem('error', code, message, { file, hint }));
+
+  const port = env['PORT'] !== undefined ? Number(env['PORT']) : config.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail('forge-config.port', `PORT=${env['PORT']} is not a port number`, 'use 0–65535');
+  const publicUrl = env['ANVIL_PUBLIC_URL'] ?? config.publicUrl;
+  if (env['ANVIL_PUBLIC_URL'] !== undefined && !URL.canParse(env['ANVIL_PUBLIC_URL'])) fail('forge-config.public-url', `ANVIL_PUBLIC_URL="${env['ANVIL_PUBLIC_URL']}" is not a URL`, 'e.g. https://anvil.example.com');
+
+  const adminEnv = config.adminToken?.env ?? 'ANVIL_ADMIN_TOKEN';
+  const adminToken = env[adminEnv] || undefined;
+  if (adminToken !== undefined && adminToken.length < 32) fail('forge-config.admin-token', `${adminEnv} is ${adminToken.length} characters; an admin token needs at least 32`, 'generate one with `openssl rand -hex 32`');
+  if (adminToken === undefined) problems.push(problem('warning', 'forge-config.no-admin-token', `${adminEnv} is not set, so the admin API is off`, { file, hint: `set ${adminEnv} to enable it` }));
+
+  const projects: ForgeProject[] = [];
+  const defaultBranches: Record<string, string> = {};
+  config.projects.forEach((p, i) => {
+    const remote = isLocalRemote(p.remote) ? path.resolve(baseDir, p.remote) : p.remote;
+    if (isLocalRemote(p.remote) && !existsSync(remote)) {
+      fail('forge-config.remote-missing', `project "${p.name}": remote ${remote} does not exist (projects[${i}].remote)`, 'point it at a git repository, or use a git URL');
+    }
+    const secretEnv = p.webhookSecret?.env ?? DEFAULT_WEBHOOK_SECRET_ENV;
+    const secret = env[secretEnv];
+    if (!secret) fail('forge-config.webhook-secret', `project "${p.name}": ${secretEnv} is not set; webhooks cannot be verified without it`, `export ${secretEnv}=<the secret configured on the ${p.provider === 'github' ? 'GitHub webhook' : 'git hook'}>`);
+    else if (secret.length < 16) fail('forge-config.webhook-secret', `project "${p.name}": ${secretEnv} is shorter than 16 characters`, 'use a long random secret, e.g. `openssl rand -hex 32`');
+    if (p.defaultBranch) defaultBranches[p.name] = p.defaultBranch;
+    projects.push({ name: p.name, remote, provider: p.provider ?? 'git', githubRepository: p.github?.repository, webhookSecret: secret ?? '' });
+  });
+
+  const dataDir = path.resolve(baseDir, env['ANVIL_DATA_DIR'] ?? config.dataDir ?? './anvil-data');
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+  return {
+    config: {
+      name: config.name ?? 'anvil-forge', dataDir, host: config.host ?? '127.0.0.1', port, publicUrl,
+      keyRotationGraceDays: config.keyRotationGraceDays ?? 7, adminToken, projects, defaultBranches,
+    },
+    problems,
+  };
+}
