@@ -22,3 +22,4 @@ export type { AnvilClient, ClientOptions, ClientStatus, ReceptionMode, SyncResul
 export { clientOptionsFromConfig, createClientFromConfig, loadLiveConfig } from './config/live-config.ts';
 export type { LoadedLiveConfig } from './config/live-config.ts';
 export { writeFileAtomic } from './cache/atomic-file.ts';
+export { backoffDelay } from './sync/forge-api.ts';
