@@ -30,6 +30,7 @@ export * from './schemas/lock-file.ts';
 export * from './schemas/receiver-state.ts';
 export * from './schemas/live-config.ts';
 export * from './schemas/forge-config.ts';
+export * from './schemas/receiver-registration.ts';
 export * from './schemas/schema-files.ts';
 
 export {
@@ -49,3 +50,4 @@ export * from './validate/validate-lock-file.ts';
 export * from './validate/validate-receiver-state.ts';
 export * from './validate/validate-live-config.ts';
 export * from './validate/validate-forge-config.ts';
+export * from './validate/validate-receiver-registration.ts';

@@ -50,6 +50,7 @@ describe('published JSON Schemas', () => {
         format: 'anvil.receiver-state/1', forge: 'https://anvil.example.com', project: 'acme', channel: 'production', mode: 'frozen',
         forgeKeys: { 'ed25519:abc': 'A'.repeat(43) + '=' }, sets: {}, bundles: {}, seenWebhookIds: ['msg_1'], instanceId: 'web-1',
       },
+      'receiver-registration.schema.json': { instanceId: 'web-1', url: 'https://app.example.com/anvil', channel: 'production', mode: 'accepting', ranges: { onboarding: '^1.2.0' }, versions: { onboarding: '1.2.3' } },
       'live-config.schema.json': { forge: 'https://anvil.example.com', project: 'acme', channel: 'production', forgeKeys: { 'ed25519:abc': 'A'.repeat(43) + '=' } },
     };
     for (const [name, text] of renderSchemaFiles()) {

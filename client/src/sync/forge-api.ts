@@ -3,7 +3,7 @@
  * the public keys, the current envelope with ETags, immutable versions, and the receiver's own
  * registration. Every call has a timeout; a failure is an AnvilError with the forge's answer.
  */
-import { AnvilError } from '@anvil/content-schema';
+import { AnvilError, type ReceiverRegistration as WireRegistration } from '@anvil/content-schema';
 
 export interface ForgeKey {
   keyId: string;
@@ -34,14 +34,12 @@ export interface ReleasedBundle {
 
 export type EnvelopeAnswer = { status: 304 } | { status: 200; etag: string | undefined; body: Buffer };
 
-export interface ReceiverRegistration {
-  instanceId: string;
-  url?: string | undefined;
-  channel: string;
-  mode: 'accepting' | 'frozen';
-  ranges: Record<string, string>;
-  versions: Record<string, string>;
-}
+/**
+ * The body of `register` and `heartbeat`: content-schema's receiver registration
+ * (receiver-registration.schema.json), which the forge validates. `url` may still be unknown
+ * here, before `listen()`; the client registers only once it has one, since the forge needs it.
+ */
+export type ReceiverRegistration = Omit<WireRegistration, 'url'> & { url?: string | undefined };
 
 export interface ForgeApiOptions {
   forge: string;

@@ -11,6 +11,7 @@ import { FrontMatterSchema } from './front-matter.ts';
 import { LiveConfigSchema } from './live-config.ts';
 import { LockFileSchema } from './lock-file.ts';
 import { PromptMetadataSchema } from './prompt-metadata.ts';
+import { ReceiverRegistrationSchema } from './receiver-registration.ts';
 import { ReceiverStateSchema } from './receiver-state.ts';
 import { RepoConfigSchema } from './repo-config.ts';
 import { SetConfigSchema } from './set-config.ts';
@@ -25,6 +26,7 @@ export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
   LockFileSchema,
   PromptMetadataSchema,
   FrontMatterSchema,
+  ReceiverRegistrationSchema,
   ReceiverStateSchema,
   SetConfigSchema,
 ];
