@@ -108,6 +108,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('deliveries_due').on('deliveries').columns(['state', 'next_attempt_at']).execute();
   await db.schema.createIndex('deliveries_by_receiver').on('deliveries').columns(['project', 'instance_id', 'state']).execute();
+  // Enqueueing supersedes the pending deliveries of the same set (deliver/delivery-queue.ts).
+  await db.schema.createIndex('deliveries_by_set').on('deliveries').columns(['project', 'set_name', 'state']).execute();
 
   await db.schema.createTable('webhook_deliveries')
     .addColumn('source', 'text', (c) => c.notNull())
