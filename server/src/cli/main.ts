@@ -6,17 +6,21 @@ import { parseArgs } from 'node:util';
 import { AnvilError } from '@anvil/content-schema';
 import { EXIT_OK, EXIT_USER_ERROR, processIO, reportFailure, type CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
+import { auditCommand } from './commands/audit.ts';
 import { buildCommand } from './commands/build.ts';
 import { diffCommand } from './commands/diff.ts';
 import { initCommand } from './commands/init.ts';
 import { lintCommand } from './commands/lint.ts';
 import { newCommand } from './commands/new.ts';
+import { receiversCommand } from './commands/receivers.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { renderCommand } from './commands/render.ts';
+import { serveCommand } from './commands/serve.ts';
+import { tokenCommand } from './commands/token.ts';
 import { typesCommand } from './commands/types.ts';
 import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand];
+export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand, serveCommand, tokenCommand, receiversCommand, auditCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,160 @@
+/**
+ * Project access tokens (DESIGN §9): 256 random bits, shown once, stored only as a SHA-256
+ * hash beside a short prefix to recognise them by, compared in constant time, scoped to one
+ * project, revocable with effect on the very next request, last use recorded.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AnvilError, SET_NAME_PATTERN } from '@anvil/content-schema';
+import type { AccessToken } from '../store/database.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import { storeTime, type Store } from '../store/open-store.ts';
+
+/** Every token starts with this, so that secret scanners and people can tell what it is. */
+export const TOKEN_SCHEME = 'anvil_';
+/** 32 random bytes in base64url: 43 characters. */
+export const TOKEN_PATTERN = /^anvil_[A-Za-z0-9_-]{43}$/;
+/** `anvil_` and the first 8 characters of the random part: 48 of the 256 bits, enough to tell tokens apart. */
+const PREFIX_LENGTH = TOKEN_SCHEME.length + 8;
+const LABEL_MAX_LENGTH = 200;
+/**
+ * `last_used_at` is written at most this often per token: a fleet of receivers heartbeating
+ * every 30 s should not turn every request into a write.
+ */
+export const LAST_USED_RESOLUTION_MS = 10_000;
+
+const PROJECT_NAME = new RegExp(SET_NAME_PATTERN);
+
+export interface CreatedAccessToken {
+  /** The token itself: shown once, never stored. */
+  token: string;
+  id: string;
+  prefix: string;
+}
+
+/** A token as listed: everything but its hash. */
+export interface AccessTokenInfo {
+  id: string;
+  project: string;
+  prefix: string;
+  label: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export type AuthFailureCode = 'auth.missing' | 'auth.invalid' | 'auth.revoked' | 'auth.forbidden';
+
+export type TokenCheck =
+  | { ok: true; token: AccessTokenInfo }
+  | { ok: false; code: AuthFailureCode; reason: string; hint?: string };
+
+export interface TokenActionOptions {
+  /** Who did it, for the audit log (`cli`, `admin`). */
+  actor?: string | undefined;
+  now?: number | undefined;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function tokenPrefix(token: string): string {
+  return token.slice(0, PREFIX_LENGTH);
+}
+
+export function checkProjectName(project: string): void {
+  if (!PROJECT_NAME.test(project) || project.length > 128) {
+    throw new AnvilError('token.project', `"${project.slice(0, 100)}" is not a project name`, { hint: 'a project name is lowercase: a-z, 0-9, ".", "_" and "-"' });
+  }
+}
+
+function infoOf(row: AccessToken): AccessTokenInfo {
+  return {
+    id: row.id, project: row.project, prefix: row.prefix, label: row.label,
+    createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+  };
+}
+
+/** Makes a token for `project`. The caller shows `token` once; the store keeps its hash. */
+export async function createAccessToken(db: Store, request: { project: string; label?: string | undefined } & TokenActionOptions): Promise<CreatedAccessToken> {
+  checkProjectName(request.project);
+  const label = (request.label ?? '').trim();
+  if (label.length > LABEL_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw new AnvilError('token.label', `a token label is at most ${LABEL_MAX_LENGTH} characters on one line`, { hint: 'say where the token is used, e.g. "web app production"' });
+  }
+  const token = `${TOKEN_SCHEME}${randomBytes(32).toString('base64url')}`;
+  const id = `tok_${randomBytes(6).toString('hex')}`;
+  const prefix = tokenPrefix(token);
+  const now = request.now ?? Date.now();
+  await db.insertInto('access_tokens').values({
+    id, project: request.project, prefix, hash: hashToken(token), label, created_at: storeTime(now), last_used_at: null, revoked_at: null,
+  }).execute();
+  await appendAudit(db, { project: request.project, kind: 'token.created', subject: prefix, actor: request.actor ?? 'forge', detail: { id, label } }, now);
+  return { token, id, prefix };
+}
+
+/** Tokens of one project (or all), oldest first; never their hashes. */
+export async function listAccessTokens(db: Store, project?: string): Promise<AccessTokenInfo[]> {
+  let q = db.selectFrom('access_tokens').selectAll().orderBy('created_at').orderBy('id');
+  if (project !== undefined) q = q.where('project', '=', project);
+  return (await q.execute()).map(infoOf);
+}
+
+/**
+ * Revokes a token of `project`, named by id (`tok_…`) or prefix (`anvil_AbCdEfGh`). Effective
+ * on the next request: every request checks the store. Revoking a revoked token changes nothing.
+ */
+export async function revokeAccessToken(db: Store, project: string, idOrPrefix: string, options: TokenActionOptions = {}): Promise<{ token: AccessTokenInfo; alreadyRevoked: boolean }> {
+  const wanted = idOrPrefix.trim();
+  const rows = await db.selectFrom('access_tokens').selectAll()
+    .where('project', '=', project)
+    .where((eb) => eb.or([eb('id', '=', wanted), eb('prefix', '=', wanted)]))
+    .execute();
+  if (rows.length === 0) {
+    throw new AnvilError('token.unknown', `${project} has no token "${wanted.slice(0, 100)}"`, { hint: `list them with \`anvil token list --project ${project}\`` });
+  }
+  if (rows.length > 1) {
+    throw new AnvilError('token.ambiguous', `"${wanted}" names ${rows.length} tokens of ${project}`, { hint: `revoke by id: ${rows.map((r) => r.id).join(', ')}` });
+  }
+  const row = rows[0]!;
+  if (row.revoked_at !== null) return { token: infoOf(row), alreadyRevoked: true };
+  const now = options.now ?? Date.now();
+  const revokedAt = storeTime(now);
+  await db.updateTable('access_tokens').set({ revoked_at: revokedAt }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+  await appendAudit(db, { project, kind: 'token.revoked', subject: row.prefix, actor: options.actor ?? 'forge', detail: { id: row.id, label: row.label } }, now);
+  return { token: { ...infoOf(row), revokedAt }, alreadyRevoked: false };
+}
+
+/**
+ * Checks a presented token against `project`. Candidates are found by their prefix (not a
+ * secret), then every candidate's hash is compared in constant time; a token of another project
+ * is `auth.forbidden`. On success `last_used_at` is recorded.
+ */
+export async function verifyAccessToken(db: Store, project: string, presented: string | undefined, now: number = Date.now()): Promise<TokenCheck> {
+  if (presented === undefined || presented === '') {
+    return { ok: false, code: 'auth.missing', reason: 'this request needs an access token', hint: 'send `Authorization: Bearer <token>`; create one with `anvil token create --project …`' };
+  }
+  const invalid: TokenCheck = { ok: false, code: 'auth.invalid', reason: 'the access token is not valid', hint: 'check the token; a revoked or mistyped token fails the same way' };
+  if (!TOKEN_PATTERN.test(presented)) return invalid;
+  const digest = Buffer.from(hashToken(presented), 'hex');
+  const candidates = await db.selectFrom('access_tokens').selectAll().where('prefix', '=', tokenPrefix(presented)).execute();
+  let match: AccessToken | undefined;
+  for (const row of candidates) {
+    const stored = Buffer.from(row.hash, 'hex');
+    // No early exit: each candidate costs the same whether or not an earlier one matched.
+    if (stored.length === digest.length && timingSafeEqual(stored, digest) && match === undefined) match = row;
+  }
+  if (!match) return invalid;
+  if (match.revoked_at !== null) {
+    return { ok: false, code: 'auth.revoked', reason: `the access token ${match.prefix}… was revoked at ${match.revoked_at}`, hint: `create a new one with \`anvil token create --project ${match.project}\`` };
+  }
+  if (match.project !== project) {
+    return { ok: false, code: 'auth.forbidden', reason: `this access token belongs to another project than ${project}`, hint: 'a token works for its own project only' };
+  }
+  let lastUsedAt = match.last_used_at;
+  if (lastUsedAt === null || Date.parse(lastUsedAt) + LAST_USED_RESOLUTION_MS <= now) {
+    lastUsedAt = storeTime(now);
+    await db.updateTable('access_tokens').set({ last_used_at: lastUsedAt }).where('id', '=', match.id).execute();
+  }
+  return { ok: true, token: { ...infoOf(match), lastUsedAt } };
+}

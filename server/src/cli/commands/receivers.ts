@@ -1,0 +1,50 @@
+import { AnvilError } from '@anvil/content-schema';
+import { DEFAULT_STALE_AFTER_MS, formatReceiverTable, listReceivers } from '../../receivers/list-receivers.ts';
+import { colour, EXIT_OK } from '../cli-io.ts';
+import type { Command } from '../command.ts';
+import { FORGE_STORE_HELP, FORGE_STORE_OPTIONS, openForgeStore } from '../forge-store-options.ts';
+
+export const receiversCommand: Command = {
+  name: 'receivers',
+  summary: 'list the LIVE receivers registered with the forge, and how the last push to each went',
+  usage: 'anvil receivers [--project <p>] [--active] [--stale-after <minutes>] [--json] [--data-dir <dir>]',
+  help: [
+    'Options:',
+    '  --project <p>            only this project\'s receivers',
+    '  --active                 leave out receivers that left (or answered 410)',
+    `  --stale-after <minutes>  a receiver not heard from for this long is "stale" (default ${DEFAULT_STALE_AFTER_MS / 60_000};`,
+    '                           receivers heartbeat every 30 s by default)',
+    '  --json                   print the receivers as JSON',
+    FORGE_STORE_HELP,
+    '',
+    'One line per receiver: instance id, channel, mode (accepting or frozen), status (active,',
+    'stale or gone), the versions it serves, when it was last seen, and the last delivery with its',
+    'HTTP status and reason.',
+  ].join('\n'),
+  options: { ...FORGE_STORE_OPTIONS, project: { type: 'string' }, active: { type: 'boolean' }, 'stale-after': { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values, positionals }, io) {
+    if (positionals.length > 0) throw new AnvilError('cli.bad-arguments', `unexpected argument "${positionals[0]}"`, { hint: this.usage });
+    let staleAfterMs = DEFAULT_STALE_AFTER_MS;
+    if (values['stale-after'] !== undefined) {
+      const minutes = Number(values['stale-after']);
+      if (!Number.isFinite(minutes) || minutes <= 0) throw new AnvilError('cli.bad-arguments', `--stale-after takes a number of minutes, not "${String(values['stale-after'])}"`);
+      staleAfterMs = minutes * 60_000;
+    }
+    const project = values['project'] as string | undefined;
+    const store = await openForgeStore(values, io.cwd);
+    try {
+      const now = Date.now();
+      const receivers = await listReceivers(store.db, { project, activeOnly: Boolean(values['active']), staleAfterMs, now });
+      if (values['json']) {
+        io.out(JSON.stringify({ receivers }, null, 2));
+      } else if (receivers.length === 0) {
+        io.err(`no receiver has registered${project ? ` with ${project}` : ''} yet`);
+      } else {
+        io.out(formatReceiverTable(receivers, now, { colour: (code, text) => colour(io, code, text) }));
+      }
+      return EXIT_OK;
+    } finally {
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * The gate of `/api/v1/projects/:project/…` (DESIGN §9): a Bearer access token of that very
+ * project — a token of one project can do nothing in another — or, where a route allows it, the
+ * forge's admin token. Who is calling is left in `res.locals.caller` for the route.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { verifyAccessToken } from '../access/access-tokens.ts';
+import type { ForgeContext } from '../forge/forge-context.ts';
+import { sendError, statusOfCode } from './http-errors.ts';
+
+export type Caller =
+  | { kind: 'project'; project: string; tokenId: string; prefix: string; label: string; token: string }
+  | { kind: 'admin'; project: string };
+
+/**
+ * Whether a route takes the admin token: `never` (a receiver's own calls: its token is what
+ * pushes present back to it), `allowed` (reads an operator may make too), `only` (managing tokens).
+ */
+export type AdminAccess = 'never' | 'allowed' | 'only';
+
+export interface RequireTokenOptions {
+  admin?: AdminAccess;
+}
+
+/** The caller that `requireToken` let through. */
+export function callerOf(res: Response): Caller {
+  const caller = res.locals['caller'] as Caller | undefined;
+  if (!caller) throw new Error('callerOf: the route is not behind requireToken');
+  return caller;
+}
+
+/**
+ * The token of an `Authorization: Bearer …` header: undefined when there is no header, null
+ * when there is one of another kind (an invalid credential rather than a missing one).
+ */
+export function bearerToken(req: Request): string | undefined | null {
+  const header = req.headers.authorization;
+  if (header === undefined || header === '') return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Constant time in the admin token's content: both sides are hashed to 32 bytes first. */
+function isAdminToken(ctx: Pick<ForgeContext, 'adminToken'>, presented: string): boolean {
+  if (!ctx.adminToken) return false;
+  return timingSafeEqual(sha256(presented), sha256(ctx.adminToken));
+}
+
+export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'projects'>, options: RequireTokenOptions = {}): RequestHandler {
+  const admin = options.admin ?? 'never';
+  return async (req, res, next) => {
+    const project = req.params['project'];
+    if (typeof project !== 'string') return next(new Error('requireToken is mounted without a :project parameter (use Router({mergeParams: true}))'));
+    const deny = (code: string, reason: string, hint?: string): void => {
+      if (code === 'auth.missing' || code === 'auth.invalid' || code === 'auth.revoked') res.setHeader('www-authenticate', 'Bearer realm="anvil"');
+      sendError(res, statusOfCode(code), code, reason, hint);
+    };
+
+    const presented = bearerToken(req);
+    if (presented === null) return deny('auth.invalid', 'the Authorization header is not `Bearer <token>`', 'send `Authorization: Bearer <token>`');
+    if (presented !== undefined && isAdminToken(ctx, presented)) {
+      if (admin === 'never') return deny('auth.forbidden', 'the admin token cannot be used here', 'receivers call with a project access token');
+      res.locals['caller'] = { kind: 'admin', project } satisfies Caller;
+    } else {
+      const check = await verifyAccessToken(ctx.db, project, presented);
+      if (!check.ok) return deny(check.code, check.reason, check.hint);
+      if (admin === 'only') {
+        return deny('auth.forbidden', 'only the admin token may do this', ctx.adminToken ? 'use the admin token, or `anvil token` on the forge host' : 'the admin API is off: set ANVIL_ADMIN_TOKEN on the forge, or use `anvil token` on the forge host');
+      }
+      const { token } = check;
+      res.locals['caller'] = { kind: 'project', project, tokenId: token.id, prefix: token.prefix, label: token.label, token: presented! } satisfies Caller;
+    }
+    if (!ctx.projects.has(project)) return sendError(res, 404, 'project.unknown', `this forge has no project "${project.slice(0, 100)}"`);
+    next();
+  };
+}

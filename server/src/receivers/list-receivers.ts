@@ -1,0 +1,145 @@
+/**
+ * Receivers as people and tools see them (`anvil receivers`, `GET …/receivers`): channel, mode,
+ * versions, when each was last seen, and how the last push to it went, from the columns the push
+ * worker fills. A receiver that missed its heartbeats for a while is `stale`; one that left (or
+ * answered 410) is `gone`. The query is thin; the view and the table are pure.
+ */
+import type { Receiver } from '../store/database.ts';
+import type { Store } from '../store/open-store.ts';
+
+/** Heartbeats come every 30 s by default: four missed ones make a receiver stale. */
+export const DEFAULT_STALE_AFTER_MS = 2 * 60_000;
+
+export type ReceiverStatus = 'active' | 'stale' | 'gone';
+
+export interface LastDelivery {
+  at: string;
+  /** The delivery state it ended in (delivered, frozen, stale, failed, gone) or `pending` (retrying). */
+  state: string | null;
+  status: number | null;
+  code: string | null;
+  reason: string | null;
+}
+
+export interface ReceiverView {
+  project: string;
+  instanceId: string;
+  url: string;
+  channel: string;
+  mode: 'accepting' | 'frozen';
+  status: ReceiverStatus;
+  ranges: Record<string, string>;
+  versions: Record<string, string>;
+  registeredAt: string;
+  lastSeenAt: string;
+  goneAt: string | null;
+  lastDelivery: LastDelivery | null;
+}
+
+export interface ListReceiversOptions {
+  project?: string | undefined;
+  /** Leave out receivers that are gone. */
+  activeOnly?: boolean | undefined;
+  staleAfterMs?: number | undefined;
+  now?: number | undefined;
+}
+
+export async function listReceivers(db: Store, options: ListReceiversOptions = {}): Promise<ReceiverView[]> {
+  let q = db.selectFrom('receivers').selectAll().orderBy('project').orderBy('channel').orderBy('instance_id');
+  if (options.project !== undefined) q = q.where('project', '=', options.project);
+  if (options.activeOnly) q = q.where('gone_at', 'is', null);
+  const now = options.now ?? Date.now();
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  return (await q.execute()).map((row) => receiverView(row, now, staleAfterMs));
+}
+
+/** One row as shown: never the sealed push token. */
+export function receiverView(row: Receiver, now: number, staleAfterMs: number = DEFAULT_STALE_AFTER_MS): ReceiverView {
+  const status: ReceiverStatus = row.gone_at !== null ? 'gone' : Date.parse(row.last_seen_at) + staleAfterMs < now ? 'stale' : 'active';
+  return {
+    project: row.project,
+    instanceId: row.instance_id,
+    url: row.url,
+    channel: row.channel,
+    mode: row.mode,
+    status,
+    ranges: jsonMap(row.ranges),
+    versions: jsonMap(row.versions),
+    registeredAt: row.registered_at,
+    lastSeenAt: row.last_seen_at,
+    goneAt: row.gone_at,
+    lastDelivery: row.last_delivery_at === null ? null : {
+      at: row.last_delivery_at,
+      state: row.last_delivery_state,
+      status: row.last_delivery_status,
+      code: row.last_delivery_code,
+      reason: row.last_delivery_reason,
+    },
+  };
+}
+
+function jsonMap(text: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}
+
+/** `12s ago`, `5m ago`, `3h ago`, `2d ago`. */
+export function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3_600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3_600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
+/** The last delivery in a few words: `delivered 200`, `failed 422 envelope.integrity: …`. */
+export function describeDelivery(last: LastDelivery | null, now: number): string {
+  if (!last) return '—';
+  const parts = [last.state === 'pending' ? 'retrying' : last.state ?? '?'];
+  if (last.status !== null) parts.push(String(last.status));
+  let text = parts.join(' ');
+  if (last.state !== 'delivered' && (last.code || last.reason)) {
+    const why = [last.code, last.reason].filter(Boolean).join(': ');
+    text += ` ${why.length > 80 ? `${why.slice(0, 79)}…` : why}`;
+  }
+  return `${text} (${ago(last.at, now)})`;
+}
+
+export interface TableStyle {
+  /** Wraps text in an SGR colour (a no-op when not on a TTY). */
+  colour?: (code: number, text: string) => string;
+}
+
+/** A fixed-width table, one receiver a line; colour marks stale, gone and failed ones. */
+export function formatReceiverTable(views: readonly ReceiverView[], now: number, style: TableStyle = {}): string {
+  const paint = style.colour ?? ((_code: number, text: string) => text);
+  const manyProjects = new Set(views.map((v) => v.project)).size > 1;
+  const header = [...(manyProjects ? ['PROJECT'] : []), 'INSTANCE', 'CHANNEL', 'MODE', 'STATUS', 'VERSIONS', 'LAST SEEN', 'LAST DELIVERY'];
+  const rows = views.map((v) => [
+    ...(manyProjects ? [v.project] : []),
+    v.instanceId,
+    v.channel,
+    v.mode,
+    v.status,
+    Object.entries(v.versions).map(([set, version]) => `${set}@${version}`).join(', ') || '—',
+    ago(v.lastSeenAt, now),
+    describeDelivery(v.lastDelivery, now),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const out = [paint(1, line(header))];
+  rows.forEach((cells, i) => {
+    const view = views[i]!;
+    const text = line(cells);
+    if (view.status === 'gone') out.push(paint(2, text));
+    else if (view.status === 'stale') out.push(paint(33, text));
+    else if (view.lastDelivery?.state === 'failed') out.push(paint(31, text));
+    else out.push(text);
+  });
+  return out.join('\n');
+}

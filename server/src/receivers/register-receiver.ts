@@ -1,0 +1,112 @@
+/**
+ * A receiver's life at the forge (DESIGN §8): it registers (`POST`), heartbeats (`PUT`) and
+ * leaves (`DELETE`). The body is already validated (content-schema's ReceiverRegistration);
+ * these write the store and the audit log: registrations, departures and mode changes.
+ */
+import { AnvilError, type ReceiverRegistration } from '@anvil/content-schema';
+import type { ForgeContext } from '../forge/forge-context.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Receiver } from '../store/database.ts';
+import { storeTime } from '../store/open-store.ts';
+
+export type ReceiverContext = Pick<ForgeContext, 'db' | 'secrets'>;
+
+export interface ReceiverCall {
+  project: string;
+  /** `register` is the receiver's POST (it started); `heartbeat` its PUT. */
+  kind: 'register' | 'heartbeat';
+  registration: ReceiverRegistration;
+  /** The access token the receiver presented: pushes present it back, so it is kept sealed. */
+  token: string;
+  /** Who called, for the audit log (the token's prefix). */
+  actor: string;
+  now?: number | undefined;
+}
+
+export interface ReceiverCallResult {
+  /** True when the forge did not know the instance, or it had left: it (re)joined. */
+  joined: boolean;
+  /** The previous mode when this call changed it. */
+  modeChangedFrom?: 'accepting' | 'frozen';
+}
+
+/**
+ * Registers or refreshes a receiver, upserting by instance id: url, channel, mode, ranges,
+ * versions, the sealed token, last seen; a receiver that had left is back. An unknown instance
+ * heartbeating registers (the forge may have lost it, or it registered before a restore).
+ */
+export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCall): Promise<ReceiverCallResult> {
+  const now = call.now ?? Date.now();
+  const at = storeTime(now);
+  const r = call.registration;
+  const pushToken = ctx.secrets.seal(call.token);
+  const previous = await ctx.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('receivers').selectAll()
+      .where('project', '=', call.project).where('instance_id', '=', r.instanceId).executeTakeFirst();
+    const fields = {
+      url: r.url, channel: r.channel, mode: r.mode, ranges: JSON.stringify(r.ranges), versions: JSON.stringify(r.versions),
+      push_token: pushToken, last_seen_at: at, gone_at: null,
+    };
+    const joins = before === undefined || before.gone_at !== null;
+    await trx.insertInto('receivers')
+      .values({ project: call.project, instance_id: r.instanceId, ...fields, registered_at: at })
+      .onConflict((oc) => oc.columns(['project', 'instance_id']).doUpdateSet({
+        ...fields, ...(call.kind === 'register' || joins ? { registered_at: at } : {}),
+      }))
+      .execute();
+    // Deliveries already queued follow the receiver to its new address (a restart on another port).
+    if (before !== undefined && before.url !== r.url) {
+      await trx.updateTable('deliveries').set({ url: r.url, updated_at: at })
+        .where('project', '=', call.project).where('instance_id', '=', r.instanceId).where('state', '=', 'pending')
+        .execute();
+    }
+    return before;
+  });
+
+  const joined = previous === undefined || previous.gone_at !== null;
+  if (call.kind === 'register' || joined) {
+    await appendAudit(ctx.db, {
+      project: call.project, kind: 'receiver.registered', subject: r.instanceId, actor: call.actor,
+      detail: { url: r.url, channel: r.channel, mode: r.mode, ranges: r.ranges, ...(previous?.gone_at ? { returnedAfter: previous.gone_at } : {}) },
+    }, now);
+  }
+  const result: ReceiverCallResult = { joined };
+  if (previous !== undefined && previous.mode !== r.mode) {
+    result.modeChangedFrom = previous.mode;
+    await appendAudit(ctx.db, { project: call.project, kind: 'receiver.mode', subject: r.instanceId, actor: call.actor, detail: { from: previous.mode, to: r.mode } }, now);
+  }
+  return result;
+}
+
+export interface LeaveResult {
+  alreadyGone: boolean;
+  /** Pending deliveries to it that will not be pushed. */
+  superseded: number;
+}
+
+/** The receiver leaves: it is marked gone and its pending deliveries are superseded. */
+export async function recordReceiverLeave(ctx: ReceiverContext, leave: { project: string; instanceId: string; actor: string; now?: number | undefined }): Promise<LeaveResult> {
+  const now = leave.now ?? Date.now();
+  const at = storeTime(now);
+  const outcome = await ctx.db.transaction().execute(async (trx) => {
+    const before: Receiver | undefined = await trx.selectFrom('receivers').selectAll()
+      .where('project', '=', leave.project).where('instance_id', '=', leave.instanceId).executeTakeFirst();
+    if (!before) return undefined;
+    if (before.gone_at !== null) return { alreadyGone: true, superseded: 0 };
+    await trx.updateTable('receivers').set({ gone_at: at, last_seen_at: at })
+      .where('project', '=', leave.project).where('instance_id', '=', leave.instanceId).execute();
+    // As on a 410 (deliver/delivery-queue.ts): one being pushed right now is superseded too, so
+    // the worker's answer for it is not recorded.
+    const changed = await trx.updateTable('deliveries').set({ state: 'superseded', updated_at: at, last_reason: 'the receiver left' })
+      .where('project', '=', leave.project).where('instance_id', '=', leave.instanceId).where('state', '=', 'pending')
+      .executeTakeFirst();
+    return { alreadyGone: false, superseded: Number(changed.numUpdatedRows) };
+  });
+  if (!outcome) {
+    throw new AnvilError('receiver.unknown', `${leave.project} has no receiver "${leave.instanceId}"`, { hint: 'it may never have registered (a receiver registers once it has a push URL)' });
+  }
+  if (!outcome.alreadyGone) {
+    await appendAudit(ctx.db, { project: leave.project, kind: 'receiver.left', subject: leave.instanceId, actor: leave.actor, detail: { superseded: outcome.superseded } }, now);
+  }
+  return outcome;
+}
