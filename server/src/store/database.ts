@@ -151,6 +151,21 @@ export interface ReviewTable {
   updated_at: string;
 }
 
+export interface BranchHeadTable {
+  project: string;
+  branch: string;
+  commit: string;
+  updated_at: string;
+}
+
+export interface RolloutTable {
+  project: string;
+  set_name: string;
+  channel: string;
+  version: string;
+  percent: number;
+}
+
 /** Append-only; each row's `hash` covers its content and the previous row's hash. */
 export interface AuditTable {
   seq: Generated<number>;
@@ -178,6 +193,8 @@ export interface Database {
   seen_tags: SeenTagTable;
   reviews: ReviewTable;
   audit_log: AuditTable;
+  branch_heads: BranchHeadTable;
+  rollouts: RolloutTable;
 }
 
 export type Receiver = Selectable<ReceiverTable>;

@@ -10,12 +10,14 @@ import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider
 import { AnvilError } from '@anvil/content-schema';
 import type { Database } from './database.ts';
 import * as initial from './migrations/001-initial.ts';
+import * as branchHeads from './migrations/002-branch-heads.ts';
 
 export type Store = Kysely<Database>;
 
 /** Every migration the code knows, in order. Names sort in the order they apply. */
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-branch-heads': branchHeads,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,0 +1,80 @@
+/**
+ * The forge's bare mirror of a project's repository: `<dataDir>/repos/<project>.git`
+ * (DESIGN.md §10), cloned and fetched with the git CLI, read in-process afterwards. A mirror
+ * fetch moves and prunes tags as the remote has them; the forge compares them with the tags it
+ * has seen to refuse releases that moved or vanished, so the mirror itself may follow the remote.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { AnvilError } from '@anvil/content-schema';
+
+const run = promisify(execFile);
+
+export function mirrorPath(dataDir: string, project: string): string {
+  return path.join(dataDir, 'repos', `${project}.git`);
+}
+
+async function git(args: string[], cwd?: string): Promise<string> {
+  try {
+    const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return stdout;
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
+    throw new AnvilError('mirror.git-failed', `git ${args[0]} failed: ${stderr.split('\n').slice(-3).join(' ')}`, {
+      hint: 'check that the project remote is reachable and that the forge may read it', cause: err,
+    });
+  }
+}
+
+/** Clones the mirror on first use, fetches it afterwards; returns its path. */
+export async function updateMirror(dataDir: string, project: string, remote: string): Promise<string> {
+  const dir = mirrorPath(dataDir, project);
+  if (!existsSync(path.join(dir, 'HEAD'))) {
+    await mkdir(path.dirname(dir), { recursive: true });
+    await git(['clone', '--mirror', '--quiet', remote, dir]);
+    return dir;
+  }
+  await git(['fetch', '--prune', '--prune-tags', '--force', '--quiet', 'origin'], dir);
+  return dir;
+}
+
+/** The commit a branch points at in the mirror, or undefined when it does not exist. */
+export async function branchCommit(mirror: string, branch: string): Promise<string | undefined> {
+  try {
+    return (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], mirror)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The branch the mirror's HEAD names (the remote's default branch at clone time). */
+export async function mirrorHeadBranch(mirror: string): Promise<string | undefined> {
+  try {
+    const ref = (await git(['symbolic-ref', '--quiet', 'HEAD'], mirror)).trim();
+    return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tree id of `dir` at `commit`, or undefined when the folder is not there. */
+export async function treeAt(mirror: string, commit: string, dir: string): Promise<string | undefined> {
+  try {
+    return (await git(['rev-parse', '--verify', '--quiet', `${commit}:${dir}`], mirror)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is `ancestor` reachable from `commit` (so a branch moved forward rather than sideways)? */
+export async function isAncestorIn(mirror: string, ancestor: string, commit: string): Promise<boolean> {
+  try {
+    await run('git', ['merge-base', '--is-ancestor', ancestor, commit], { cwd: mirror });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What a channel serves (DESIGN §6, §8): per set the current bundle, a rollout bundle when
+ * anvil.yaml rolls one out on that channel, and their dependencies — as envelopes. The push of
+ * one publish carries that set's part; the pull envelope carries every set's.
+ */
+import { AnvilError, type RolloutEntry } from '@anvil/content-schema';
+import type { ForgeContext } from '../forge/forge-context.ts';
+import { bundleByIntegrity, findBundle, withDependencies } from './bundle-store.ts';
+import { composeEnvelope, type ComposedEnvelope, type StoredBundle } from './compose-envelope.ts';
+
+export async function channelEnvelope(ctx: ForgeContext, project: string, channel: string, sets?: readonly string[]): Promise<ComposedEnvelope | undefined> {
+  let q = ctx.db.selectFrom('channel_heads').selectAll().where('project', '=', project).where('channel', '=', channel).orderBy('set_name');
+  if (sets) q = q.where('set_name', 'in', sets.length > 0 ? [...sets] : ['']);
+  const heads = await q.execute();
+  if (heads.length === 0) return undefined;
+  const rolloutRows = await ctx.db.selectFrom('rollouts').selectAll().where('project', '=', project).where('channel', '=', channel).execute();
+  const chosen: StoredBundle[] = [];
+  const rollouts: Record<string, RolloutEntry> = {};
+  for (const head of heads) {
+    const current = await bundleByIntegrity(ctx, head.integrity);
+    if (!current) throw new AnvilError('publish.bundle-missing', `the store has no bundle ${head.integrity} for ${head.set_name}@${head.version}`);
+    chosen.push(current);
+    const rollout = rolloutRows.find((r) => r.set_name === head.set_name);
+    if (rollout && rollout.version !== head.version) {
+      const target = await findBundle(ctx, project, head.set_name, rollout.version);
+      if (target) {
+        chosen.push(target);
+        rollouts[head.set_name] = { version: rollout.version, percent: rollout.percent };
+      } else {
+        ctx.logger.warn({ project, set: head.set_name, version: rollout.version }, 'rollout names a version the forge has not built; ignored');
+      }
+    }
+  }
+  const closed = await withDependencies(ctx, project, chosen);
+  if (closed.missing) {
+    throw new AnvilError('publish.dependency-missing', `${project}/${channel} needs ${closed.missing}, which the forge has not built`, { hint: 'the dependency release must exist as a tag in the repository' });
+  }
+  return composeEnvelope({ forge: ctx.name, project, channel, bundles: closed.bundles, rollouts, key: ctx.keys.active });
+}
