@@ -20,6 +20,7 @@ export type Caller =
 export type AdminAccess = 'never' | 'allowed' | 'only';
 
 export interface RequireTokenOptions {
+  /** Default `allowed`. */
   admin?: AdminAccess;
 }
 
@@ -51,8 +52,13 @@ function isAdminToken(ctx: Pick<ForgeContext, 'adminToken'>, presented: string):
   return timingSafeEqual(sha256(presented), sha256(ctx.adminToken));
 }
 
+/**
+ * The gate. Used once in front of every project route (the default, `admin: 'allowed'`) and
+ * again on a route that narrows it (`never`, `only`): a caller already let through in this
+ * request is not verified twice, only held to the route's rule.
+ */
 export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'projects'>, options: RequireTokenOptions = {}): RequestHandler {
-  const admin = options.admin ?? 'never';
+  const admin = options.admin ?? 'allowed';
   return async (req, res, next) => {
     const project = req.params['project'];
     if (typeof project !== 'string') return next(new Error('requireToken is mounted without a :project parameter (use Router({mergeParams: true}))'));
@@ -61,21 +67,28 @@ export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'proj
       sendError(res, statusOfCode(code), code, reason, hint);
     };
 
-    const presented = bearerToken(req);
-    if (presented === null) return deny('auth.invalid', 'the Authorization header is not `Bearer <token>`', 'send `Authorization: Bearer <token>`');
-    if (presented !== undefined && isAdminToken(ctx, presented)) {
-      if (admin === 'never') return deny('auth.forbidden', 'the admin token cannot be used here', 'receivers call with a project access token');
-      res.locals['caller'] = { kind: 'admin', project } satisfies Caller;
-    } else {
-      const check = await verifyAccessToken(ctx.db, project, presented);
-      if (!check.ok) return deny(check.code, check.reason, check.hint);
-      if (admin === 'only') {
-        return deny('auth.forbidden', 'only the admin token may do this', ctx.adminToken ? 'use the admin token, or `anvil token` on the forge host' : 'the admin API is off: set ANVIL_ADMIN_TOKEN on the forge, or use `anvil token` on the forge host');
+    let caller = res.locals['caller'] as Caller | undefined;
+    if (caller?.project !== project) {
+      caller = undefined;
+      const presented = bearerToken(req);
+      if (presented === null) return deny('auth.invalid', 'the Authorization header is not `Bearer <token>`', 'send `Authorization: Bearer <token>`');
+      if (presented !== undefined && isAdminToken(ctx, presented)) {
+        caller = { kind: 'admin', project };
+      } else {
+        const check = await verifyAccessToken(ctx.db, project, presented);
+        if (!check.ok) return deny(check.code, check.reason, check.hint);
+        const { token } = check;
+        caller = { kind: 'project', project, tokenId: token.id, prefix: token.prefix, label: token.label, token: presented! };
       }
-      const { token } = check;
-      res.locals['caller'] = { kind: 'project', project, tokenId: token.id, prefix: token.prefix, label: token.label, token: presented! } satisfies Caller;
+    }
+    if (caller.kind === 'admin' && admin === 'never') {
+      return deny('auth.forbidden', 'the admin token cannot be used here', 'receivers call with a project access token');
+    }
+    if (caller.kind === 'project' && admin === 'only') {
+      return deny('auth.forbidden', 'only the admin token may do this', ctx.adminToken ? 'use the admin token, or `anvil token` on the forge host' : 'the admin API is off: set ANVIL_ADMIN_TOKEN on the forge, or use `anvil token` on the forge host');
     }
     if (!ctx.projects.has(project)) return sendError(res, 404, 'project.unknown', `this forge has no project "${project.slice(0, 100)}"`);
+    res.locals['caller'] = caller;
     next();
   };
 }
