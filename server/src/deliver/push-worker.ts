@@ -1,0 +1,344 @@
+/**
+ * The push worker: takes due deliveries from the queue with a lease, pushes each envelope to its
+ * receiver (DESIGN.md §8: bearer token + Standard Webhooks headers, Ed25519-signed), and writes
+ * down what the receiver answered (push-outcome.ts decides, delivery-queue.ts records).
+ *
+ * Built for fan-out: bounded concurrency over keep-alive connections; each envelope's bytes
+ * read and kept once; per attempt only the headers are made; outcomes written in batches (one
+ * transaction for every answer that came in during one turn of the event loop). Built to be
+ * killed: the queue is the only state, a lease that runs out lets a restarted worker (or another
+ * replica) retake a row, and a retried push carries the same webhook-id, which the receiver
+ * answers 200 no-op if it had applied it.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { signWebhook } from '@anvil/content-schema';
+import type { ForgeContext } from '../forge/forge-context.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Delivery } from '../store/database.ts';
+import { claimDue, nextDueAt, queueDepth, recordOutcomes, type DeliveryResult } from './delivery-queue.ts';
+import { decidePushOutcome, type BackoffOptions, type PushOutcome, type ReceiverAnswer } from './push-outcome.ts';
+
+export interface PushWorkerOptions {
+  /** Pushes in flight at once (default 32). */
+  concurrency?: number | undefined;
+  /** How long a claimed delivery stays this worker's (default 60 s); must outlast `timeoutMs`. */
+  leaseMs?: number | undefined;
+  /** How often to look for due deliveries without being woken (default 1 s). */
+  pollMs?: number | undefined;
+  /** How long a receiver has to answer one push (default 10 s). */
+  timeoutMs?: number | undefined;
+  /** Names this worker in leases (default host:pid:random). */
+  owner?: string | undefined;
+  backoff?: BackoffOptions | undefined;
+}
+
+export interface PushWorker {
+  /** Look for due deliveries now (call after enqueueing). */
+  wake(): void;
+  /** Resolves when nothing is due or in flight, and every answer so far is recorded. */
+  drain(): Promise<void>;
+  /** Stops taking deliveries, lets those in flight finish and records them. */
+  stop(): Promise<void>;
+}
+
+const ANSWER_LIMIT = 64 * 1024;
+const ENVELOPE_CACHE = 16;
+const TOKEN_CACHE = 100_000;
+
+export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = {}): PushWorker {
+  const concurrency = Math.max(1, options.concurrency ?? 32);
+  const leaseMs = options.leaseMs ?? 60_000;
+  const pollMs = options.pollMs ?? 1_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = ctx.logger.child({ component: 'push-worker', owner });
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: concurrency }),
+  };
+
+  // Envelope bytes by id, kept in insertion order: a fan-out pushes one envelope many times.
+  const envelopes = new Map<string, Promise<Buffer | undefined>>();
+  // Sealed → plain push tokens: opening is cheap, but not free a thousand times per publish.
+  const tokens = new Map<string, string>();
+
+  let inFlight = 0;
+  let stopping = false;
+  let pumping = false;
+  let again = false;
+  let scheduled = false;
+  let pumpSeq = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let depthAt = 0;
+  const answered: DeliveryResult[] = [];
+  const drainWaiters: { after: number; resolve: () => void }[] = [];
+  const idleWaiters: (() => void)[] = [];
+
+  function schedulePump(): void {
+    if (scheduled) return;
+    scheduled = true;
+    // setImmediate, not a microtask: answers that arrive in the same I/O phase share one write.
+    setImmediate(() => {
+      scheduled = false;
+      void pump();
+    });
+  }
+
+  async function pump(): Promise<void> {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    // Each pass has its own number: a drain() is answered only by a pass that began after it.
+    let seq = 0;
+    let idle = false;
+    try {
+      do {
+        again = false;
+        seq = ++pumpSeq;
+        await flush();
+        if (stopping) break;
+        const free = concurrency - inFlight;
+        if (free <= 0) continue;
+        const now = Date.now();
+        const due = await claimDue(ctx, owner, free, leaseMs, now);
+        if (due.length > 0) await start(due, now);
+        idle = due.length < free && inFlight === 0 && answered.length === 0;
+      } while (again);
+    } catch (err) {
+      log.error({ err }, 'the push queue could not be read or written; trying again shortly');
+    } finally {
+      pumping = false;
+    }
+    if (idle || stopping) settleDrains(seq);
+    if (inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    if (idle && !stopping) await armTimer();
+  }
+
+  function settleDrains(seq: number): void {
+    for (let i = drainWaiters.length - 1; i >= 0; i--) {
+      const waiter = drainWaiters[i]!;
+      if (stopping || waiter.after < seq) {
+        drainWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Sleeps until the next delivery is due, or `pollMs`, whichever is sooner. */
+  async function armTimer(): Promise<void> {
+    const next = await nextDueAt(ctx).catch(() => undefined);
+    ctx.metrics.queueDepth.set(await queueDepth(ctx).catch(() => 0));
+    if (stopping) return;
+    const wait = next === undefined ? pollMs : Math.min(pollMs, Math.max(0, next - Date.now()));
+    clearTimeout(timer);
+    timer = setTimeout(schedulePump, wait);
+    timer.unref();
+  }
+
+  async function start(due: Delivery[], now: number): Promise<void> {
+    const receivers = await ctx.db.selectFrom('receivers')
+      .select(['project', 'instance_id', 'push_token', 'gone_at'])
+      .where('instance_id', 'in', [...new Set(due.map((d) => d.instance_id))])
+      .execute();
+    const byKey = new Map(receivers.map((r) => [`${r.project}\0${r.instance_id}`, r]));
+    for (const delivery of due) {
+      const receiver = byKey.get(`${delivery.project}\0${delivery.instance_id}`);
+      inFlight++;
+      void attempt(delivery, receiver, now).then((outcome) => {
+        answered.push({ delivery, outcome, at: Date.now() });
+      }, (err: unknown) => {
+        // A bug, not the receiver's answer: keep the delivery and try again after backoff.
+        log.error({ err, delivery: delivery.id }, 'a push failed inside the forge');
+        answered.push({ delivery, outcome: decidePushOutcome({ error: `forge error: ${(err as Error).message}` }, clockOf(delivery, Date.now())), at: Date.now() });
+      }).finally(() => {
+        inFlight--;
+        schedulePump();
+      });
+    }
+  }
+
+  function clockOf(delivery: Delivery, now: number) {
+    return { attempt: delivery.attempts, now, expiresAt: Date.parse(delivery.expires_at), backoff: options.backoff };
+  }
+
+  async function attempt(delivery: Delivery, receiver: { push_token: string; gone_at: string | null } | undefined, claimedAt: number): Promise<PushOutcome> {
+    const final = (state: 'failed' | 'gone', code: string, reason: string): PushOutcome => ({ kind: 'final', state, status: null, code, reason, alert: false, deregister: false });
+    if (claimedAt >= Date.parse(delivery.expires_at)) return final('failed', 'expired', 'the delivery expired before it could be pushed');
+    if (!receiver) return final('failed', 'receiver.unknown', 'the receiver is no longer registered');
+    if (receiver.gone_at !== null) return final('gone', 'receiver.gone', `the receiver left at ${receiver.gone_at}`);
+    const body = await envelopeBytes(delivery.envelope_id);
+    if (!body) return final('failed', 'envelope.missing', `envelope ${delivery.envelope_id} is not in the store`);
+    const token = openToken(receiver.push_token);
+    const started = process.hrtime.bigint();
+    const answer = await post(delivery, body, token);
+    const outcome = decidePushOutcome(answer, clockOf(delivery, Date.now()));
+    ctx.metrics.pushLatency.observe({ outcome: outcome.kind === 'retry' ? 'retry' : outcome.state }, Number(process.hrtime.bigint() - started) / 1e9);
+    return outcome;
+  }
+
+  function envelopeBytes(id: string): Promise<Buffer | undefined> {
+    let cached = envelopes.get(id);
+    if (!cached) {
+      cached = ctx.db.selectFrom('envelopes').select('body').where('id', '=', id).executeTakeFirst().then((row) => (row ? Buffer.from(row.body, 'utf8') : undefined));
+      envelopes.set(id, cached);
+      cached.then((b) => b ?? envelopes.delete(id), () => envelopes.delete(id));
+      if (envelopes.size > ENVELOPE_CACHE) envelopes.delete(envelopes.keys().next().value!);
+    }
+    return cached;
+  }
+
+  function openToken(sealed: string): string {
+    let plain = tokens.get(sealed);
+    if (plain === undefined) {
+      plain = ctx.secrets.open(sealed);
+      if (tokens.size >= TOKEN_CACHE) tokens.clear();
+      tokens.set(sealed, plain);
+    }
+    return plain;
+  }
+
+  function post(delivery: Delivery, body: Buffer, token: string, retried = false): Promise<ReceiverAnswer> {
+    let url: URL;
+    try {
+      url = new URL(delivery.url);
+    } catch {
+      return Promise.resolve({ error: `not a URL: ${delivery.url}` });
+    }
+    const agent = url.protocol === 'https:' ? agents['https:'] : url.protocol === 'http:' ? agents['http:'] : undefined;
+    if (!agent) return Promise.resolve({ error: `not an http(s) URL: ${delivery.url}` });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      authorization: `Bearer ${token}`,
+      'webhook-id': delivery.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(ctx.keys.active, { id: delivery.id, timestamp, body }),
+    };
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (answer: ReceiverAnswer) => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        resolve(answer);
+      };
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (size < ANSWER_LIMIT) chunks.push(chunk);
+          size += chunk.length;
+        });
+        res.on('end', () => finish(answerOf(res, Buffer.concat(chunks).subarray(0, ANSWER_LIMIT))));
+        res.on('error', (err) => finish({ error: err.message }));
+      });
+      const deadline = setTimeout(() => {
+        finish({ error: `no answer within ${timeoutMs} ms`, timedOut: true });
+        req.destroy();
+      }, timeoutMs);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the receiver closed just as it was reused: not the receiver's
+        // answer, so send once more on a fresh connection (the pattern Node's docs give).
+        if (!retried && !done && req.reusedSocket && err.code === 'ECONNRESET') {
+          done = true;
+          clearTimeout(deadline);
+          resolve(post(delivery, body, token, true));
+          return;
+        }
+        finish({ error: err.code ?? err.message });
+      });
+      req.end(body);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    if (answered.length === 0) return;
+    const batch = answered.splice(0);
+    const recorded = await recordOutcomes(ctx, owner, batch);
+    if (Date.now() - depthAt >= 250) {
+      depthAt = Date.now();
+      ctx.metrics.queueDepth.set(await queueDepth(ctx));
+    }
+    for (const { delivery: d, outcome } of recorded) {
+      const label = outcome.kind === 'retry' ? 'retry' : outcome.state;
+      ctx.metrics.deliveries.inc({ outcome: label });
+      const fields = { delivery: d.id, project: d.project, receiver: d.instance_id, set: d.set_name, version: d.version, attempt: d.attempts, status: outcome.status, code: outcome.code, reason: outcome.reason };
+      if (outcome.kind === 'retry') {
+        log.debug({ ...fields, nextAttemptAt: new Date(outcome.nextAttemptAt).toISOString() }, 'push to retry');
+        continue;
+      }
+      if (outcome.alert) log.error(fields, 'a receiver refused the forge\'s token or signature: check the project\'s tokens and the forge\'s keys');
+      else if (outcome.state === 'failed') log.warn(fields, 'push failed for good');
+      else log.debug(fields, `push ${outcome.state}`);
+    }
+    // The audit chain is written after the queue's transaction: a crash in between loses an
+    // audit row, never a delivery's state (which is what decides whether it is sent again).
+    for (const { delivery: d, outcome } of recorded) {
+      if (outcome.kind === 'retry') continue;
+      await appendAudit(ctx.db, {
+        project: d.project, kind: `delivery.${outcome.state}`, subject: d.instance_id,
+        detail: {
+          delivery: d.id, set: d.set_name, version: d.version, envelope: d.envelope_id, attempts: d.attempts,
+          status: outcome.status, code: outcome.code, reason: outcome.reason, ...(outcome.alert ? { alert: true } : {}),
+        },
+      });
+    }
+    if (batch.length !== recorded.length) log.warn({ lost: batch.length - recorded.length }, 'answers to pushes whose lease had passed to another worker were not recorded');
+  }
+
+  const poll = setInterval(schedulePump, pollMs);
+  poll.unref();
+  schedulePump();
+
+  return {
+    wake: schedulePump,
+    drain() {
+      if (stopping) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        drainWaiters.push({ after: pumpSeq, resolve });
+        schedulePump();
+      });
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      while (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      while (pumping || scheduled) await new Promise((r) => setTimeout(r, 1));
+      await flush().catch((err: unknown) => log.error({ err }, 'could not record the last answers; their leases will run out and they will be pushed again'));
+      for (const waiter of drainWaiters.splice(0)) waiter.resolve();
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
+  };
+}
+
+/** The receiver's answer: status, and from its JSON body the code, reason and versions, when it sent them. */
+function answerOf(res: http.IncomingMessage, body: Buffer): ReceiverAnswer {
+  const status = res.statusCode ?? 0;
+  const retryAfter = res.headers['retry-after'];
+  let code: string | undefined;
+  let reason: string | undefined;
+  let versions: Record<string, string> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const o = parsed as Record<string, unknown>;
+      if (typeof o['code'] === 'string') code = o['code'].slice(0, 200);
+      if (typeof o['reason'] === 'string') reason = o['reason'].slice(0, 1_000);
+      const v = o['versions'];
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) versions = v as Record<string, string>;
+    }
+  } catch {
+    // Not JSON (a proxy's error page, say): the status alone decides.
+    if (status >= 400 && body.length > 0) reason = body.toString('utf8', 0, 300).trim();
+  }
+  return { status, code, reason, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, versions };
+}
