@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bundleIntegrity, validateBundle, validateEnvelope } from '../src/index.ts';
+import { BundlePromptSchema, BundleSchema, bundleIntegrity, validateBundle, validateBundlePrompt, validateEnvelope } from '../src/index.ts';
 import { COMMIT, codes, mutable, sampleBundle, sampleEnvelope } from './support/samples.ts';
 
 describe('validateBundle', () => {
@@ -142,5 +142,75 @@ describe('validateEnvelope', () => {
       'schema.pattern@/signatures/0/signature',
       'schema.minimum@/rollouts/onboarding/percent',
     ]);
+  });
+});
+
+describe('deferred prompt entries (a receiver checks each entry before first use)', () => {
+  // Everything a full check finds, split: the outline now, each entry on its own later.
+  const broken = () => {
+    const bundle = mutable(sampleBundle());
+    bundle.version = '1.2';
+    bundle.prompts['bad..id'] = { template: 'x', metadata: { config: {}, metadata: {}, ext: {} }, variants: {} };
+    delete bundle.prompts['welcome.message'].metadata.config;
+    bundle.prompts['welcome.message'].variants.fr.tags = { locale: ['fr'] };
+    bundle.prompts['error.not_found'].template = 7;
+    bundle.partials.greeting = 7;
+    return bundle;
+  };
+
+  it('checks the outline of a bundle, prompt ids included, and no entry', () => {
+    expect(codes(validateBundle(broken(), { deferPrompts: true }).errors)).to.have.members([
+      'schema.pattern@/version',
+      'schema.invalid-key@/prompts/bad..id',
+      'schema.type@/partials/greeting',
+    ]);
+    expect(validateBundle(sampleBundle(), { deferPrompts: true }).ok).to.equal(true);
+  });
+
+  it('still requires each entry to be an object', () => {
+    const bundle = mutable(sampleBundle());
+    bundle.prompts['error.not_found'] = 'Not found.';
+    expect(codes(validateBundle(bundle, { deferPrompts: true }).errors)).to.deep.equal(['schema.type@/prompts/error.not_found']);
+  });
+
+  it('finds in each entry what the full check finds there, with paths inside the entry', () => {
+    const bundle = broken();
+    expect(codes(validateBundlePrompt(bundle.prompts['welcome.message']).errors)).to.have.members([
+      'schema.required@/metadata/config',
+      'schema.type@/variants/fr/tags/locale',
+    ]);
+    expect(codes(validateBundlePrompt(bundle.prompts['error.not_found']).errors)).to.deep.equal(['schema.type@/template']);
+    const full = codes(validateBundle(bundle).errors);
+    expect(full).to.include.members([
+      'schema.required@/prompts/welcome.message/metadata/config',
+      'schema.type@/prompts/welcome.message/variants/fr/tags/locale',
+      'schema.type@/prompts/error.not_found/template',
+    ]);
+    for (const entry of Object.values(sampleBundle().prompts)) expect(validateBundlePrompt(entry).errors).to.deep.equal([]);
+  });
+
+  it('refuses prototype keys inside an entry, which the outline walk leaves alone', () => {
+    const bundle = JSON.parse(JSON.stringify(sampleBundle()).replace('"metadata":{}', '"metadata":{"__proto__":{"x":1}}')) as ReturnType<typeof sampleBundle>;
+    expect(validateBundle(bundle, { deferPrompts: true }).ok).to.equal(true);
+    expect(codes(validateBundlePrompt(bundle.prompts['welcome.message']).errors)).to.deep.equal(['schema.forbidden-key@/metadata/metadata/__proto__']);
+    expect(codes(validateBundle(bundle).errors)).to.deep.equal(['schema.forbidden-key@/prompts/welcome.message/metadata/metadata/__proto__']);
+  });
+
+  it('checks the outline of an envelope and of every bundle in it', () => {
+    const envelope = mutable(sampleEnvelope());
+    envelope.bundles[0].prompts['welcome.message'].metadata.colour = 'red';
+    envelope.bundles[1].source.commit = COMMIT.toUpperCase();
+    expect(codes(validateEnvelope(envelope, { deferPrompts: true }).errors)).to.deep.equal(['schema.pattern@/bundles/1/source/commit']);
+    expect(codes(validateEnvelope(envelope).errors)).to.have.members([
+      'schema.pattern@/bundles/1/source/commit',
+      'schema.unknown-field@/bundles/0/prompts/welcome.message/metadata/colour',
+    ]);
+  });
+
+  it('is one definition: the bundle schema embeds the prompt entry schema', () => {
+    const { $defs, ...entry } = BundlePromptSchema as Record<string, unknown>;
+    const embedded = (BundleSchema.$defs as Record<string, unknown>)['BundlePrompt'];
+    expect(JSON.parse(JSON.stringify(embedded))).to.deep.equal(JSON.parse(JSON.stringify(entry)));
+    expect(Object.keys($defs as object)).to.deep.equal(['PromptMetadata']);
   });
 });

@@ -34,6 +34,38 @@ function Template(description: string) {
 
 const metadata = () => RefTo('PromptMetadata', PromptMetadataDefinition);
 
+const bundlePromptProperties = {
+  template: Template('The Handlebars body of the prompt.'),
+  metadata: metadata(),
+  variants: MapOf(
+    VariantName(),
+    Type.Object(
+      {
+        template: Template('The Handlebars body of the variant.'),
+        tags: TagMap({ title: 'Tags', description: 'Tags that select this variant; `{}` when none.' }),
+        metadata: metadata(),
+      },
+      { additionalProperties: false, title: 'Variant' },
+    ),
+    { maxProperties: LIMITS.variants, title: 'Variants', description: 'Alternative bodies by variant name; `{}` when none.' },
+  ),
+};
+
+const bundlePromptOptions = { additionalProperties: false, title: 'Prompt', description: 'One prompt of a bundle: its body, metadata and variants.' };
+
+/** One prompt's entry in a bundle's `prompts`, without `$defs`, for embedding in other schemas. */
+export const BundlePromptDefinition = Type.Object(bundlePromptProperties, bundlePromptOptions);
+
+/**
+ * One prompt's entry on its own. A receiver checks the rest of a bundle when it arrives and each
+ * entry against this before the prompt is first served (`validateBundlePrompt`); the bundle
+ * schema is composed from the same definition, so both say the same thing.
+ */
+export const BundlePromptSchema = Type.Object(bundlePromptProperties, {
+  ...bundlePromptOptions,
+  $defs: { PromptMetadata: PromptMetadataDefinition },
+});
+
 const bundleProperties = {
   format: Type.Literal(BUNDLE_FORMAT, { title: 'Format', description: 'Always "anvil.bundle/1".' }),
   project: ProjectName({ title: 'Project', description: 'The forge project the set belongs to.' }),
@@ -63,29 +95,11 @@ const bundleProperties = {
     title: 'Dependencies',
     description: 'Exact versions of the sets this one depends on, resolved at release time.',
   }),
-  prompts: MapOf(
-    PromptId(),
-    Type.Object(
-      {
-        template: Template('The Handlebars body of the prompt.'),
-        metadata: metadata(),
-        variants: MapOf(
-          VariantName(),
-          Type.Object(
-            {
-              template: Template('The Handlebars body of the variant.'),
-              tags: TagMap({ title: 'Tags', description: 'Tags that select this variant; `{}` when none.' }),
-              metadata: metadata(),
-            },
-            { additionalProperties: false, title: 'Variant' },
-          ),
-          { maxProperties: LIMITS.variants, title: 'Variants', description: 'Alternative bodies by variant name; `{}` when none.' },
-        ),
-      },
-      { additionalProperties: false, title: 'Prompt' },
-    ),
-    { maxProperties: LIMITS.prompts, title: 'Prompts', description: 'Prompts by id (`welcome.message`).' },
-  ),
+  prompts: MapOf(PromptId(), RefTo('BundlePrompt', BundlePromptDefinition), {
+    maxProperties: LIMITS.prompts,
+    title: 'Prompts',
+    description: 'Prompts by id (`welcome.message`).',
+  }),
   partials: MapOf(PartialName(), Template('The Handlebars body of the partial.'), {
     maxProperties: LIMITS.partials,
     title: 'Partials',
@@ -109,13 +123,13 @@ export const BundleDefinition = Type.Object(bundleProperties, bundleOptions);
 export const BundleSchema = Type.Object(bundleProperties, {
   ...schemaHeader('bundle.schema.json'),
   ...bundleOptions,
-  $defs: { PromptMetadata: PromptMetadataDefinition },
+  $defs: { BundlePrompt: BundlePromptDefinition, PromptMetadata: PromptMetadataDefinition },
 });
 
 /** A bundle: one set at one version. */
 export type Bundle = Static<typeof BundleSchema>;
 /** One prompt of a bundle: its template, metadata and variants. */
-export type BundlePrompt = Bundle['prompts'][string];
+export type BundlePrompt = Static<typeof BundlePromptSchema>;
 /** One variant of a bundle prompt. */
 export type BundleVariant = BundlePrompt['variants'][string];
 /** Where a bundle was built from. */

@@ -15,7 +15,7 @@ import {
   SetName,
   schemaHeader,
 } from './common.ts';
-import { BundleDefinition } from './bundle.ts';
+import { BundleDefinition, BundlePromptDefinition } from './bundle.ts';
 import { PromptMetadataDefinition } from './prompt-metadata.ts';
 
 export const ENVELOPE_FORMAT = 'anvil.envelope/1';
@@ -65,7 +65,7 @@ export const EnvelopeSchema = Type.Object(
     title: 'Anvil envelope',
     description: 'Signed bundles and rollouts for one project and channel, as pushed to and pulled by receivers.',
     additionalProperties: false,
-    $defs: { Bundle: BundleDefinition, PromptMetadata: PromptMetadataDefinition },
+    $defs: { Bundle: BundleDefinition, BundlePrompt: BundlePromptDefinition, PromptMetadata: PromptMetadataDefinition },
   },
 );
 

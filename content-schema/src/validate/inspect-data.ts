@@ -14,6 +14,11 @@ export interface InspectOptions {
   /** Return a deep copy (plain objects and arrays) instead of the input itself. */
   copy: boolean;
   maxDepth?: number;
+  /**
+   * True for a value (reached by these keys from the root) that this walk leaves alone because
+   * it is checked on its own later (a bundle's prompt entries, checked before first use).
+   */
+  opaque?: ((trail: readonly (string | number)[]) => boolean) | undefined;
 }
 
 export interface Inspection {
@@ -54,6 +59,7 @@ export function inspectData(input: unknown, options: InspectOptions): Inspection
     }
     if (value === null) return null;
     const object = value as object;
+    if (options.opaque?.(trail)) return value;
 
     if (depth >= maxDepth) {
       report('schema.too-deep', `nested more than ${maxDepth} levels deep`, 'flatten the structure');

@@ -6,7 +6,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { compiledValidator, type AjvFlavour } from './ajv-instance.ts';
 import { issuesFromAjv } from './ajv-issues.ts';
-import { inspectData } from './inspect-data.ts';
+import { inspectData, type InspectOptions } from './inspect-data.ts';
 import { issue, type ValidationIssue, type ValidationResult } from './issues.ts';
 
 /** Reports one problem from a format-specific check. */
@@ -29,6 +29,10 @@ export interface ValidationSpec {
   check?: (data: unknown, context: CheckContext) => void;
   /** Schema issues to report as warnings instead of errors. */
   demote?: (found: ValidationIssue) => boolean;
+  /** Values the data walk skips (the schema must not look into them either): see InspectOptions. */
+  opaque?: InspectOptions['opaque'];
+  /** Nesting allowed below the input (default LIMITS.depth). */
+  maxDepth?: number;
 }
 
 /** More than this many problems is noise: the rest are summarised in one last issue. */
@@ -45,7 +49,11 @@ export function runValidation<T>(input: unknown, spec: ValidationSpec): Validati
     errors.push(found);
   };
 
-  const inspected = inspectData(input, { copy: spec.flavour === 'authored' });
+  const inspected = inspectData(input, {
+    copy: spec.flavour === 'authored',
+    ...(spec.opaque === undefined ? {} : { opaque: spec.opaque }),
+    ...(spec.maxDepth === undefined ? {} : { maxDepth: spec.maxDepth }),
+  });
   for (const found of inspected.issues) addError(found, false);
   const inspectedPaths = new Set(inspected.issues.map((found) => found.path));
 

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { BundleSchema, type Bundle } from '../schemas/bundle.ts';
+import { BundleOutlineSchema, isBundlePromptEntry } from './deferred-prompts.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -7,16 +8,26 @@ import { runValidation, type CheckContext } from './run-validation.ts';
 import { checkVersion } from './semver-checks.ts';
 import { isExactVersion } from '../versions.ts';
 
+export interface BundleValidationOptions {
+  /**
+   * Check everything but the content of each prompt's entry, which is only required to be an
+   * object; the caller checks each entry with `validateBundlePrompt` before serving its prompt.
+   */
+  deferPrompts?: boolean;
+}
+
 /**
  * Validates a bundle's shape and internal consistency (versions, release tag, dates). It does
  * not check `integrity` against the content: that is `verifyBundleIntegrity`, kept apart so a
  * caller that already verified the bytes does not pay for hashing twice. The input is not
  * copied: on success `value` is the input itself.
  */
-export function validateBundle(input: unknown): ValidationResult<Bundle> {
+export function validateBundle(input: unknown, options: BundleValidationOptions = {}): ValidationResult<Bundle> {
+  const deferred = options.deferPrompts === true;
   return runValidation<Bundle>(input, {
-    schema: BundleSchema,
+    schema: deferred ? BundleOutlineSchema : BundleSchema,
     flavour: 'transport',
+    ...(deferred ? { opaque: isBundlePromptEntry } : {}),
     check: (data, context) => checkBundle(data, '', context),
   });
 }

@@ -4,18 +4,22 @@ import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
 import { runValidation } from './run-validation.ts';
 import { checkVersion } from './semver-checks.ts';
-import { checkBundle } from './validate-bundle.ts';
+import { checkBundle, type BundleValidationOptions } from './validate-bundle.ts';
+import { EnvelopeOutlineSchema, isEnvelopePromptEntry } from './deferred-prompts.ts';
 
 /**
  * Validates an envelope: its shape, each bundle (as `validateBundle` does), and that the
  * parts agree: bundles belong to the envelope's project, every bundle is signed, every
  * dependency and rollout version is carried. Signatures themselves are not verified here
- * (that needs the forge's key); integrity neither (see `verifyBundleIntegrity`).
+ * (that needs the forge's key); integrity neither (see `verifyBundleIntegrity`). With
+ * `deferPrompts`, prompt entries are left to `validateBundlePrompt`, as in `validateBundle`.
  */
-export function validateEnvelope(input: unknown): ValidationResult<Envelope> {
+export function validateEnvelope(input: unknown, options: BundleValidationOptions = {}): ValidationResult<Envelope> {
+  const deferred = options.deferPrompts === true;
   return runValidation<Envelope>(input, {
-    schema: EnvelopeSchema,
+    schema: deferred ? EnvelopeOutlineSchema : EnvelopeSchema,
     flavour: 'transport',
+    ...(deferred ? { opaque: isEnvelopePromptEntry } : {}),
     check(data, context) {
       const { error, warning } = context;
       const project = stringAt(data, 'project');
