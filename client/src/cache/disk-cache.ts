@@ -2,8 +2,9 @@
  * The receiver's disk cache (DESIGN §10): `<dir>/bundles/<integrity>.json`, immutable, and
  * `<dir>/state.json`, replaced atomically, the state it replaced kept as `state.prev.json`.
  * Bundles are written before the state that names them, so at every instant of a crash each
- * state file on disk names only complete bundles. Loading verifies everything (schema,
- * integrity, signatures by the pinned forge keys, dependencies present) and falls back to the
+ * state file on disk names only complete bundles. Loading verifies everything (schema — each
+ * prompt's entry before that prompt is first served, as for a push —, integrity over every
+ * byte, signatures by the pinned forge keys, dependencies present) and falls back to the
  * previous state when the current one does not verify.
  */
 import { readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
@@ -351,7 +352,8 @@ class FileDiskCache implements DiskCache {
     } catch (err) {
       return { ok: false, code: 'cache.bundle-json', message: `${file} is not JSON (${(err as Error).message})` };
     }
-    const checked = validateBundle(parsed);
+    // Prompt entries are checked before each prompt is first served (store/), as for a push.
+    const checked = validateBundle(parsed, { deferPrompts: true });
     if (!checked.ok) {
       const first = checked.errors[0];
       return { ok: false, code: 'cache.bundle-invalid', message: `${file} is not a valid bundle: ${first ? formatIssue(first) : 'invalid'}` };

@@ -18,7 +18,7 @@ import {
   WEBHOOK_TOLERANCE_SECONDS,
   type Envelope,
 } from '@anvil/content-schema';
-import { bundleSpans } from './envelope-spans.ts';
+import { bundleSpans, scanBundleSpans } from './envelope-spans.ts';
 
 export interface PushRequest {
   /** Header names in lower case, as node:http gives them. */
@@ -101,7 +101,9 @@ export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; env
   } catch (err) {
     return reject({ status: 400, code: 'push.malformed', reason: `the body is not JSON: ${(err as Error).message}` });
   }
-  const checked = validateEnvelope(parsed);
+  // Prompt entries are checked before each prompt is first served (store/), not here: the
+  // outline, integrity over every byte and the signatures are what an apply waits for.
+  const checked = validateEnvelope(parsed, { deferPrompts: true });
   if (!checked.ok) {
     const first = checked.errors[0];
     return reject({ status: 422, code: 'push.schema', reason: `not a valid envelope${first ? ` at ${first.path || '/'}: ${first.message}` : ''}` });
@@ -111,14 +113,9 @@ export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; env
   if (envelope.channel !== view.channel) return reject({ status: 422, code: 'push.wrong-channel', reason: `the envelope is for channel ${envelope.channel}, this receiver takes ${view.channel}` });
 
   // On the bytes as received when the body is canonical (it is, from a forge); else re-serialised.
-  const spans = bundleSpans(body);
-  const bundleBytes = new Map<string, Buffer>();
-  for (const [i, bundle] of envelope.bundles.entries()) {
-    const span = spans?.length === envelope.bundles.length ? spans[i] : undefined;
-    if (span && integrityOfBundleBytes(span) === bundle.integrity) {
-      bundleBytes.set(bundle.integrity, span);
-      continue;
-    }
+  const bundleBytes = verifiedBundleBytes(body, envelope.bundles);
+  for (const bundle of envelope.bundles) {
+    if (bundleBytes.has(bundle.integrity)) continue;
     if (!verifyBundleIntegrity(bundle)) return reject({ status: 422, code: 'push.integrity', reason: `bundle ${bundle.set}@${bundle.version} does not match its integrity` });
   }
   const signed = verifyBundleSignatures(envelope.bundles, envelope.signatures, view.forgeKeys);
@@ -140,6 +137,28 @@ export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; env
     } else if (semver.gt(bundle.version, current)) forward = true;
   }
   return { ok: true, envelope, bundleBytes, changed: forward || rolloutChanged(envelope, view) };
+}
+
+/**
+ * Each bundle's exact bytes in `body`, by integrity, for the bundles whose bytes hash to their
+ * integrity. Guessed spans count only when every one of them verifies: each is then the text
+ * the parser read for its bundle (the first starts where the array does, and a span that hashes
+ * right is a whole canonical bundle, so the next starts right after it). Otherwise the exact scan
+ * is used, whose spans are right on their own.
+ */
+function verifiedBundleBytes(body: Buffer, bundles: Envelope['bundles']): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  const guessed = bundleSpans(body);
+  if (guessed?.length === bundles.length && bundles.every((b, i) => integrityOfBundleBytes(guessed[i]!) === b.integrity)) {
+    bundles.forEach((b, i) => found.set(b.integrity, guessed[i]!));
+    return found;
+  }
+  const exact = scanBundleSpans(body);
+  if (exact?.length !== bundles.length) return found;
+  bundles.forEach((b, i) => {
+    if (integrityOfBundleBytes(exact[i]!) === b.integrity) found.set(b.integrity, exact[i]!);
+  });
+  return found;
 }
 
 /** The bundles an envelope offers for the sets this receiver serves (not rollouts or dependencies). */

@@ -1,14 +1,45 @@
 /**
- * Where each bundle's bytes are inside a canonical envelope body (`{"bundles":[{…},{…}],…}`:
- * `bundles` sorts first), found with one linear, string-aware scan. With them the receiver
+ * Where each bundle's bytes are inside a canonical envelope body (`{"bundles":[{…},{…}],"channel":…`:
+ * keys sort, so `bundles` comes first and `channel` right after it). With them the receiver
  * checks integrity on the bytes as received and writes them to its cache as they are, instead
- * of re-serialising 10 MB twice (DESIGN.md §11, "apply"). Undefined when the body does not have
- * that shape; callers then fall back to the parsed objects.
+ * of re-serialising 10 MB twice (DESIGN.md §11, "apply").
+ *
+ * Two ways to find them. `bundleSpans` guesses with native searches (no JavaScript loop over the
+ * bytes): the array ends at the last `],"channel":"` and canonical bundles are joined by
+ * `},{"dependencies":{`; content can imitate a join, so a guess is only trusted when every span
+ * hashes to its bundle's integrity (see check-push.ts). `scanBundleSpans` is exact — one
+ * string-aware pass — and is the fallback when a guess does not verify. Both return undefined when
+ * the body does not have the canonical shape; callers then fall back to the parsed objects.
  */
 const PREFIX = Buffer.from('{"bundles":[');
+const END = Buffer.from('],"channel":"');
+// A `"` inside a string is always escaped, so neither of these can start inside one: `,"` and `{"`
+// only occur between members, and are found in member text (free-form metadata) at worst.
+const JOIN = Buffer.from('},{"dependencies":{');
 
+/** Guessed spans, to be verified by hash (all of them, or none). */
 export function bundleSpans(body: Buffer): Buffer[] | undefined {
-  if (body.length < PREFIX.length || !body.subarray(0, PREFIX.length).equals(PREFIX)) return undefined;
+  if (!hasPrefix(body)) return undefined;
+  const end = body.lastIndexOf(END);
+  if (end < PREFIX.length) return undefined;
+  if (end === PREFIX.length) return [];
+  const spans: Buffer[] = [];
+  let start = PREFIX.length;
+  for (;;) {
+    if (body[start] !== 0x7b /* { */) return undefined;
+    const join = body.indexOf(JOIN, start);
+    if (join < 0 || join >= end) {
+      spans.push(body.subarray(start, end));
+      return body[end - 1] === 0x7d /* } */ ? spans : undefined;
+    }
+    spans.push(body.subarray(start, join + 1));
+    start = join + 2;
+  }
+}
+
+/** Exact spans, found with one linear, string-aware scan. */
+export function scanBundleSpans(body: Buffer): Buffer[] | undefined {
+  if (!hasPrefix(body)) return undefined;
   const spans: Buffer[] = [];
   let i = PREFIX.length;
   if (body[i] === 0x5d /* ] */) return spans;
@@ -38,4 +69,8 @@ export function bundleSpans(body: Buffer): Buffer[] | undefined {
     }
     return body[i] === 0x5d ? spans : undefined;
   }
+}
+
+function hasPrefix(body: Buffer): boolean {
+  return body.length >= PREFIX.length && body.subarray(0, PREFIX.length).equals(PREFIX);
 }

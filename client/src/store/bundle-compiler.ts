@@ -2,7 +2,7 @@
  * Compiles a bundle's prompts on first use and keeps them: one per (bundle, dependency bundles),
  * shared by every snapshot that serves that bundle, so a swap recompiles only what changed.
  */
-import { AnvilError, type Bundle } from '@anvil/content-schema';
+import { AnvilError, formatIssue, joinPointer, validateBundlePrompt, type Bundle, type BundlePrompt } from '@anvil/content-schema';
 import { PromptEnvironment, type CompiledPrompt } from '../render/environment.ts';
 import { compileBundlePrompt } from '../bundle/bundle-environment.ts';
 
@@ -36,6 +36,8 @@ export class BundleCompiler {
   private env: PromptEnvironment | undefined;
   /** By `id` or `id\0variant`; failures are kept too, so a broken prompt is compiled once. */
   private readonly memo = new Map<string, CompiledPrompt | AnvilError>();
+  /** Prompt entries checked against the bundle schema, by id; failures are kept too. */
+  private readonly entries = new Map<string, BundlePrompt | AnvilError>();
   /** The prompt being compiled, for errors raised while resolving its partials. */
   private compiling = '';
 
@@ -57,6 +59,7 @@ export class BundleCompiler {
     const started = performance.now();
     this.compiling = `${set}@${version}/${id}${variant === undefined ? '' : `.${variant}`}`;
     try {
+      this.entry(id);
       const compiled = compileBundlePrompt(this.environment(), this.bundle, id, variant);
       this.memo.set(memoKey, compiled);
       onCompile?.({ set, version, integrity, id, variant: variant ?? null, ms: performance.now() - started });
@@ -68,6 +71,37 @@ export class BundleCompiler {
       }
       throw err;
     }
+  }
+
+  /**
+   * The entry of prompt `id`, once it is known to match the bundle schema. A receiver checks a
+   * bundle's outline, integrity and signatures when it arrives and each entry here, before the
+   * prompt is first served (DESIGN.md §11, "apply"): an entry that fails is never rendered, and
+   * every use of it throws `prompt.invalid`, while the bundle's other prompts serve.
+   */
+  entry(id: string): BundlePrompt {
+    const known = this.entries.get(id);
+    if (known !== undefined) {
+      if (known instanceof AnvilError) throw known;
+      return known;
+    }
+    const { set, version, prompts } = this.bundle;
+    const raw: unknown = Object.hasOwn(prompts, id) ? prompts[id] : undefined;
+    if (raw === undefined) {
+      throw new AnvilError('render.unknown-prompt', `there is no prompt "${id}" in ${set}@${version}`);
+    }
+    const checked = validateBundlePrompt(raw);
+    if (checked.ok) {
+      this.entries.set(id, checked.value);
+      return checked.value;
+    }
+    const errors = checked.errors.map((found) => ({ ...found, path: joinPointer('/prompts', id) + found.path }));
+    const error = new AnvilError('prompt.invalid', `${set}@${version}/${id} does not match the bundle schema: ${formatIssue(errors[0]!)}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
+      hint: 'the forge built this prompt in a shape this client does not accept: check that @anvil/client is as new as the forge, and rebuild the set',
+      details: { set, version, id, errors },
+    });
+    this.entries.set(id, error);
+    throw error;
   }
 
   /**

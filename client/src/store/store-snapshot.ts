@@ -1,8 +1,12 @@
 /**
- * What a receiver serves at one instant: the bundles of each set (and of a rollout), an id index
- * built once, and prompts compiled on first use. A snapshot never changes what it serves; a new
- * version is a new snapshot, swapped in by `PromptStore`. A call captures one snapshot and uses
- * it to the end, so it sees the old version or the new one, never a mix (client/DESIGN.md).
+ * What a receiver serves at one instant: the bundles of each set (and of a rollout), and prompts
+ * resolved, schema-checked and compiled on first use. A snapshot never changes what it serves; a
+ * new version is a new snapshot, swapped in by `PromptStore`. A call captures one snapshot and
+ * uses it to the end, so it sees the old version or the new one, never a mix (client/DESIGN.md).
+ *
+ * Nothing is done per prompt when a snapshot is made, so that swapping in a bundle of 10,000
+ * prompts costs no more than swapping in one (DESIGN.md §11, "apply"): an id is looked up in
+ * each set's bundle the first time it is asked for, and the answer kept.
  */
 import { AnvilError, type Bundle, type BundlePrompt, type BundleStage } from '@anvil/content-schema';
 import type { CompiledPrompt, RenderData } from '../render/environment.ts';
@@ -10,7 +14,7 @@ import type { Message } from '../render/messages.ts';
 import type { PromptCallOptions } from '../prompt-types.ts';
 import { BundleCompiler, bundleCompilerKey, type CompileEvent } from './bundle-compiler.ts';
 import { chooseVariant } from './choose-variant.ts';
-import { buildPromptIndex, resolvePromptId, type PromptIndex, type PromptRef } from './prompt-index.ts';
+import { buildPromptIndex, qualifiedId, resolvePromptId, type PromptIndex, type PromptRef } from './prompt-index.ts';
 import { inRollout, instanceRolloutSeed } from './rollout.ts';
 
 /** One set as served: its current bundle and, during a rollout, the version rolled out. */
@@ -87,12 +91,16 @@ class Side {
   constructor(
     readonly compiler: BundleCompiler,
     readonly id: string,
-    readonly prompt: BundlePrompt,
     readonly isRollout: boolean,
   ) {}
 
   get bundle(): Bundle {
     return this.compiler.bundle;
+  }
+
+  /** The prompt's entry, checked against the bundle schema (throws `prompt.invalid`). */
+  get prompt(): BundlePrompt {
+    return this.compiler.entry(this.id);
   }
 
   label(): string {
@@ -118,10 +126,9 @@ interface SlotRollout {
 class Slot implements PromptRef {
   /** What calls without options get, once compiled. */
   plain: CompiledPrompt | undefined;
-  /** Options can change nothing but an explicit variant name (which must then be checked). */
-  readonly simple: boolean;
   /** The side for calls without a key. */
   readonly keyless: Side;
+  private simpleKnown: boolean | undefined;
 
   constructor(
     readonly set: string,
@@ -133,8 +140,11 @@ class Slot implements PromptRef {
   ) {
     // A prompt only one of the two versions has is served from that one, to every key.
     this.keyless = main === undefined ? rolloutSide! : rolloutSide !== undefined && instanceInRollout ? rolloutSide : main;
-    const both = main !== undefined && rolloutSide !== undefined;
-    this.simple = !both && isEmpty(this.keyless.prompt.variants);
+  }
+
+  /** Options can change nothing but an explicit variant name (which must then be checked). */
+  get simple(): boolean {
+    return (this.simpleKnown ??= (this.main === undefined || this.rolloutSide === undefined) && isEmpty(this.keyless.prompt.variants));
   }
 
   side(key: string | undefined): Side {
@@ -143,9 +153,23 @@ class Slot implements PromptRef {
   }
 }
 
+/** A served set: the compilers of its bundle and of its rollout. */
+interface ServedSet {
+  main: BundleCompiler;
+  next: BundleCompiler | undefined;
+  rollout: SlotRollout | undefined;
+  /** Whether calls without a key get the rollout on this instance. */
+  instance: boolean;
+}
+
 class Snapshot implements StoreSnapshot {
-  private readonly names: ReadonlyMap<string, Slot>;
-  private readonly index: PromptIndex<Slot>;
+  /** Every name asked for so far (`id`, `set/id`) → its slot; the render path's one lookup. */
+  private readonly names = new Map<string, Slot>();
+  /** Slots by `set/id`, so both names of a prompt share one. */
+  private readonly slots = new Map<string, Slot>();
+  private readonly served = new Map<string, ServedSet>();
+  /** Every id of every set: built only to explain an id that does not resolve. */
+  private index: PromptIndex | undefined;
   private readonly compilers = new Map<string, BundleCompiler>();
   private readonly sets: Record<string, SetStatus> = {};
   private readonly onCompile: SnapshotInput['onCompile'];
@@ -171,36 +195,85 @@ class Snapshot implements StoreSnapshot {
       return compiler;
     };
 
-    const slots: Slot[] = [];
     for (const [name, served] of Object.entries(input.sets)) {
       const { bundle, rollout } = served;
       checkSet(name, bundle, rollout);
-      const main = compilerOf(bundle);
-      const next = rollout && compilerOf(rollout.bundle);
-      const slotRollout = rollout && { version: rollout.bundle.version, percent: rollout.percent };
       const instance = rollout !== undefined && inRollout(seed, name, rollout.bundle.version, rollout.percent);
+      this.served.set(name, {
+        main: compilerOf(bundle),
+        next: rollout && compilerOf(rollout.bundle),
+        rollout: rollout && { version: rollout.bundle.version, percent: rollout.percent },
+        instance,
+      });
       this.sets[name] = {
         version: bundle.version, integrity: bundle.integrity, stage: bundle.stage,
         ...(rollout && {
           rollout: { version: rollout.bundle.version, integrity: rollout.bundle.integrity, stage: rollout.bundle.stage, percent: rollout.percent, instance },
         }),
       };
-      for (const [id, prompt] of Object.entries(bundle.prompts)) {
-        const other = next && Object.hasOwn(next.bundle.prompts, id) ? new Side(next, id, next.bundle.prompts[id]!, true) : undefined;
-        slots.push(new Slot(name, id, new Side(main, id, prompt, false), other, slotRollout, instance));
-      }
-      if (next) {
-        for (const [id, prompt] of Object.entries(next.bundle.prompts)) {
-          if (!Object.hasOwn(bundle.prompts, id)) slots.push(new Slot(name, id, undefined, new Side(next, id, prompt, true), slotRollout, instance));
-        }
-      }
     }
-    this.index = buildPromptIndex(slots);
-    this.names = this.index.names;
+  }
+
+  /** The slot `name` resolves to: `set/id`, or an `id` exactly one set has. */
+  private slot(name: string): Slot {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    let found: Slot | undefined;
+    const slash = name.indexOf('/');
+    if (slash >= 0) {
+      const set = name.slice(0, slash);
+      const served = this.served.get(set);
+      found = served && this.slotOf(set, served, name.slice(slash + 1));
+    } else {
+      let sets = 0;
+      for (const [set, served] of this.served) {
+        if (!has(served, name)) continue;
+        sets++;
+        found ??= this.slotOf(set, served, name);
+      }
+      if (sets > 1) found = undefined;
+    }
+    // Unknown or ambiguous: the full index says which, with candidates.
+    found ??= this.slotOfRef(resolvePromptId(this.promptIndex(), name));
+    this.names.set(name, found);
+    return found;
+  }
+
+  private slotOf(set: string, served: ServedSet, id: string): Slot | undefined {
+    const qualified = `${set}/${id}`;
+    const known = this.slots.get(qualified);
+    if (known !== undefined) return known;
+    const { main, next } = served;
+    const inMain = Object.hasOwn(main.bundle.prompts, id);
+    const inNext = next !== undefined && Object.hasOwn(next.bundle.prompts, id);
+    if (!inMain && !inNext) return undefined;
+    // A prompt only one of the two versions has is served from that one, to every key.
+    const slot = new Slot(set, id, inMain ? new Side(main, id, false) : undefined, inNext ? new Side(next, id, true) : undefined, served.rollout, served.instance);
+    this.slots.set(qualified, slot);
+    return slot;
+  }
+
+  private slotOfRef(ref: PromptRef): Slot {
+    const served = this.served.get(ref.set);
+    const slot = served && this.slotOf(ref.set, served, ref.id);
+    if (slot === undefined) throw new AnvilError('store.invalid-snapshot', `the id index names ${qualifiedId(ref)}, which no bundle has`, { hint: 'this is a bug' });
+    return slot;
+  }
+
+  private promptIndex(): PromptIndex {
+    if (this.index === undefined) {
+      const refs: PromptRef[] = [];
+      for (const [set, { main, next }] of this.served) {
+        for (const id of Object.keys(main.bundle.prompts)) refs.push({ set, id });
+        if (next) for (const id of Object.keys(next.bundle.prompts)) if (!Object.hasOwn(main.bundle.prompts, id)) refs.push({ set, id });
+      }
+      this.index = buildPromptIndex(refs);
+    }
+    return this.index;
   }
 
   render(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions, data?: RenderData): string {
-    const slot = this.names.get(id) ?? resolvePromptId(this.index, id);
+    const slot = this.names.get(id) ?? this.slot(id);
     if (options === undefined || (slot.simple && options.variant === undefined)) {
       return (slot.plain ?? this.plain(slot)).renderText(vars, data);
     }
@@ -212,22 +285,24 @@ class Snapshot implements StoreSnapshot {
   }
 
   compiled(id: string, options?: PromptCallOptions): CompiledPrompt {
-    const slot = this.names.get(id) ?? resolvePromptId(this.index, id);
+    const slot = this.names.get(id) ?? this.slot(id);
     if (options === undefined || (slot.simple && options.variant === undefined)) return slot.plain ?? this.plain(slot);
     return this.pick(slot, options);
   }
 
   template(id: string, options?: PromptCallOptions): string {
-    const slot = this.names.get(id) ?? resolvePromptId(this.index, id);
+    const slot = this.names.get(id) ?? this.slot(id);
     const side = slot.side(options?.key);
     const variant = options && variantOf(side, options);
     return variant === undefined ? side.prompt.template : side.prompt.variants[variant]!.template;
   }
 
   track(id: string, options?: PromptCallOptions): PromptTrack {
-    const slot = this.names.get(id) ?? resolvePromptId(this.index, id);
+    const slot = this.names.get(id) ?? this.slot(id);
     const side = slot.side(options?.key);
-    const variant = options && variantOf(side, options);
+    // A prompt whose entry does not check out is not served, so nothing is tracked for it either.
+    const prompt = side.prompt;
+    const variant = options && variantOf(side, options, prompt);
     const { set, version, integrity } = side.bundle;
     return { set, id: slot.id, version, integrity, variant: variant ?? null, rollout: side.isRollout };
   }
@@ -247,9 +322,13 @@ class Snapshot implements StoreSnapshot {
   }
 }
 
-function variantOf(side: Side, options: PromptCallOptions): string | undefined {
+function variantOf(side: Side, options: PromptCallOptions, prompt?: BundlePrompt): string | undefined {
   if (options.variant === undefined && options.tags === undefined) return undefined;
-  return chooseVariant(side.prompt, options, side.label());
+  return chooseVariant(prompt ?? side.prompt, options, side.label());
+}
+
+function has(served: ServedSet, id: string): boolean {
+  return Object.hasOwn(served.main.bundle.prompts, id) || (served.next !== undefined && Object.hasOwn(served.next.bundle.prompts, id));
 }
 
 function checkSet(name: string, bundle: Bundle, rollout: SnapshotSet['rollout']): void {

@@ -149,6 +149,31 @@ describe('the LIVE client', function () {
       });
     }
 
+    it('applies a signed bundle with a prompt entry it cannot read: that prompt throws prompt.invalid on use, the others serve, also after a restart', async function () {
+      // E.g. a newer forge added a metadata field: integrity and signature hold, the entry's schema does not.
+      const odd = makeBundle('onboarding', '1.1.0', {
+        'welcome.message': 'Hello {{name}} (v2)',
+        'odd.prompt': { template: 'Never shown', metadata: { colour: 'red' } as never },
+      });
+      const answer = await forge.push(url, canonicalJson(forge.envelope('production', [odd])));
+      expect(answer.status).to.equal(200);
+      expect(answer.body).to.include({ ok: true, code: 'applied' });
+      const check = (c: AnvilClient) => {
+        expect(c.prompt('welcome.message', { name: 'Ada' })).to.equal('Hello Ada (v2)');
+        try {
+          c.prompt('odd.prompt');
+          expect.fail('should throw');
+        } catch (err) {
+          expect(isAnvilError(err) && err.code).to.equal('prompt.invalid');
+          expect((err as Error).message).to.contain('onboarding@1.1.0/odd.prompt').and.contain('colour');
+        }
+      };
+      check(anvil);
+      for (const c of clients.splice(0)) await c.close();
+      forge.down();
+      check(await client());
+    });
+
     it('answers 413 to a body larger than it takes', async function () {
       const small = await client({ maxBodyBytes: 200, cacheDir: path.join(cacheDir, 'small') });
       await small.ready;

@@ -1,18 +1,22 @@
 import { expect } from 'chai';
-import { canonicalJson, integrityOfBundleBytes } from '@anvil/content-schema';
-import { bundleSpans } from '../../src/receive/envelope-spans.ts';
+import { canonicalJson, generateSigningKey, integrityOfBundleBytes, signIntegrity, type Bundle } from '@anvil/content-schema';
+import { checkEnvelope } from '../../src/receive/check-push.ts';
+import { bundleSpans, scanBundleSpans } from '../../src/receive/envelope-spans.ts';
 import { makeBundle, startFakeForge } from '../support/fake-forge.ts';
 
 describe('integrity on the bytes as received', function () {
   const a = makeBundle('onboarding', '1.0.0', { 'welcome.message': 'Hi {{name}} — "quoted" {braces} [brackets] \\ back' });
   const b = makeBundle('core', '2.0.0', { x: 'X' }, { partials: { signature: '}]"{' } });
 
-  it('finds each bundle of a canonical envelope, byte for byte', async function () {
+  it('finds each bundle of a canonical envelope, byte for byte, by guess and by scan', async function () {
     const forge = await startFakeForge();
     try {
       const body = Buffer.from(canonicalJson(forge.envelope('production', [a, b])));
-      const spans = bundleSpans(body)!;
-      expect(spans.map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(a), canonicalJson(b)]);
+      for (const find of [bundleSpans, scanBundleSpans]) {
+        const spans = find(body)!;
+        expect(spans.map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(a), canonicalJson(b)]);
+      }
+      expect(bundleSpans(Buffer.from(canonicalJson(forge.envelope('production', []))))).to.deep.equal([]);
     } finally {
       await forge.close();
     }
@@ -26,8 +30,42 @@ describe('integrity on the bytes as received', function () {
   });
 
   it('declines what is not canonical, so the caller falls back', function () {
-    expect(bundleSpans(Buffer.from(JSON.stringify({ id: 'x', bundles: [a] })))).to.equal(undefined);
-    expect(bundleSpans(Buffer.from('{"bundles":[{"a":1}'))).to.equal(undefined);
+    for (const find of [bundleSpans, scanBundleSpans]) {
+      expect(find(Buffer.from(JSON.stringify({ id: 'x', bundles: [a] })))).to.equal(undefined);
+      expect(find(Buffer.from('{"bundles":[{"a":1}'))).to.equal(undefined);
+    }
     expect(integrityOfBundleBytes(Buffer.from(JSON.stringify(a)))).to.equal(undefined);
+  });
+
+  describe('checkEnvelope', function () {
+    const key = generateSigningKey();
+    const view = { project: 'acme', channel: 'production', forgeKeys: { [key.keyId]: key.publicKey }, versions: {}, rollouts: {}, ranges: {} };
+    const body = (bundles: Bundle[]) => Buffer.from(canonicalJson({
+      format: 'anvil.envelope/1', id: 'env-1', forge: 'f', project: 'acme', channel: 'production', bundles, rollouts: {},
+      signatures: bundles.map((x) => signIntegrity(key, x.integrity)),
+    }));
+
+    it('keeps the exact bytes of each bundle, to write them as received', function () {
+      const checked = checkEnvelope(body([a, b]), view);
+      expect(checked.ok && [...checked.bundleBytes].map(([i, bytes]) => [i, bytes.toString('utf8')])).to.deep.equal([
+        [a.integrity, canonicalJson(a)],
+        [b.integrity, canonicalJson(b)],
+      ]);
+    });
+
+    it('is not misled by content that looks like the join between two bundles: the guess fails its hash, the scan is used', function () {
+      // Free-form metadata can hold `…"version":"1.0.0"},{"dependencies":{…`.
+      const tricky = makeBundle('onboarding', '1.0.0', { p: { template: 'x', metadata: { metadata: { list: [{ version: '1.0.0' }, { dependencies: { x: 1 } }] } } } });
+      const bytes = body([tricky, b]);
+      expect(bundleSpans(bytes)!.map((s) => s.toString('utf8'))).not.to.deep.equal([canonicalJson(tricky), canonicalJson(b)]);
+      const checked = checkEnvelope(bytes, view);
+      expect(checked.ok && [...checked.bundleBytes.values()].map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(tricky), canonicalJson(b)]);
+    });
+
+    it('still refuses a tampered bundle, whichever way its bytes were found', function () {
+      const tampered = Buffer.from(body([a, b]).toString('utf8').replace('Hi {{name}}', 'Ho {{name}}'));
+      const checked = checkEnvelope(tampered, view);
+      expect(!checked.ok && checked.rejection.code).to.equal('push.integrity');
+    });
   });
 });

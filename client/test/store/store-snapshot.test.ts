@@ -184,6 +184,60 @@ describe('StoreSnapshot', function () {
     });
   });
 
+  describe('prompt entries that fail the bundle schema', function () {
+    // A signed bundle whose entry this client cannot read (say, a field from a newer forge):
+    // the receiver checked the bundle's outline, integrity and signature; the entry is checked
+    // here, before the prompt is first served.
+    const odd = () => {
+      const b = onboarding('1.2.0', { plain: 'Plain {{name}}' });
+      (b.prompts['welcome.message']!.metadata as Record<string, unknown>)['colour'] = 'red';
+      (b.prompts['chat'] as unknown as Record<string, unknown>)['template'] = 42;
+      return b;
+    };
+
+    it('throws prompt.invalid on every use of that prompt, naming the field, and never renders it', function () {
+      const { events, onCompile } = compiles();
+      const snap = createStoreSnapshot({ sets: { onboarding: { bundle: odd() } }, bundles: [core('2.0.1', 'x')], onCompile });
+      const err = failure(() => snap.render('welcome.message', { name: 'Ada' }));
+      expect(err.code).to.equal('prompt.invalid');
+      expect(err.message).to.contain('onboarding@1.2.0/welcome.message').and.contain('/prompts/welcome.message/metadata/colour');
+      expect((err.details?.['errors'] as { path: string; code: string }[]).map((e) => `${e.code}@${e.path}`)).to.deep.equal(['schema.unknown-field@/prompts/welcome.message/metadata/colour']);
+      for (const use of [
+        () => snap.render('onboarding/welcome.message', { name: 'Ada' }, { variant: 'fr' }),
+        () => snap.messages('welcome.message', { name: 'Ada' }),
+        () => snap.template('welcome.message'),
+        () => snap.track('welcome.message'),
+        () => snap.compiled('welcome.message', { tags: { locale: 'fr' } }),
+      ]) expect(failure(use)).to.equal(err);
+      expect(failure(() => snap.render('chat', { name: 'Ada' })).message).to.contain('/prompts/chat/template');
+      expect(events.find((e) => e.id === 'welcome.message')?.error).to.equal(err);
+    });
+
+    it('serves the bundle\'s other prompts', function () {
+      const snap = createStoreSnapshot({ sets: { onboarding: { bundle: odd() } }, bundles: [core('2.0.1', 'x')] });
+      expect(() => snap.render('welcome.message')).to.throw(AnvilError);
+      expect(snap.render('plain', { name: 'Ada' })).to.equal('Plain Ada');
+      expect(snap.render('error.not_found')).to.equal('Not found (1.2.0).');
+      expect(snap.track('plain')).to.include({ set: 'onboarding', version: '1.2.0' });
+    });
+
+    it('reads no entry when the snapshot is made: a bundle of 10,000 prompts swaps in without touching them', function () {
+      const prompts: Record<string, string> = {};
+      for (let i = 0; i < 10_000; i++) prompts[`p${i}`] = `Prompt ${i}`;
+      const big = bundle({ set: 'big', prompts });
+      let reads = 0;
+      for (const id of Object.keys(big.prompts)) {
+        const entry = big.prompts[id]!;
+        big.prompts[id] = new Proxy(entry, { get: (target, key, receiver) => (reads++, Reflect.get(target, key, receiver)) });
+      }
+      const snap = createStoreSnapshot({ sets: { big: { bundle: big } } });
+      expect(reads).to.equal(0);
+      expect(snap.render('p9999')).to.equal('Prompt 9999');
+      expect(snap.render('big/p17')).to.equal('Prompt 17');
+      expect(failure(() => snap.render('p10000')).code).to.equal('prompt.unknown');
+    });
+  });
+
   describe('rollouts', function () {
     const rolled = (percent: number, instanceSeed: string) => createStoreSnapshot({
       sets: { onboarding: { bundle: onboarding('1.2.0'), rollout: { bundle: onboarding('1.3.0', { 'new.prompt': 'New' }), percent } } },
