@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { HOOK_MARKER } from '../../src/webhooks/install-hook.ts';
+import { HOOK_MARKER, installHook } from '../../src/webhooks/install-hook.ts';
 import { anvil } from '../cli/cli-support.ts';
 import { cleanupGitdirs, gitdir, type GitDir } from '../support/gitdir.ts';
 import { GIT_SECRET, startWebhookForge, type WebhookForge } from './webhook-support.ts';
@@ -152,6 +152,20 @@ describe('anvil hook install: the post-receive hook of a plain git server', () =
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.contain('anvil: warning: could not reach the forge').and.contain('the push itself succeeded');
     expect((await git(bare, ['rev-parse', 'main'])).stdout.trim()).to.equal(await work.revParse('main'));
+  });
+
+  it('a forge that takes the connection and never answers holds the push only until the hook\'s timeout', async () => {
+    const silent = createServer(() => { /* accepts, never answers */ });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      await installHook({ repo: bare, forge: `http://127.0.0.1:${port}`, project: 'plain', secret: GIT_SECRET, timeoutMs: 300 });
+      const pushed = await git(work.dir, ['push', 'origin', 'main']);
+      expect(pushed.code, pushed.stderr).to.equal(0);
+      expect(pushed.stderr).to.contain('anvil: warning: could not reach the forge').and.contain('no answer within 300 ms');
+    } finally {
+      silent.close();
+    }
   });
 
   describe('refusals and options', () => {
