@@ -2,10 +2,11 @@
  * LIVE client benchmarks (DESIGN.md §11 "render" through the real client, and "apply"):
  * - `anvil.prompt()` on the reference prompt, from a client started on its disk cache, against
  *   plain Handlebars compiled once (promise: within 1.2×);
- * - applying a 10 MB bundle — the receiver's own path: envelope checks (JSON, schema, integrity,
- *   signature), the plan, the durable writes (bundle file, state file, fsyncs) and the swap —
- *   against `JSON.parse` + SHA-256 of the same bytes (promise: within 1.5×), with the longest
- *   pause a concurrent render loop sees during the apply;
+ * - applying a 10 MB bundle — the receiver's own path: envelope checks (JSON, schema of all but
+ *   the prompt entries, integrity, signature), the plan, the swap, then the durable writes
+ *   (bundle file, state file, fsyncs) — against `JSON.parse` + SHA-256 of the same bytes
+ *   (promise: within 1.5×), timed when serving and when durable, with the longest pause a
+ *   concurrent render loop sees during the apply;
  * - memory: RSS growth for 10,000 prompts against the bundle's JSON size (a child process).
  */
 import { createHash } from 'node:crypto';
@@ -29,7 +30,7 @@ import {
   type SigningKey,
 } from '@anvil/content-schema';
 import { createClient, createStoreSnapshot, PromptEnvironment, PromptStore, parsePromptSource } from '@anvil/client';
-import { planState } from '../client/src/apply/plan-state.ts';
+import { applyEnvelope } from '../client/src/apply/apply-envelope.ts';
 import { openDiskCache } from '../client/src/cache/disk-cache.ts';
 import { checkEnvelope } from '../client/src/receive/check-push.ts';
 import { machine, measure, median, ratioOfMedians } from './lib/measure.ts';
@@ -115,11 +116,12 @@ async function promptBenchmark(key: SigningKey, dir: string): Promise<string[]> 
   ];
 }
 
-async function applyBenchmark(key: SigningKey, dir: string): Promise<string[]> {
+export async function applyBenchmark(key: SigningKey, dir: string): Promise<string[]> {
   const rounds = 7;
   const body = (n: number) => Buffer.from(canonicalJson(envelopeOf(key, [sealed('big', `1.0.${n}`, bigPrompts(10 * 1024 * 1024, `#${n}`))])));
   const floor: number[] = [];
-  const apply: number[] = [];
+  const serving: number[] = [];
+  const durable: number[] = [];
   const pauses: number[] = [];
   let bytes = 0;
   for (let round = 0; round < rounds; round++) {
@@ -145,32 +147,42 @@ async function applyBenchmark(key: SigningKey, dir: string): Promise<string[]> {
     };
     setImmediate(loop);
 
+    // The receiver's own path (what a push or a pull runs): check the envelope, then apply it —
+    // swapped in once verified, resolved once the bundle file and state.json are durable.
     const cache = openDiskCache(path.join(dir, `apply-${round}`));
     const current = state(key, `bench-${round}`);
+    let servedAt = 0;
     t = performance.now();
     const checked = checkEnvelope(bytesIn, { project: 'bench', channel: 'production', forgeKeys: current.forgeKeys, versions: {}, rollouts: {}, ranges: {} });
     if (!checked.ok) throw new Error(checked.rejection.reason);
-    const planned = planState(current, new Map(), checked.envelope, {});
-    if (!planned.ok) throw new Error(planned.reason);
-    for (const b of planned.plan.added) await cache.writeBundle(checked.bundleBytes.get(b.integrity) ?? canonicalJson(b), b.integrity);
-    await cache.commit(planned.plan.state);
-    store.swap(createStoreSnapshot({ sets: { small, big: { bundle: checked.envelope.bundles[0]! } }, previous: store.current() }));
-    apply.push(performance.now() - t);
+    await applyEnvelope({
+      cache, current, known: new Map(), envelope: checked.envelope, bytes: checked.bundleBytes,
+      serve: (_state, bundles) => {
+        const replaced = store.swap(createStoreSnapshot({ sets: { small, big: { bundle: [...bundles.values()][0]! } }, previous: store.current() }));
+        servedAt = performance.now();
+        return () => store.swap(replaced);
+      },
+    });
+    durable.push(performance.now() - t);
+    serving.push(servedAt - t);
     running = false;
     pauses.push(longest);
+    if (!store.render('group0.prompt0', { name: 'x' }).startsWith(`Prompt 0#${round}: hello x.`)) throw new Error('the applied bundle is not served');
     await new Promise((r) => setImmediate(r));
   }
-  const ratios = floor.map((f, i) => apply[i]! / f);
-  const r = median(ratios);
+  const ratio = (times: number[]) => median(floor.map((f, i) => times[i]! / f));
+  const verdict = (r: number) => `**${r.toFixed(2)}×** (median of per-round ratios; promise ≤ 1.5×) — ${r <= 1.5 ? 'met' : 'NOT met'}`;
   return [
     `### Apply a ${(bytes / 1024 / 1024).toFixed(1)} MB bundle (${rounds} rounds)`,
     '',
     '| path | median ms |',
     '|---|---|',
     `| JSON.parse + SHA-256 of the bytes — baseline | ${median(floor).toFixed(1)} |`,
-    `| receiver apply: checks (JSON, schema, integrity, signature) + plan + durable writes + swap | ${median(apply).toFixed(1)} |`,
+    `| receiver apply, verified and serving: JSON, schema (prompt entries: before first use), integrity, signature, plan, swap | ${median(serving).toFixed(1)} |`,
+    `| receiver apply, durable (a push is answered 200 here): the above + bundle file and state.json written, fsynced, renamed | ${median(durable).toFixed(1)} |`,
     '',
-    `- apply / baseline: **${r.toFixed(2)}×** (median of per-round ratios; promise ≤ 1.5×) — ${r <= 1.5 ? 'met' : 'NOT met'}`,
+    `- verified and serving / baseline: ${verdict(ratio(serving))}`,
+    `- durable / baseline: ${verdict(ratio(durable))}`,
     `- longest pause of a concurrent render loop during the apply: median ${median(pauses).toFixed(1)} ms, worst ${Math.max(...pauses).toFixed(1)} ms`,
   ];
 }

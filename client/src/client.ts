@@ -2,8 +2,9 @@
  * `createClient()`: the LIVE receiver an app embeds (DESIGN.md §6–§10; layout in client/DESIGN.md).
  *
  * Start-up serves the disk cache at once when there is one, then pulls; pushes are checked
- * (receive/check-push.ts), planned (apply/plan-state.ts), written (cache/) and swapped into the
- * store in one assignment. Applies run one at a time; a render never waits for one.
+ * (receive/check-push.ts), then applied (apply/): swapped into the store in one assignment as
+ * soon as they are verified, and answered once the bundles and state are durable (cache/).
+ * Applies run one at a time; a render never waits for one.
  */
 import { randomUUID } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
@@ -20,14 +21,14 @@ import {
   type Envelope,
   type ReceiverState,
 } from '@anvil/content-schema';
-import { planState } from './apply/plan-state.ts';
+import { applyEnvelope } from './apply/apply-envelope.ts';
 import { openDiskCache, STATE_FILE, type DiskCache } from './cache/disk-cache.ts';
 import type { Message } from './render/messages.ts';
 import type { PromptCallOptions } from './prompt-types.ts';
 import { checkEnvelope, checkPush, type PushRequest } from './receive/check-push.ts';
 import { receiveMiddleware, type PushAnswer } from './receive/receive-middleware.ts';
 import { PromptStore } from './store/prompt-store.ts';
-import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet } from './store/store-snapshot.ts';
+import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet, type StoreSnapshot } from './store/store-snapshot.ts';
 import { backoffDelay, forgeApi, type ForgeApi, type ReceiverRegistration } from './sync/forge-api.ts';
 
 export type ReceptionMode = 'accepting' | 'frozen';
@@ -136,7 +137,7 @@ class LiveClient implements AnvilClient {
     if (loaded) {
       this.state = loaded.state;
       this.bundles = loaded.bundles;
-      this.swapIn();
+      this.markReady(this.swapIn(loaded.state, loaded.bundles).sets > 0);
       if (loaded.source === 'previous') this.emit('error', new AnvilError('cache.fell-back', 'the cache\'s current state did not verify; serving the previous one', { details: { problems: loaded.problems } }));
     }
     this.readyTimeout();
@@ -283,25 +284,32 @@ class LiveClient implements AnvilClient {
     return { status: 200, body: { ok: true, code: 'applied', versions: this.versions() } };
   }
 
-  // ——— apply: verify (done by the caller) → write bundles → commit state → swap ———
+  // ——— apply: verify (done by the caller) → swap → bundles and state durable (apply/) ———
 
   private apply(envelope: Envelope, how: { webhookId?: string | undefined; etag?: string | undefined; keys: Record<string, string>; bytes?: Map<string, Buffer> }): Promise<void> {
     const run = this.applying.then(async () => {
       this.busy = true;
+      let servedSets = 0;
       try {
-        const current = this.state ?? this.freshState(how.keys);
-        const planned = planState(current, this.bundles, envelope, { sets: this.setNames, webhookId: how.webhookId, etag: how.etag });
-        if (!planned.ok) throw new AnvilError(planned.code, planned.reason);
-        for (const bundle of planned.plan.added) await this.cache.writeBundle(how.bytes?.get(bundle.integrity) ?? canonicalJson(bundle), bundle.integrity);
-        await this.cache.commit(planned.plan.state);
-        const bundles = new Map<string, Bundle>();
-        for (const integrity of Object.keys(planned.plan.state.bundles)) {
-          const b = this.bundles.get(integrity) ?? envelope.bundles.find((x) => x.integrity === integrity);
-          if (b) bundles.set(integrity, b);
-        }
-        this.state = planned.plan.state;
-        this.bundles = bundles;
-        this.swapIn();
+        const applied = await applyEnvelope({
+          cache: this.cache,
+          current: this.state ?? this.freshState(how.keys),
+          known: this.bundles,
+          envelope,
+          bytes: how.bytes,
+          sets: this.setNames,
+          webhookId: how.webhookId,
+          etag: how.etag,
+          serve: (state, bundles) => {
+            const { replaced, sets } = this.swapIn(state, bundles);
+            servedSets = sets;
+            return () => this.store.swap(replaced);
+          },
+        });
+        // What the receiver reports (versions, seen webhook ids) moves on once it is durable.
+        this.state = applied.state;
+        this.bundles = applied.bundles;
+        this.markReady(servedSets > 0);
         this.emit('update', { versions: this.versions() });
       } finally {
         this.busy = false;
@@ -311,18 +319,22 @@ class LiveClient implements AnvilClient {
     return run;
   }
 
-  private swapIn(): void {
-    const state = this.state;
-    if (!state) return;
+  /** Serves `bundles` as `state` says; returns the snapshot it replaced and how many sets it serves. */
+  private swapIn(state: ReceiverState, bundles: ReadonlyMap<string, Bundle>): { replaced: StoreSnapshot; sets: number } {
     const sets: Record<string, SnapshotSet> = {};
     for (const [name, served] of Object.entries(state.sets)) {
-      const bundle = this.bundles.get(served.integrity);
+      const bundle = bundles.get(served.integrity);
       if (!bundle) continue;
-      const rollout = served.rollout && this.bundles.get(served.rollout.integrity);
+      const rollout = served.rollout && bundles.get(served.rollout.integrity);
       sets[name] = rollout ? { bundle, rollout: { bundle: rollout, percent: served.rollout!.percent } } : { bundle };
     }
-    this.store.swap(createStoreSnapshot({ sets, bundles: this.bundles.values(), previous: this.store.current(), instanceSeed: state.instanceId }));
-    if (!this.hasContent && Object.keys(sets).length > 0) {
+    const replaced = this.store.swap(createStoreSnapshot({ sets, bundles: bundles.values(), previous: this.store.current(), instanceSeed: state.instanceId }));
+    return { replaced, sets: Object.keys(sets).length };
+  }
+
+  /** Prompts can be served from now on (when `serving`): `ready` resolves. */
+  private markReady(serving: boolean): void {
+    if (!this.hasContent && serving) {
       this.hasContent = true;
       this.resolveReady(true);
     }
@@ -364,7 +376,7 @@ class LiveClient implements AnvilClient {
         if (canonicalJson(loaded.state) === canonicalJson(this.state ?? null)) return;
         this.state = loaded.state;
         this.bundles = loaded.bundles;
-        this.swapIn();
+        this.markReady(this.swapIn(loaded.state, loaded.bundles).sets > 0);
         this.emit('update', { versions: this.versions(), source: 'disk' });
       }).catch((err: unknown) => this.emit('error', err)));
     });

@@ -1,7 +1,7 @@
 /**
  * An accepted envelope + the receiver's state → the next state: which version of each served
  * set, which rollouts, and every bundle those need (dependencies found by `set@version`, in the
- * envelope or already kept). Pure; apply-envelope.ts writes the result and swaps it in.
+ * envelope or already kept). Pure; apply-envelope.ts swaps the result in and writes it.
  */
 import type { Bundle, Envelope, ReceiverState } from '@anvil/content-schema';
 import { servedBundles } from '../receive/check-push.ts';

@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { AnvilError, RECEIVER_STATE_FORMAT, canonicalJson, generateSigningKey, signIntegrity, type Bundle, type Envelope, type ReceiverState } from '@anvil/content-schema';
+import { applyEnvelope } from '../../src/apply/apply-envelope.ts';
+import { openDiskCache, type DiskCache } from '../../src/cache/disk-cache.ts';
+import { makeBundle } from '../support/fake-forge.ts';
+
+describe('applyEnvelope: served once verified, answered once durable', function () {
+  const key = generateSigningKey();
+  const v1 = makeBundle('onboarding', '1.0.0', { hello: 'Hi (v1)' });
+  const v2 = makeBundle('onboarding', '1.1.0', { hello: 'Hi (v2)' });
+  const envelope = (bundles: Bundle[]): Envelope => ({
+    format: 'anvil.envelope/1', id: 'env-1', forge: 'f', project: 'acme', channel: 'production', bundles, rollouts: {},
+    signatures: bundles.map((b) => signIntegrity(key, b.integrity)),
+  });
+  const fresh: ReceiverState = {
+    format: RECEIVER_STATE_FORMAT, forge: 'http://forge', project: 'acme', channel: 'production', mode: 'accepting',
+    forgeKeys: { [key.keyId]: key.publicKey }, sets: {}, bundles: {}, seenWebhookIds: [], instanceId: 'test',
+  };
+  let dir: string;
+  let cache: DiskCache;
+
+  beforeEach(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-apply-'));
+    cache = openDiskCache(dir);
+  });
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function wrap(inner: DiskCache, overrides: Partial<Pick<DiskCache, 'writeBundle' | 'commit'>>): DiskCache {
+    return {
+      dir: inner.dir,
+      get lastLoadProblems() {
+        return inner.lastLoadProblems;
+      },
+      bundlePath: (integrity) => inner.bundlePath(integrity),
+      writeBundle: (bytes, integrity) => inner.writeBundle(bytes, integrity),
+      commit: (state) => inner.commit(state),
+      load: () => inner.load(),
+      garbageCollect: () => inner.garbageCollect(),
+      ...overrides,
+    };
+  }
+
+  /** The disk cache, with its writes held until `release()`, and failures on demand. */
+  function gated(inner: DiskCache, fail?: 'writeBundle' | 'commit') {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const calls: string[] = [];
+    const wrapped = wrap(inner, {
+      writeBundle: async (bytes, integrity) => {
+        calls.push('writeBundle');
+        await gate;
+        if (fail === 'writeBundle') throw new AnvilError('cache.write', 'disk full');
+        return inner.writeBundle(bytes, integrity);
+      },
+      commit: async (state) => {
+        calls.push('commit');
+        if (fail === 'commit') throw new AnvilError('cache.write', 'disk full');
+        return inner.commit(state);
+      },
+    });
+    return { cache: wrapped, release, calls };
+  }
+
+  it('serves before the disk is durable, and resolves only once the bundle and state are', async function () {
+    const disk = gated(cache);
+    const events: string[] = [];
+    const applying = applyEnvelope({
+      cache: disk.cache, current: fresh, known: new Map(), envelope: envelope([v1]), webhookId: 'msg_1',
+      serve: (state, bundles) => {
+        events.push(`serve ${state.sets['onboarding']?.version} ${[...bundles.keys()].join()}`);
+        return () => events.push('undo');
+      },
+    });
+    let done = false;
+    void applying.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).to.deep.equal([`serve 1.0.0 ${v1.integrity}`]);
+    expect(disk.calls).to.deep.equal(['writeBundle']);
+    expect(done).to.equal(false);
+
+    disk.release();
+    const applied = await applying;
+    expect(disk.calls).to.deep.equal(['writeBundle', 'commit']);
+    expect(applied.state.seenWebhookIds).to.deep.equal(['msg_1']);
+    const loaded = await openDiskCache(dir).load();
+    expect(loaded?.state.sets['onboarding']?.version).to.equal('1.0.0');
+    expect(events).to.deep.equal([`serve 1.0.0 ${v1.integrity}`]);
+  });
+
+  for (const step of ['writeBundle', 'commit'] as const) {
+    it(`serves the previous snapshot again and fails when ${step} fails; the disk keeps the previous state`, async function () {
+      const first = await applyEnvelope({ cache, current: fresh, known: new Map(), envelope: envelope([v1]), serve: () => () => undefined });
+      const disk = gated(cache, step);
+      disk.release();
+      const events: string[] = [];
+      let error: unknown;
+      try {
+        await applyEnvelope({
+          cache: disk.cache, current: first.state, known: first.bundles, envelope: envelope([v2]),
+          serve: (state) => {
+            events.push(`serve ${state.sets['onboarding']?.version}`);
+            return () => events.push('undo');
+          },
+        });
+      } catch (err) {
+        error = err;
+      }
+      expect((error as AnvilError).code).to.equal('cache.write');
+      expect(events).to.deep.equal(['serve 1.1.0', 'undo']);
+      const loaded = await openDiskCache(dir).load();
+      expect(loaded?.state.sets['onboarding']?.version).to.equal('1.0.0');
+    });
+  }
+
+  it('writes the bytes as received when it has them, else the canonical JSON', async function () {
+    const bytes = Buffer.from(canonicalJson(v1));
+    const seen: Uint8Array[] = [];
+    const wrapped = wrap(cache, {
+      writeBundle: (data, integrity) => {
+        seen.push(typeof data === 'string' ? Buffer.from(data) : data);
+        return cache.writeBundle(data, integrity);
+      },
+    });
+    await applyEnvelope({ cache: wrapped, current: fresh, known: new Map(), envelope: envelope([v1]), bytes: new Map([[v1.integrity, bytes]]), serve: () => () => undefined });
+    expect(seen[0]).to.equal(bytes);
+  });
+
+  it('refuses a plan that misses a dependency before serving anything', async function () {
+    const needsCore = makeBundle('onboarding', '2.0.0', { hello: 'Hi' }, { dependencies: { core: '1.0.0' } });
+    let served = false;
+    let error: unknown;
+    try {
+      await applyEnvelope({ cache, current: fresh, known: new Map(), envelope: envelope([needsCore]), serve: () => ((served = true), () => undefined) });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as AnvilError).code).to.equal('push.missing-dependency');
+    expect(served).to.equal(false);
+  });
+});
