@@ -17,11 +17,14 @@ import { receiversCommand } from './commands/receivers.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { renderCommand } from './commands/render.ts';
 import { serveCommand } from './commands/serve.ts';
+import { devCommand } from './commands/dev.ts';
+import { keysCommand } from './commands/keys.ts';
+import { publishCommand } from './commands/publish.ts';
 import { tokenCommand } from './commands/token.ts';
 import { typesCommand } from './commands/types.ts';
 import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand, serveCommand, tokenCommand, receiversCommand, auditCommand, hookCommand];
+export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand, serveCommand, devCommand, publishCommand, keysCommand, tokenCommand, receiversCommand, auditCommand, hookCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

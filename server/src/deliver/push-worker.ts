@@ -218,7 +218,8 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
       authorization: `Bearer ${token}`,
       'webhook-id': delivery.id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(ctx.keys.active, { id: delivery.id, timestamp, body }),
+      // One signature per signing key: receivers pinned to a retiring key still verify (rotation).
+      'webhook-signature': ctx.keys.signers.map((key) => signWebhook(key, { id: delivery.id, timestamp, body })).join(' '),
     };
     return new Promise((resolve) => {
       let done = false;

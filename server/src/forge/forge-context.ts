@@ -21,6 +21,11 @@ export interface ForgeProject {
 export interface ForgeKeyring {
   /** The key that signs now. */
   active: SigningKey;
+  /**
+   * Every key that signs: the active one and those retiring within their grace period, so that
+   * receivers that pinned an old key keep verifying until they have fetched the new one.
+   */
+  signers: readonly SigningKey[];
   /** Every key receivers may still trust: the active one and retired ones within their grace period. */
   published(): { keyId: string; publicKey: string; status: 'active' | 'retiring'; retiresAt?: string }[];
 }

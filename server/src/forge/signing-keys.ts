@@ -49,10 +49,12 @@ async function writeKeyFile(file: string, keys: KeyFile): Promise<void> {
 
 function keyringOf(keys: KeyFile, now: () => number): ForgeKeyring {
   const active = keys.keys.findLast((k) => k.retiresAt === undefined) ?? keys.keys.at(-1)!;
+  const live = (k: StoredKey) => k.retiresAt === undefined || Date.parse(k.retiresAt) > now();
   return {
     active,
+    signers: [active, ...keys.keys.filter((k) => k !== active && live(k))],
     published: () => keys.keys
-      .filter((k) => k.retiresAt === undefined || Date.parse(k.retiresAt) > now())
+      .filter(live)
       .map((k) => ({ keyId: k.keyId, publicKey: k.publicKey, status: k === active ? 'active' as const : 'retiring' as const, ...(k.retiresAt ? { retiresAt: k.retiresAt } : {}) })),
   };
 }

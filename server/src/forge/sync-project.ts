@@ -20,7 +20,7 @@ import type { Problem } from '../lint/problem.ts';
 import { loadRepo, type LoadedRepo } from '../load/load-repo.ts';
 import { branchCommit, mirrorHeadBranch, treeAt, updateMirror } from '../mirror/mirror-repo.ts';
 import { decidePublish, type PolicyDecision, type PolicyEvent } from '../policy/decide-publish.ts';
-import { saveBundle } from '../publish/bundle-store.ts';
+import { findBundle, saveBundle } from '../publish/bundle-store.ts';
 import { publishBundle, type PublishOutcome } from '../publish/publish-bundle.ts';
 import { createGitCache } from '../repo/git-cache.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
@@ -64,8 +64,12 @@ export async function syncProject(ctx: ForgeContext, project: ForgeProject, opti
   };
 
   const added = await checkTags(ctx, project, listed.tags, report, options.actor);
+  // New releases are built first: head builds and other releases may depend on them.
+  const builtReleases: [ReleaseTag, Built][] = [];
+  for (const tag of added) builtReleases.push([tag, await buildAndCount(ctx, build, tag.set, tag.name, 'release')]);
+  for (const [, built] of builtReleases) if (built.bundle) await saveBundle(ctx, built.bundle);
 
-  // The default branch first (it carries anvil.yaml's rollouts and the head builds), then releases.
+  // Then the default branch (it carries anvil.yaml's rollouts and the head builds), then releases.
   const branch = options.defaultBranch ?? (await mirrorHeadBranch(mirror));
   const commit = branch === undefined ? undefined : await branchCommit(mirror, branch);
   if (branch !== undefined && commit !== undefined) {
@@ -73,8 +77,30 @@ export async function syncProject(ctx: ForgeContext, project: ForgeProject, opti
     report.commit = commit;
     await syncBranch(ctx, project, build, mirror, branch, commit, listed.tags, report, options.actor);
   }
-  for (const tag of added) await syncRelease(ctx, project, build, tag, report, options.actor);
+  for (const [tag, built] of builtReleases) await syncRelease(ctx, project, build, tag, built, report, options.actor);
   return report;
+}
+
+type Built = { bundle?: Bundle; problems: Problem[] };
+
+/**
+ * A bundle's dependency releases, built and stored if the forge does not have them yet (a
+ * forge started on a repository whose older tags it has never built), so that envelopes can
+ * carry them.
+ */
+async function ensureDependencies(ctx: ForgeContext, build: BuildContext, bundle: Bundle): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const [dep, version] of Object.entries(bundle.dependencies)) {
+    if (await findBundle(ctx, bundle.project, dep, version)) continue;
+    const built = await buildAndCount(ctx, build, dep, `${dep}@${version}`, 'release');
+    if (!built.bundle) {
+      problems.push(...built.problems, { severity: 'error', code: 'publish.dependency-missing', message: `${bundle.set}@${bundle.version} needs ${dep}@${version}, which cannot be built` });
+      continue;
+    }
+    await saveBundle(ctx, built.bundle);
+    problems.push(...(await ensureDependencies(ctx, build, built.bundle)));
+  }
+  return problems;
 }
 
 /** Records new tags as seen; refuses (and audits, once) tags that moved or vanished. */
@@ -119,6 +145,9 @@ async function syncBranch(
     const now = await treeAt(mirror, commit, set.dir);
     const before = last ? await treeAt(mirror, last.commit, set.dir) : undefined;
     if (last && now === before) continue;
+    // First sight of the branch: its state is not a change anyone made, so only live sets (whose
+    // every commit publishes) get a head build; review and locked sets wait for real changes.
+    if (!last && set.config.mode !== 'live') continue;
     const setProblems = problemsOf(problems, set.dir);
     const event: PolicyEvent = { kind: 'push', reviewedMerge: await isReviewedMerge(ctx, project, commit, set.name) };
     const decision = decidePublish({ event, mode: set.config.mode, lintErrors: setProblems.some((p) => p.severity === 'error') });
@@ -127,7 +156,8 @@ async function syncBranch(
     await auditDecision(ctx, project.name, set.name, source, decision, setProblems, actor);
     if (!decision.publish) continue;
     const built = await buildAndCount(ctx, build, set.name, commit, 'head');
-    if (!built.bundle) {
+    if (built.bundle) built.problems.push(...(await ensureDependencies(ctx, build, built.bundle)));
+    if (!built.bundle || built.problems.some((p) => p.code === 'publish.dependency-missing')) {
       entry.problems.push(...built.problems);
       await auditDecision(ctx, project.name, set.name, source, { audit: 'decision.lint-failed', reason: 'the head build failed', failStatus: 'build failed' }, built.problems, actor);
       continue;
@@ -138,9 +168,9 @@ async function syncBranch(
     .onConflict((oc) => oc.columns(['project', 'branch']).doUpdateSet({ commit, updated_at: storeTime() })).execute();
 }
 
-async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, report: SyncReport, actor: string | undefined): Promise<void> {
-  const built = await buildAndCount(ctx, build, tag.set, tag.name, 'release');
+async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, built: Built, report: SyncReport, actor: string | undefined): Promise<void> {
   const bundle = built.bundle;
+  if (bundle) built.problems.push(...(await ensureDependencies(ctx, build, bundle)));
   const errors = built.problems.filter((p) => p.severity === 'error');
   const mode = bundle?.mode ?? 'review';
   const event: PolicyEvent = {
@@ -154,13 +184,12 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
   await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor);
   if (decision.publish && bundle) {
     entry.published = await publishBundle(ctx, { project: project.name, bundle, channels: decision.publish.channels, reason: decision.reason, actor });
-  } else if (bundle) {
-    // Not published, but built: the versions endpoint serves every release the forge built.
-    await saveBundle(ctx, bundle);
   }
+  // Published or not, the bundle was stored when it was built: the versions endpoint serves
+  // every release the forge built.
 }
 
-async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string, ref: string, stage: 'head' | 'release'): Promise<{ bundle?: Bundle; problems: Problem[] }> {
+async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string, ref: string, stage: 'head' | 'release'): Promise<Built> {
   try {
     const built = await buildTarget(build, set, { kind: 'ref', ref });
     ctx.metrics.builds.inc({ stage, outcome: !built.bundle ? 'failed' : built.reused ? 'reused' : 'built' });

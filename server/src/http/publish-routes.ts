@@ -1,4 +1,7 @@
-/** `POST /api/v1/projects/:project/publish {set, version}`: "Publish to LIVE", admin only. */
+/**
+ * `POST /api/v1/projects/:project/publish {set, version}`: "Publish to LIVE", admin only; and
+ * `GET …/deliveries?envelope=<id>`: where each push of it stands, for `anvil publish`'s progress.
+ */
 import { Router, type Request, type Response } from 'express';
 import { AnvilError, isExactVersion } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
@@ -16,6 +19,18 @@ export function publishRoutes(ctx: ForgeContext, wake: () => void): Router {
     const outcome = await republishRelease(ctx, String(req.params['project']), body.set, body.version, 'api:admin');
     wake();
     res.json({ ok: true, ...outcome });
+  });
+  router.get('/deliveries', async (req: Request, res: Response) => {
+    if (res.locals['caller']?.kind !== 'admin') return sendError(res, 403, 'auth.forbidden', 'deliveries are for the admin token');
+    const envelopes = ([] as unknown[]).concat(req.query['envelope'] ?? []).map(String).slice(0, 10);
+    if (envelopes.length === 0) throw new AnvilError('request.invalid', 'name the envelope: ?envelope=<id>');
+    const rows = await ctx.db.selectFrom('deliveries')
+      .select(['instance_id', 'url', 'set_name', 'version', 'state', 'attempts', 'last_status', 'last_code', 'last_reason', 'updated_at', 'envelope_id'])
+      .where('project', '=', String(req.params['project'])).where('envelope_id', 'in', envelopes).orderBy('instance_id').execute();
+    res.json({ deliveries: rows.map((r) => ({
+      instanceId: r.instance_id, url: r.url, set: r.set_name, version: r.version, envelope: r.envelope_id, state: r.state, attempts: r.attempts,
+      status: r.last_status, code: r.last_code, reason: r.last_reason, updatedAt: r.updated_at,
+    })) });
   });
   return router;
 }

@@ -44,7 +44,7 @@ export function pullRoutes(ctx: ForgeContext): Router {
     // Immutable: a release's bytes never change, so caches may keep them.
     res.setHeader('cache-control', 'public, max-age=31536000, immutable');
     res.setHeader('etag', `"${bundle.integrity}"`);
-    res.type('application/json').send(`{"bundle":${bundle.body},"signatures":${canonicalJson([signIntegrity(ctx.keys.active, bundle.integrity)])}}`);
+    res.type('application/json').send(`{"bundle":${bundle.body},"signatures":${canonicalJson(ctx.keys.signers.map((key) => signIntegrity(key, bundle.integrity)))}}`);
   });
 
   return router;

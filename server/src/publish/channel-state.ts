@@ -35,5 +35,5 @@ export async function channelEnvelope(ctx: ForgeContext, project: string, channe
   if (closed.missing) {
     throw new AnvilError('publish.dependency-missing', `${project}/${channel} needs ${closed.missing}, which the forge has not built`, { hint: 'the dependency release must exist as a tag in the repository' });
   }
-  return composeEnvelope({ forge: ctx.name, project, channel, bundles: closed.bundles, rollouts, key: ctx.keys.active });
+  return composeEnvelope({ forge: ctx.name, project, channel, bundles: closed.bundles, rollouts, keys: ctx.keys.signers });
 }

@@ -22,7 +22,8 @@ export interface EnvelopeInput {
   /** In the order they go out; duplicates (by integrity) are dropped. */
   bundles: readonly StoredBundle[];
   rollouts: Record<string, RolloutEntry>;
-  key: Pick<SigningKey, 'keyId' | 'privateKey'>;
+  /** Each bundle is signed by every key (the active one, and retiring ones during rotation). */
+  keys: readonly Pick<SigningKey, 'keyId' | 'privateKey'>[];
 }
 
 export interface ComposedEnvelope {
@@ -34,9 +35,9 @@ export interface ComposedEnvelope {
 export function composeEnvelope(input: EnvelopeInput): ComposedEnvelope {
   const seen = new Set<string>();
   const bundles = input.bundles.filter((b) => !seen.has(b.integrity) && seen.add(b.integrity));
-  const signatures = bundles.map((b) => signIntegrity(input.key, b.integrity));
+  const signatures = bundles.flatMap((b) => input.keys.map((key) => signIntegrity(key, b.integrity)));
   const digest = createHash('sha256')
-    .update(canonicalJson({ forge: input.forge, project: input.project, channel: input.channel, bundles: bundles.map((b) => b.integrity), rollouts: input.rollouts, key: input.key.keyId }))
+    .update(canonicalJson({ forge: input.forge, project: input.project, channel: input.channel, bundles: bundles.map((b) => b.integrity), rollouts: input.rollouts, keys: input.keys.map((k) => k.keyId) }))
     .digest('base64url');
   const id = `env-${digest.slice(0, 32)}`;
   // Keys in canonical order: bundles, channel, format, forge, id, project, rollouts, signatures.

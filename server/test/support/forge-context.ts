@@ -40,7 +40,7 @@ export async function createTestForge(options: { file?: string; key?: SigningKey
     dataDir: dir,
     projects: new Map(),
     db,
-    keys: { active: key, published: () => [{ keyId: key.keyId, publicKey: key.publicKey, status: 'active' }] },
+    keys: { active: key, signers: [key], published: () => [{ keyId: key.keyId, publicKey: key.publicKey, status: 'active' }] },
     secrets: testSecrets,
     logger: createLogger({ level: 'silent' }),
     metrics: createForgeMetrics(),

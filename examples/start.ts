@@ -1,0 +1,78 @@
+/**
+ * `npm start`: the main job on embedded defaults. A forge on `examples/prompts` (turned into a
+ * git repository in `.anvil-dev/` on first run, SQLite beside it), the example app with an
+ * embedded receiver, and a watcher: save a file of a `live` set and the app shows it within a
+ * second. Ctrl-C stops everything; the next start carries on from `.anvil-dev/`.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, runDev, type DevForge, type SyncReport } from '@anvil/server';
+import { startExampleApp, type ExampleApp } from './app/example-app.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const EXAMPLE_SOURCE = path.join(here, 'prompts');
+const PROJECT = 'acme';
+
+export interface RunningExample {
+  dev: DevForge;
+  app: ExampleApp;
+  close(): Promise<void>;
+}
+
+function describe(report: SyncReport, trigger: string): string[] {
+  return report.decisions.map((d) => {
+    const published = d.published?.channels.filter((c) => c.outcome === 'published') ?? [];
+    if (published.length > 0) {
+      const receivers = published.reduce((n, c) => n + c.deliveries, 0);
+      return `  ${trigger}: ${d.set}@${d.published!.version} → ${published.map((c) => c.channel).join(', ')} (${receivers} receiver${receivers === 1 ? '' : 's'})`;
+    }
+    const why = d.problems.find((p) => p.severity === 'error');
+    return `  ${trigger}: ${d.set} not published — ${d.decision.reason}${why ? ` (${why.file ?? ''}:${why.line ?? ''}:${why.column ?? ''} ${why.message})` : ''}`;
+  });
+}
+
+export async function startExample(options: { dataDir?: string; source?: string; forgePort?: number; appPort?: number; quiet?: boolean } = {}): Promise<RunningExample> {
+  const dataDir = options.dataDir ?? path.resolve(here, '..', '.anvil-dev');
+  const say = options.quiet ? () => undefined : (line: string) => console.log(line);
+  const dev = await runDev({
+    source: options.source ?? EXAMPLE_SOURCE, dataDir, project: PROJECT, port: options.forgePort ?? 0,
+    logger: createLogger({ level: process.env['ANVIL_LOG_LEVEL'] ?? 'warn' }),
+    onSync: (report, trigger) => describe(report, trigger).forEach((l) => say(l)),
+  });
+  const app = await startExampleApp({
+    forge: dev.forge.url, project: PROJECT, token: dev.token, cacheDir: path.join(dataDir, 'app-cache'), port: options.appPort ?? 0,
+  });
+  return {
+    dev, app,
+    async close() {
+      await app.close();
+      await dev.close();
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  const port = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+  const running = await startExample({ forgePort: port('ANVIL_FORGE_PORT', 0), appPort: port('PORT', 0) });
+  const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+  console.log([
+    '',
+    'Anvil is running on embedded defaults (SQLite, the example repository).',
+    `  example app  ${running.app.url}   ← open this`,
+    `  forge        ${running.dev.forge.url}   (/.well-known/anvil.json, /metrics, /healthz)`,
+    `  data         ${rel(path.resolve(here, '..', '.anvil-dev'))}/ (git repository, forge.db, keys)`,
+    '',
+    `Edit ${rel(path.join(EXAMPLE_SOURCE, 'prompts/support/answer.md'))} (a live set) and save:`,
+    'the app shows the new text within a second.',
+    'onboarding is a review set and core a locked one: saving them publishes nothing (see the',
+    'audit log: `anvil audit --data-dir .anvil-dev/forge`); they change through releases.',
+    'Ctrl-C stops.',
+    '',
+  ].join('\n'));
+  const stop = async () => {
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}

@@ -1,0 +1,106 @@
+/**
+ * `anvil dev`'s git repository: the prompt folder being edited, kept as a real git repository in
+ * the data dir, so that the forge sees exactly what it sees in production (commits, tags, a
+ * mirror) while the engineer only saves files. A source that is a git repository is cloned
+ * (history and releases come along); a plain folder is copied, committed, and each of its sets
+ * released once, so that review and locked sets have something to serve.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { AnvilError } from '@anvil/content-schema';
+import { buildContextOf } from '../cli/build-context.ts';
+import { openRepo } from '../cli/open-snapshot.ts';
+import { formatProblem } from '../lint/problem.ts';
+import { loadRepo } from '../load/load-repo.ts';
+import { createRelease } from '../release/create-release.ts';
+import { openWorkingTree } from '../repo/working-tree.ts';
+
+const run = promisify(execFile);
+
+/** Fixed identity and no user hooks: the dev repository is the tool's, not the user's. */
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'anvil dev', GIT_AUTHOR_EMAIL: 'dev@anvil.invalid',
+  GIT_COMMITTER_NAME: 'anvil dev', GIT_COMMITTER_EMAIL: 'dev@anvil.invalid',
+  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
+async function git(dir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd: dir, env: { ...process.env, ...GIT_ENV } });
+  return stdout.trim();
+}
+
+export interface DevWorkspace {
+  /** The repository the forge uses as its remote. */
+  repo: string;
+  /** Copies the source's current files in and commits; the commit id, or undefined when nothing changed. */
+  commitChanges(message: string): Promise<string | undefined>;
+}
+
+const IGNORED = new Set(['.git', 'node_modules', '.anvil-dev', '.anvil-cache']);
+
+export async function openDevWorkspace(source: string, dataDir: string): Promise<DevWorkspace> {
+  const repo = path.join(dataDir, 'repo');
+  if (!existsSync(path.join(repo, '.git'))) {
+    await rm(repo, { recursive: true, force: true });
+    await mkdir(path.dirname(repo), { recursive: true });
+    if (existsSync(path.join(source, '.git'))) {
+      await run('git', ['clone', '--quiet', source, repo]);
+    } else {
+      await mkdir(repo, { recursive: true });
+      await git(repo, 'init', '--quiet', '--initial-branch=main');
+      await copyTree(source, repo);
+      await git(repo, 'add', '-A');
+      await git(repo, 'commit', '--quiet', '-m', 'anvil dev: the prompts as they were at start');
+      await releaseEverySet(repo);
+    }
+  }
+  return {
+    repo,
+    async commitChanges(message) {
+      await copyTree(source, repo);
+      await git(repo, 'add', '-A');
+      if ((await git(repo, 'status', '--porcelain')) === '') return undefined;
+      await git(repo, 'commit', '--quiet', '-m', message);
+      return git(repo, 'rev-parse', 'HEAD');
+    },
+  };
+}
+
+/** Makes `to` hold exactly the files of `from` (ignoring VCS and cache folders). */
+async function copyTree(from: string, to: string): Promise<void> {
+  const wanted = new Set((await readdir(from)).filter((n) => !IGNORED.has(n)));
+  for (const name of await readdir(to)) {
+    if (!IGNORED.has(name) && !wanted.has(name)) await rm(path.join(to, name), { recursive: true, force: true });
+  }
+  for (const name of wanted) {
+    const target = path.join(to, name);
+    await rm(target, { recursive: true, force: true });
+    await cp(path.join(from, name), target, { recursive: true });
+  }
+}
+
+/** Releases each set at 1.0.0, dependencies first, as `anvil release <set> 1.0.0` would. */
+async function releaseEverySet(repo: string): Promise<void> {
+  const loaded = await loadRepo(openWorkingTree(repo));
+  const order: string[] = [];
+  const visit = (name: string, path: string[] = []) => {
+    if (order.includes(name) || path.includes(name)) return;
+    const set = loaded.sets.find((s) => s.name === name);
+    for (const dep of Object.keys(set?.config.dependencies ?? {})) visit(dep, [...path, name]);
+    if (set) order.push(name);
+  };
+  for (const s of loaded.sets) visit(s.name);
+  for (const set of order) {
+    const opened = await openRepo({ repo }, repo);
+    const outcome = await createRelease({ ctx: await buildContextOf(opened), releases: opened.releases, set, request: '1.0.0' });
+    if (!outcome.plan) {
+      const first = outcome.problems.find((p) => p.severity === 'error');
+      throw new AnvilError('dev.release-failed', `anvil dev could not make a first release of ${set}: ${first ? formatProblem(first) : 'unknown problem'}`, {
+        hint: 'fix it (see `anvil lint`) and start again', details: { problems: outcome.problems.length },
+      });
+    }
+  }
+}

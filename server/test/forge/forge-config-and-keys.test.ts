@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { verifyBundleSignatures, verifyWebhook } from '@anvil/content-schema';
+import { makeBundle } from '../../../client/test/support/fake-forge.ts';
+import { readForgeConfig } from '../../src/forge/forge-config.ts';
+import { loadSecretBox } from '../../src/forge/secret-box.ts';
+import { loadKeyring, rotateSigningKey, signingKeyFile } from '../../src/forge/signing-keys.ts';
+import { composeEnvelope } from '../../src/publish/compose-envelope.ts';
+import { canonicalJson, signWebhook } from '@anvil/content-schema';
+
+describe('forge configuration, signing keys and secrets', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'anvil-forge-config-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (text: string) => {
+    const file = path.join(dir, 'anvil-forge.yaml');
+    writeFileSync(file, text);
+    return file;
+  };
+
+  describe('readForgeConfig', () => {
+    it('resolves paths against the file, reads secrets from the environment, and lets the environment override', () => {
+      mkdirSync(path.join(dir, 'prompts'));
+      const file = write('name: acme-forge\ndataDir: ./data\nport: 9000\nprojects:\n  - name: acme\n    remote: ./prompts\n    webhookSecret: {env: ACME_SECRET}\n');
+      const read = readForgeConfig(file, { ACME_SECRET: 'x'.repeat(32), ANVIL_ADMIN_TOKEN: 'a'.repeat(40), PORT: '9100' });
+      expect(read.problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
+      expect(read.config).to.include({ name: 'acme-forge', dataDir: path.join(dir, 'data'), port: 9100, adminToken: 'a'.repeat(40) });
+      expect(read.config!.projects[0]).to.deep.include({ name: 'acme', remote: path.join(dir, 'prompts'), provider: 'git', webhookSecret: 'x'.repeat(32) });
+    });
+
+    it('names every problem at once, with line and column where the file has one', () => {
+      const file = write([
+        'port: 99999',
+        'projects:',
+        '  - name: acme',
+        '    remote: ./missing',
+        '  - name: acme',
+        '    remote: https://example.com/acme.git',
+        '    provider: github',
+        '  - name: Bad Name',
+        '    remote: x',
+      ].join('\n'));
+      const read = readForgeConfig(file, {});
+      expect(read.config).to.equal(undefined);
+      const codes = read.problems.map((p) => p.code);
+      expect(read.problems.find((p) => p.message.includes('65535') || p.message.includes('65,535') || p.code.includes('maximum'))?.line).to.equal(1);
+      expect(codes).to.include('forge-config.duplicate-project');
+      expect(codes).to.include('forge-config.github-repository');
+      expect(read.problems.filter((p) => p.severity === 'error').length).to.be.greaterThanOrEqual(4);
+    });
+
+    it('refuses to start without webhook secrets, or with a remote that does not exist', () => {
+      const file = write('projects:\n  - name: acme\n    remote: ./nowhere\n');
+      const read = readForgeConfig(file, {});
+      expect(read.config).to.equal(undefined);
+      expect(read.problems.map((p) => p.code)).to.include.members(['forge-config.remote-missing', 'forge-config.webhook-secret']);
+      expect(read.problems.find((p) => p.code === 'forge-config.webhook-secret')!.hint).to.contain('ANVIL_WEBHOOK_SECRET');
+    });
+
+    it('a missing file is a clear problem, not a crash', () => {
+      const read = readForgeConfig(path.join(dir, 'nope.yaml'), {});
+      expect(read.problems[0]!.code).to.equal('forge-config.missing');
+    });
+  });
+
+  describe('signing keys', () => {
+    it('creates the key on first start (0600) and keeps it across restarts', async () => {
+      const first = await loadKeyring(dir);
+      expect(statSync(signingKeyFile(dir)).mode & 0o777).to.equal(0o600);
+      const again = await loadKeyring(dir);
+      expect(again.active.keyId).to.equal(first.active.keyId);
+      expect(again.published()).to.deep.equal([{ keyId: first.active.keyId, publicKey: first.active.publicKey, status: 'active' }]);
+    });
+
+    it('rotation keeps the old key published and signing during the grace period, then drops it', async () => {
+      let now = Date.parse('2026-11-21T00:00:00Z');
+      const clock = () => now;
+      const old = await loadKeyring(dir, clock);
+      const rotated = await rotateSigningKey(dir, 7, clock);
+      expect(rotated.active.keyId).to.not.equal(old.active.keyId);
+      expect(rotated.published().map((k) => [k.keyId, k.status])).to.deep.equal([[old.active.keyId, 'retiring'], [rotated.active.keyId, 'active']]);
+      expect(rotated.signers.map((k) => k.keyId)).to.deep.equal([rotated.active.keyId, old.active.keyId]);
+
+      // A receiver that pinned only the old key still verifies what the forge sends now.
+      const bundle = makeBundle('core', '1.0.0', { hello: 'Hi' });
+      const envelope = composeEnvelope({ forge: 'f', project: 'acme', channel: 'production', bundles: [{ integrity: bundle.integrity, set: 'core', version: '1.0.0', body: canonicalJson(bundle) }], rollouts: {}, keys: rotated.signers });
+      const parsed = JSON.parse(envelope.body) as { signatures: { keyId: string; integrity: string; signature: string }[] };
+      const pinnedOld = { [old.active.keyId]: old.active.publicKey };
+      expect(verifyBundleSignatures([bundle], parsed.signatures, pinnedOld)).to.include({ ok: true });
+      const body = Buffer.from(envelope.body);
+      const signature = rotated.signers.map((k) => signWebhook(k, { id: 'msg_1', timestamp: Math.floor(Date.now() / 1000), body })).join(' ');
+      expect(verifyWebhook(pinnedOld, { id: 'msg_1', timestamp: String(Math.floor(Date.now() / 1000)), signature, body })).to.include({ ok: true });
+
+      now += 8 * 86_400_000;
+      const later = await loadKeyring(dir, clock);
+      expect(later.published().map((k) => k.keyId)).to.deep.equal([rotated.active.keyId]);
+      expect(later.signers.map((k) => k.keyId)).to.deep.equal([rotated.active.keyId]);
+    });
+
+    it('a corrupt key file is refused with a clear message, not replaced', async () => {
+      mkdirSync(path.join(dir, 'keys'));
+      writeFileSync(signingKeyFile(dir), '{not json');
+      try {
+        await loadKeyring(dir);
+        expect.fail('loaded');
+      } catch (err) {
+        expect((err as { code: string }).code).to.equal('keys.corrupt');
+      }
+    });
+  });
+
+  it('the secret box seals and opens, and a box with another key cannot open it', () => {
+    const box = loadSecretBox(dir);
+    const sealed = box.seal('anvil_token');
+    expect(sealed).to.not.contain('anvil_token');
+    expect(loadSecretBox(dir).open(sealed)).to.equal('anvil_token');
+    const other = loadSecretBox(mkdtempSync(path.join(tmpdir(), 'anvil-other-')));
+    expect(() => other.open(sealed)).to.throw();
+  });
+});
