@@ -21,6 +21,7 @@ import {
 } from './webhook-intake.ts';
 
 const KNOWN_EVENTS = new Set<string>(emitterEventNames);
+const MAX_PING_BYTES = 64 * 1024;
 
 export function githubWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandler, options: WebhookHandlerOptions = {}): WebhookHandler {
   // One octokit verifier per secret, made on first use.
@@ -71,7 +72,11 @@ export function githubWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandl
         if (!(await verify(project, text, signature))) throw signatureError(project);
       } else {
         // Organisation and app hooks send a ping that names no repository: the project is the
-        // one whose secret signed it.
+        // one whose secret signed it. Only for a ping of ping's size, so that an unsigned body
+        // cannot make the forge hash megabytes once per project.
+        if (event !== 'ping' || body.length > MAX_PING_BYTES) {
+          throw new AnvilError('project.unknown', `the ${event} payload names no repository`, { hint: 'the forge takes repository events; point a repository webhook at it' });
+        }
         for (const candidate of ctx.projects.values()) {
           if (candidate.githubRepository !== undefined && (await verify(candidate, text, signature))) {
             project = candidate;

@@ -158,6 +158,9 @@ describe('POST /webhooks/github', () => {
       const org = githubExample('ping', (p) => p['repository'] === undefined);
       expect(await eventOf({ event: 'ping', payload: org })).to.include({ kind: 'ping', project: 'hello' });
       expect((await deliver({ event: 'ping', payload: org, secret: 'another secret' })).status).to.equal(404);
+      // Only a ping may name no repository.
+      const { repository: _repository, ...orphan } = githubExample('push', (p) => p['ref'] === 'refs/heads/master');
+      expect((await deliver({ event: 'push', payload: orphan })).status).to.equal(404);
     });
 
     it('matches the repository whatever its case', async () => {
