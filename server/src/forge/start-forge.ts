@@ -38,8 +38,11 @@ export interface RunningForge {
   worker: PushWorker;
   /** Syncs a project now (coalesced with one already running); resolves with its report. */
   sync(project: string): Promise<SyncReport>;
-  /** Resolves when no sync is running and no delivery is due. */
-  settle(): Promise<void>;
+  /**
+   * Resolves when no sync is running and no delivery is pending (retries included), or when
+   * `timeoutMs` has passed — a receiver that is down keeps its delivery pending for a day.
+   */
+  settle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,9 +104,15 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   let closed = false;
   return {
     url, ctx, worker, sync,
-    async settle() {
+    async settle(timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
       await queue.idle();
-      await worker.drain();
+      for (;;) {
+        await worker.drain();
+        const pending = await db.selectFrom('deliveries').select('id').where('state', '=', 'pending').limit(1).executeTakeFirst();
+        if (!pending || Date.now() > end) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async close() {
       if (closed) return;

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/forge/logger.ts';
 import { startForge, type RunningForge } from '../../src/forge/start-forge.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
+import { anvil } from '../cli/cli-support.ts';
 import { cleanupGitdirs, gitdir, type GitDir } from '../support/gitdir.ts';
 
 const SECRET = 'e2e-webhook-secret-0123456789abcdef';
@@ -98,15 +99,15 @@ describe('forge end to end: git → webhook → policy → build → signed push
 
   it('publishes what the policy allows to each channel on the first sync, and receivers apply it', async () => {
     const prod = await Promise.all(['prod-1', 'prod-2', 'prod-3'].map((n) => receiver(n, 'production')));
-    const frozen = await receiver('prod-frozen', 'production', 'frozen');
     const staging = await receiver('staging-1', 'staging');
     const dev = await receiver('dev-1', 'development');
-    await until('every receiver registered', async () => (await forge.ctx.db.selectFrom('receivers').select('instance_id').execute()).length === 6);
+    await until('every receiver registered', async () => (await forge.ctx.db.selectFrom('receivers').select('instance_id').execute()).length === 5);
 
     const report = await forge.sync('acme');
+    // First sight of the branch: only the live set gets a head build; review and locked sets
+    // publish from their releases.
     expect(report.decisions.map((d) => `${d.source.replace(/@[0-9a-f]{7}$/, '')} ${d.set} ${d.decision.audit}`)).to.have.members([
-      'main core decision.unreviewed-change', 'main onboarding decision.unreviewed-change', 'main support decision.publish',
-      'core@1.0.0 core decision.publish', 'onboarding@1.0.0 onboarding decision.publish',
+      'main support decision.publish', 'core@1.0.0 core decision.publish', 'onboarding@1.0.0 onboarding decision.publish',
     ]);
     await forge.settle();
 
@@ -114,7 +115,11 @@ describe('forge end to end: git → webhook → policy → build → signed push
       expect(versionOf(c, 'core')).to.equal('1.0.0');
       expect(versionOf(c, 'onboarding'), 'a review set never reaches production').to.equal(undefined);
     }
-    expect(versionOf(frozen, 'core'), 'frozen receivers are not pushed to').to.equal(undefined);
+    // A frozen receiver pulls once when it starts, to be ready; after that only a manual sync
+    // moves it (next test).
+    const frozen = await receiver('prod-frozen', 'production', 'frozen');
+    await until('the frozen receiver\'s start-up pull', () => frozen.status().ready);
+    expect(versionOf(frozen, 'core')).to.equal('1.0.0');
     expect(versionOf(staging, 'onboarding')).to.equal('1.0.0');
     expect(staging.prompt('welcome', { name: 'Ada' })).to.equal('Welcome, Ada!\n— The Acme team');
     expect(versionOf(dev, 'support')).to.match(/^0\.0\.1-head\.1\+[0-9a-f]{7}$/);
@@ -123,7 +128,6 @@ describe('forge end to end: git → webhook → policy → build → signed push
 
   it('a release tag webhook reaches every accepting production receiver; the frozen one is skipped and shown as frozen', async () => {
     const frozen = clients.find((c) => c.status().instanceId === 'prod-frozen')!;
-    // A frozen receiver still pulls once at start to become ready; after that only a manual sync moves it.
     const frozenHad = versionOf(frozen, 'core');
     const before = await repo.revParse('HEAD');
     const after = await repo.commit('friendlier tone', { 'prompts/core/tone.md': '---\ndescription: house tone\n---\nBe warm, kind and brief.' });
@@ -210,5 +214,44 @@ describe('forge end to end: git → webhook → policy → build → signed push
     const metrics = await (await fetch(`${forge.url}/metrics`)).text();
     expect(metrics).to.contain('anvil_deliveries_total');
     expect(await verifyAuditChain(forge.ctx.db)).to.include({ ok: true });
+  });
+
+  it('anvil publish pushes a release again and reports a result per receiver; it never widens the policy', async () => {
+    const had = process.env['ANVIL_ADMIN_TOKEN'];
+    process.env['ANVIL_ADMIN_TOKEN'] = ADMIN;
+    try {
+      const run = await anvil(dataDir, 'publish', 'core@1.1.0', '--forge', forge.url, '--project', 'acme', '--json', '--wait', '20');
+      expect(run.code, run.stderr).to.equal(0);
+      const out = JSON.parse(run.stdout) as { channels: { channel: string; outcome: string }[]; deliveries: { instanceId: string; state: string; status: number }[] };
+      expect(out.channels.map((c) => c.channel)).to.deep.equal(['production', 'staging', 'development']);
+      const prod = out.deliveries.filter((d) => d.instanceId.startsWith('prod-')).map((d) => `${d.instanceId} ${d.state} ${d.status}`);
+      expect(prod).to.have.members(['prod-1 delivered 200', 'prod-2 delivered 200', 'prod-3 delivered 200']);
+
+      const review = await anvil(dataDir, 'publish', 'onboarding@1.0.0', '--forge', forge.url, '--project', 'acme', '--json', '--wait', '20');
+      const channels = (JSON.parse(review.stdout) as { channels: { channel: string }[] }).channels.map((c) => c.channel);
+      expect(channels).to.not.include('production');
+
+      const unknown = await anvil(dataDir, 'publish', 'core@9.9.9', '--forge', forge.url, '--project', 'acme');
+      expect(unknown.code).to.equal(1);
+      expect(unknown.stderr).to.contain('release.unknown');
+      expect(unknown.stderr).to.not.contain('    at ');
+    } finally {
+      if (had === undefined) delete process.env['ANVIL_ADMIN_TOKEN'];
+      else process.env['ANVIL_ADMIN_TOKEN'] = had;
+    }
+  });
+
+  it('receivers that were down during a publish converge when they come back', async () => {
+    const down = clients.find((c) => c.status().instanceId === 'prod-3')!;
+    await down.close();
+    const before = await repo.revParse('HEAD');
+    await repo.commit('tone 1.2', { 'prompts/core/tone.md': '---\ndescription: house tone\n---\nBe warm and brief.' });
+    await repo.tag('core@1.2.0', { message: formatReleaseMessage({ set: 'core', version: '1.2.0', dependencies: {} }) });
+    await postGitWebhook([{ ref: 'refs/tags/core@1.2.0', before: '0'.repeat(40), after: await repo.revParse('core@1.2.0') }, { ref: 'refs/heads/main', before, after: await repo.revParse('HEAD') }]);
+    const others = clients.filter((c) => ['prod-1', 'prod-2'].includes(c.status().instanceId));
+    await until('the receivers that are up on 1.2.0', () => others.every((c) => versionOf(c, 'core') === '1.2.0'));
+    // The same receiver comes back (same cache dir, same instance id) on a new port.
+    const back = await receiver('prod-3', 'production');
+    await until('the returning receiver on 1.2.0', () => versionOf(back, 'core') === '1.2.0');
   });
 });

@@ -63,7 +63,7 @@ export const publishCommand: Command = {
       return json;
     };
 
-    const outcome = await call('POST', `${api}/publish`, { set, version }) as { channels: { channel: string; outcome: string; envelopeId?: string; deliveries: number }[] };
+    const outcome = await call('POST', `${api}/publish`, { set, version }) as { at: string; channels: { channel: string; outcome: string; envelopeId?: string; deliveries: number }[] };
     const envelopes = outcome.channels.flatMap((c) => (c.envelopeId ? [c.envelopeId] : []));
     if (!values['json']) {
       for (const c of outcome.channels) io.out(`${set}@${version} → ${c.channel}: ${c.outcome === 'published' ? `${c.deliveries} receiver${c.deliveries === 1 ? '' : 's'}` : c.outcome}`);
@@ -72,7 +72,7 @@ export const publishCommand: Command = {
     const shown = new Map<string, string>();
     const deadline = Date.now() + wait * 1000;
     while (envelopes.length > 0) {
-      const query = envelopes.map((e) => `envelope=${encodeURIComponent(e)}`).join('&');
+      const query = [...envelopes.map((e) => `envelope=${encodeURIComponent(e)}`), `since=${encodeURIComponent(outcome.at)}`].join('&');
       rows = ((await call('GET', `${api}/deliveries?${query}`)) as { deliveries: DeliveryRow[] }).deliveries;
       if (io.tty && !values['json']) {
         for (const r of rows) {
