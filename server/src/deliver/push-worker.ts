@@ -16,7 +16,6 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { signWebhook } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
-import { appendAudit } from '../store/audit-log.ts';
 import type { Delivery } from '../store/database.ts';
 import { claimDue, nextDueAt, queueDepth, recordOutcomes, type DeliveryResult } from './delivery-queue.ts';
 import { decidePushOutcome, type BackoffOptions, type PushOutcome, type ReceiverAnswer } from './push-outcome.ts';
@@ -141,11 +140,15 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   }
 
   async function start(due: Delivery[], now: number): Promise<void> {
-    const receivers = await ctx.db.selectFrom('receivers')
-      .select(['project', 'instance_id', 'push_token', 'gone_at'])
-      .where('instance_id', 'in', [...new Set(due.map((d) => d.instance_id))])
-      .execute();
-    const byKey = new Map(receivers.map((r) => [`${r.project}\0${r.instance_id}`, r]));
+    const byKey = new Map<string, { push_token: string; gone_at: string | null }>();
+    for (const project of new Set(due.map((d) => d.project))) {
+      const receivers = await ctx.db.selectFrom('receivers')
+        .select(['instance_id', 'push_token', 'gone_at'])
+        .where('project', '=', project)
+        .where('instance_id', 'in', [...new Set(due.filter((d) => d.project === project).map((d) => d.instance_id))])
+        .execute();
+      for (const r of receivers) byKey.set(`${project}\0${r.instance_id}`, r);
+    }
     for (const delivery of due) {
       const receiver = byKey.get(`${delivery.project}\0${delivery.instance_id}`);
       inFlight++;
@@ -277,18 +280,6 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
       if (outcome.alert) log.error(fields, 'a receiver refused the forge\'s token or signature: check the project\'s tokens and the forge\'s keys');
       else if (outcome.state === 'failed') log.warn(fields, 'push failed for good');
       else log.debug(fields, `push ${outcome.state}`);
-    }
-    // The audit chain is written after the queue's transaction: a crash in between loses an
-    // audit row, never a delivery's state (which is what decides whether it is sent again).
-    for (const { delivery: d, outcome } of recorded) {
-      if (outcome.kind === 'retry') continue;
-      await appendAudit(ctx.db, {
-        project: d.project, kind: `delivery.${outcome.state}`, subject: d.instance_id,
-        detail: {
-          delivery: d.id, set: d.set_name, version: d.version, envelope: d.envelope_id, attempts: d.attempts,
-          status: outcome.status, code: outcome.code, reason: outcome.reason, ...(outcome.alert ? { alert: true } : {}),
-        },
-      });
     }
     if (batch.length !== recorded.length) log.warn({ lost: batch.length - recorded.length }, 'answers to pushes whose lease had passed to another worker were not recorded');
   }

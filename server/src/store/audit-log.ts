@@ -43,6 +43,29 @@ export async function appendAudit(db: Store, entry: AuditEntry, now: number = Da
   });
 }
 
+/**
+ * Appends entries, in order, inside the caller's transaction: the chain's last hash is read once
+ * and the rows go in as one insert. For writers of many rows at once (the push worker records a
+ * fan-out's outcomes in batches, each with its audit rows, atomically). Call it after the
+ * transaction's first write, so that no other writer can slip a row in between (SQLite takes the
+ * write lock at the first write).
+ */
+export async function appendAuditEntries(trx: Store, entries: readonly AuditEntry[], now: number = Date.now()): Promise<void> {
+  if (entries.length === 0) return;
+  const last = await trx.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  let prev = last?.hash ?? AUDIT_GENESIS;
+  const at = storeTime(now);
+  const rows = entries.map((entry) => {
+    const row = { at, project: entry.project ?? null, kind: entry.kind, subject: entry.subject, actor: entry.actor ?? 'forge', detail: canonicalJson(entry.detail ?? {}) };
+    const hash = rowHash(prev, row);
+    const linked = { ...row, prev_hash: prev, hash };
+    prev = hash;
+    return linked;
+  });
+  // 9 columns × 500 rows stays well inside SQLite's limit on bound values.
+  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('audit_log').values(rows.slice(i, i + 500)).execute();
+}
+
 export interface AuditQuery {
   project?: string | undefined;
   kind?: string | undefined;

@@ -7,6 +7,7 @@ import { signIntegrity } from '@anvil/content-schema';
 import { checkEnvelope } from '../../../client/src/receive/check-push.ts';
 import { claimDue, enqueueDeliveries, queueDepth, rangeAllows, recordOutcome, recordOutcomes } from '../../src/deliver/delivery-queue.ts';
 import type { PushOutcome } from '../../src/deliver/push-outcome.ts';
+import { appendAudit, listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { storeTime } from '../../src/store/open-store.ts';
 import { PROJECT, addEnvelope, addReceiver, makeBundle } from '../support/delivery-fixtures.ts';
 import { createTestForge, type TestForge } from '../support/forge-context.ts';
@@ -198,6 +199,38 @@ describe('delivery queue', () => {
       expect((await rows()).map((r) => [r.set_name, r.state])).to.deep.equal([['onboarding', 'gone'], ['core', 'superseded']]);
       expect((await receiver()).gone_at).to.be.a('string');
       expect(await enqueue('1.3.0')).to.equal(0);
+    });
+
+    it('records a batch of mixed answers in one go: each row its own state, versions adding up per receiver, an audit row per final outcome, chained', async () => {
+      await addReceiver(forge.ctx, { instanceId: 'a', url: url(1), versions: { core: '1.0.0' } });
+      await addReceiver(forge.ctx, { instanceId: 'b', url: url(2) });
+      await addReceiver(forge.ctx, { instanceId: 'c', url: url(3) });
+      await appendAudit(forge.ctx.db, { kind: 'publish', subject: 'onboarding@1.2.0' });
+      await enqueue('1.2.0');
+      await enqueue('2.0.0', { set: 'core', envelopeId: 'env-core' });
+      const claimed = await claimDue(forge.ctx, 'w1', 10, 60_000);
+      const of = (id: string, set: string) => claimed.find((d) => d.instance_id === id && d.set_name === set)!;
+      const at = Date.now();
+      const retry: PushOutcome = { kind: 'retry', nextAttemptAt: at + 5_000, status: 500, code: 'http.500', reason: 'oops', delay: 'backoff' };
+      const frozen: PushOutcome = { kind: 'final', state: 'frozen', status: 409, code: 'frozen', reason: 'frozen', alert: false, deregister: false };
+      const recorded = await recordOutcomes(forge.ctx, 'w1', [
+        { delivery: of('a', 'onboarding'), at, outcome: { ...delivered(), code: 'duplicate' } },
+        { delivery: of('a', 'core'), at, outcome: { ...delivered(), code: 'duplicate' } },
+        { delivery: of('b', 'onboarding'), at, outcome: delivered({ onboarding: '1.2.0' }) },
+        { delivery: of('b', 'core'), at, outcome: retry },
+        { delivery: of('c', 'onboarding'), at, outcome: frozen },
+        { delivery: of('c', 'core'), at, outcome: frozen },
+      ]);
+      expect(recorded).to.have.length(6);
+      const states = Object.fromEntries((await rows()).map((r) => [`${r.instance_id} ${r.set_name}`, r.state]));
+      expect(states).to.deep.equal({ 'a onboarding': 'delivered', 'a core': 'delivered', 'b onboarding': 'delivered', 'b core': 'pending', 'c onboarding': 'frozen', 'c core': 'frozen' });
+      expect(JSON.parse((await receiver('a')).versions)).to.deep.equal({ core: '2.0.0', onboarding: '1.2.0' });
+      expect(await receiver('b')).to.include({ versions: JSON.stringify({ onboarding: '1.2.0' }), last_delivery_state: 'pending', last_delivery_status: 500 });
+      expect(await receiver('c')).to.include({ last_delivery_state: 'frozen', versions: '{}' });
+      const audit = await listAudit(forge.ctx.db);
+      expect(audit.map((a) => `${a.kind} ${a.subject}`)).to.deep.equal(['publish onboarding@1.2.0', 'delivery.delivered a', 'delivery.delivered a', 'delivery.delivered b', 'delivery.frozen c', 'delivery.frozen c']);
+      expect(JSON.parse(audit[1]!.detail)).to.deep.include({ set: 'onboarding', version: '1.2.0', code: 'duplicate', status: 200, attempts: 1, envelope: 'env-1.2.0' });
+      expect(await verifyAuditChain(forge.ctx.db)).to.deep.equal({ ok: true, rows: 6 });
     });
 
     it('changes nothing for an owner whose lease passed to another worker', async () => {
