@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<string>> = {
   render: renderBenchmark,
   build: buildBenchmark,
   client: clientBenchmark,
+  parse: () => import('./parse-floor.bench.ts').then((m) => m.parseFloorBenchmark()),
 };
 
 const wanted = process.argv.slice(2);
