@@ -121,3 +121,21 @@ describe('forge configuration, signing keys and secrets', () => {
     expect(() => other.open(sealed)).to.throw();
   });
 });
+
+describe('anvil serve', () => {
+  it('refuses to start on a bad configuration, naming every problem, without a stack trace', async () => {
+    const { anvil } = await import('../cli/cli-support.ts');
+    const dir = mkdtempSync(path.join(tmpdir(), 'anvil-serve-'));
+    try {
+      writeFileSync(path.join(dir, 'anvil-forge.yaml'), 'port: 8080\nprojects:\n  - name: acme\n    remote: ./missing\n    provider: github\n');
+      const run = await anvil(dir, 'serve');
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.contain('forge-config.github-repository');
+      expect(run.stderr).to.match(/anvil-forge\.yaml:\d+:\d+/);
+      expect(run.stderr).to.contain('nothing was started');
+      expect(run.stderr).to.not.contain('    at ');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
