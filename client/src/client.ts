@@ -21,11 +21,11 @@ import {
   type Envelope,
   type ReceiverState,
 } from '@anvil/content-schema';
-import { applyEnvelope } from './apply/apply-envelope.ts';
-import { openDiskCache, STATE_FILE, type DiskCache } from './cache/disk-cache.ts';
+import { applyEnvelope, stageEnvelope, type StagedEnvelope } from './apply/apply-envelope.ts';
+import { openDiskCache, STATE_FILE, type DiskCache, type StagedBundle } from './cache/disk-cache.ts';
 import type { Message } from './render/messages.ts';
 import type { PromptCallOptions } from './prompt-types.ts';
-import { checkEnvelope, checkPush, type PushRequest } from './receive/check-push.ts';
+import { checkEnvelopeYielding, checkPushRequest, decidePush, type PushDecision, type PushRequest } from './receive/check-push.ts';
 import { receiveMiddleware, type PushAnswer } from './receive/receive-middleware.ts';
 import { PromptStore } from './store/prompt-store.ts';
 import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet, type StoreSnapshot } from './store/store-snapshot.ts';
@@ -95,6 +95,7 @@ export interface AnvilClient {
 }
 
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+const NOTHING_STAGED: StagedEnvelope = { spans: undefined, staged: [], discard: async () => undefined };
 
 export async function createClient(options: ClientOptions): Promise<AnvilClient> {
   const client = new LiveClient(options);
@@ -202,15 +203,20 @@ class LiveClient implements AnvilClient {
     const keys = await this.forgeKeys();
     const answer = await this.api.envelope(this.options.channel, this.state?.etag);
     if (answer.status === 304) return this.synced({ changed: false, code: 'not-modified' });
-    const checked = checkEnvelope(answer.body, this.envelopeView(keys));
-    if (!checked.ok) {
-      // A forge serving something older than we have (409 stale) is not an error for a pull.
-      if (checked.rejection.code === 'stale') return this.synced({ changed: false, code: 'stale', reason: checked.rejection.reason });
-      throw new AnvilError(`sync.${checked.rejection.code}`, `the forge's envelope was refused: ${checked.rejection.reason}`);
+    const intake = stageEnvelope(this.cache, answer.body);
+    try {
+      const checked = await checkEnvelopeYielding(answer.body, this.envelopeView(keys), { spans: intake.spans });
+      if (!checked.ok) {
+        // A forge serving something older than we have (409 stale) is not an error for a pull.
+        if (checked.rejection.code === 'stale') return this.synced({ changed: false, code: 'stale', reason: checked.rejection.reason });
+        throw new AnvilError(`sync.${checked.rejection.code}`, `the forge's envelope was refused: ${checked.rejection.reason}`);
+      }
+      if (!checked.changed && this.state?.etag === answer.etag) return this.synced({ changed: false, code: 'unchanged' });
+      await this.apply(checked.envelope, { etag: answer.etag, keys, bytes: checked.bundleBytes, staged: intake.staged });
+      return this.synced({ changed: checked.changed, code: checked.changed ? 'applied' : 'unchanged' });
+    } finally {
+      void intake.discard();
     }
-    if (!checked.changed && this.state?.etag === answer.etag) return this.synced({ changed: false, code: 'unchanged' });
-    await this.apply(checked.envelope, { etag: answer.etag, keys, bytes: checked.bundleBytes });
-    return this.synced({ changed: checked.changed, code: checked.changed ? 'applied' : 'unchanged' });
   }
 
   private synced(result: SyncResult): SyncResult {
@@ -261,7 +267,7 @@ class LiveClient implements AnvilClient {
   private async onPush(request: PushRequest): Promise<PushAnswer> {
     const keys = this.state?.forgeKeys ?? this.pinnedOption();
     if (!keys) return { status: 503, headers: { 'retry-after': '5' }, body: { ok: false, code: 'busy', reason: 'this receiver has not pinned the forge key yet' } };
-    const decision = checkPush(request, {
+    const view = {
       ...this.envelopeView(keys),
       token: this.options.token,
       mode: this.mode(),
@@ -269,24 +275,33 @@ class LiveClient implements AnvilClient {
       maxBodyBytes: this.maxBody(),
       busy: this.busy,
       now: Date.now(),
-    });
-    if (!('envelope' in decision)) {
-      const headers: Record<string, string> = 'retryAfter' in decision && decision.retryAfter ? { 'retry-after': String(decision.retryAfter) } : {};
-      return { status: decision.status, headers, body: { ok: decision.status === 200, code: decision.code, reason: 'reason' in decision ? decision.reason : '' } };
-    }
+    };
+    // checkPush, in steps, with renders let in between: the request (who is asking), then —
+    // while the bundles it seems to carry are already being written — the envelope.
+    const asked = checkPushRequest(request, view);
+    if (!asked.ok) return answerOf(asked.decision);
+    // While an apply runs this push will most likely be answered 503: nothing to write ahead.
+    const intake = this.busy ? NOTHING_STAGED : stageEnvelope(this.cache, request.body);
     try {
-      await this.apply(decision.envelope, { webhookId: decision.webhookId, keys, bytes: decision.bundleBytes });
-    } catch (err) {
-      this.emit('error', err);
-      const code = (err as AnvilError).code ?? 'apply.failed';
-      return { status: code.startsWith('push.') ? 422 : 503, headers: { 'retry-after': '5' }, body: { ok: false, code, reason: (err as Error).message } };
+      const checked = await checkEnvelopeYielding(request.body, view, { spans: intake.spans });
+      const decision = decidePush(checked, asked.webhookId, { busy: this.busy });
+      if (!('envelope' in decision)) return answerOf(decision);
+      try {
+        await this.apply(decision.envelope, { webhookId: decision.webhookId, keys, bytes: decision.bundleBytes, staged: intake.staged });
+      } catch (err) {
+        this.emit('error', err);
+        const code = (err as AnvilError).code ?? 'apply.failed';
+        return { status: code.startsWith('push.') ? 422 : 503, headers: { 'retry-after': '5' }, body: { ok: false, code, reason: (err as Error).message } };
+      }
+      return { status: 200, body: { ok: true, code: 'applied', versions: this.versions() } };
+    } finally {
+      void intake.discard();
     }
-    return { status: 200, body: { ok: true, code: 'applied', versions: this.versions() } };
   }
 
   // ——— apply: verify (done by the caller) → swap → bundles and state durable (apply/) ———
 
-  private apply(envelope: Envelope, how: { webhookId?: string | undefined; etag?: string | undefined; keys: Record<string, string>; bytes?: Map<string, Buffer> }): Promise<void> {
+  private apply(envelope: Envelope, how: { webhookId?: string | undefined; etag?: string | undefined; keys: Record<string, string>; bytes?: Map<string, Buffer>; staged?: StagedBundle[] }): Promise<void> {
     const run = this.applying.then(async () => {
       this.busy = true;
       let servedSets = 0;
@@ -297,6 +312,7 @@ class LiveClient implements AnvilClient {
           known: this.bundles,
           envelope,
           bytes: how.bytes,
+          staged: how.staged,
           sets: this.setNames,
           webhookId: how.webhookId,
           etag: how.etag,
@@ -496,6 +512,11 @@ class LiveClient implements AnvilClient {
   private emit(type: 'update' | 'error', detail: unknown): void {
     for (const l of this.listeners) l({ type, detail });
   }
+}
+
+function answerOf(decision: Exclude<PushDecision, { code: 'applied' }>): PushAnswer {
+  const headers: Record<string, string> = 'retryAfter' in decision && decision.retryAfter ? { 'retry-after': String(decision.retryAfter) } : {};
+  return { status: decision.status, headers, body: { ok: decision.status === 200, code: decision.code, reason: decision.reason } };
 }
 
 function sameState(text: string, state: ReceiverState | undefined): boolean {

@@ -7,6 +7,7 @@
  * cache also needs to keep the previous file under a second name atomically (a hard link).
  */
 import { randomBytes } from 'node:crypto';
+import { close, fsync, openSync, write } from 'node:fs';
 import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -19,6 +20,15 @@ export function tempPathFor(target: string): string {
 
 /** `mode` 0o600 for secrets (the forge's keys): the file never exists with wider permissions. */
 export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  await renameDurably(await writeTempDurably(target, data, mode), target);
+}
+
+/**
+ * The first half of `writeFileAtomic`: `data` written and fsynced to a new temp file beside
+ * `target` (removed again on failure); returns its path. Nothing names it as `target` yet, so it
+ * can be written before it is known whether it will be used.
+ */
+export async function writeTempDurably(target: string, data: Uint8Array, mode = 0o644): Promise<string> {
   const temp = tempPathFor(target);
   try {
     const handle = await open(temp, 'wx', mode);
@@ -28,6 +38,51 @@ export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0
     } finally {
       await handle.close();
     }
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  return temp;
+}
+
+/**
+ * `writeTempDurably`, with the write handed to the I/O threads before this returns: the file is
+ * opened synchronously and the write issued at once, so the disk works even while the caller
+ * keeps the event loop busy (parsing the very body whose bytes these are). The directory must
+ * exist.
+ */
+export function writeTempDurablyNow(target: string, data: Uint8Array, mode = 0o644): Promise<string> {
+  const temp = tempPathFor(target);
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx', mode);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  const written = (async () => {
+    try {
+      // One write(2) for the whole buffer in practice; the loop covers a short write.
+      for (let at = 0; at < data.byteLength; ) at += await writeAsync(fd, data, at, data.byteLength - at);
+      await fsyncAsync(fd);
+    } finally {
+      await closeAsync(fd);
+    }
+    return temp;
+  })();
+  return written.catch(async (err: unknown) => {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  });
+}
+
+const writeAsync = (fd: number, data: Uint8Array, offset: number, length: number) =>
+  new Promise<number>((resolve, reject) => write(fd, data, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
+const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+const closeAsync = (fd: number) => new Promise<void>((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+
+/** The second half: the temp file renamed over `target`, and the directory fsynced. */
+export async function renameDurably(temp: string, target: string): Promise<void> {
+  try {
     await rename(temp, target);
   } catch (err) {
     await unlink(temp).catch(() => undefined);

@@ -7,6 +7,7 @@
  * byte, signatures by the pinned forge keys, dependencies present) and falls back to the
  * previous state when the current one does not verify.
  */
+import { existsSync } from 'node:fs';
 import { readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -21,7 +22,7 @@ import {
   type EnvelopeSignature,
   type ReceiverState,
 } from '@anvil/content-schema';
-import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, syncDirectory, writeFileAtomic } from './atomic-file.ts';
+import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, syncDirectory, writeFileAtomic, writeTempDurably, writeTempDurablyNow } from './atomic-file.ts';
 
 export const STATE_FILE = 'state.json';
 export const PREVIOUS_STATE_FILE = 'state.prev.json';
@@ -73,10 +74,18 @@ export interface DiskCache {
   /** Where the bundle with this integrity is kept. */
   bundlePath(integrity: string): string;
   /**
-   * Makes `bytes` durable as the bundle `integrity` (which the caller has verified). Identical
-   * bytes already there are left alone; anything else there is replaced atomically.
+   * Starts writing bytes that are not verified yet (a bundle's span in a pushed body) to a temp
+   * file beside the bundles, so that the disk works while the bytes are being verified. Nothing
+   * names the file: `writeBundle` with the same bytes (the same memory) takes it, `discard()`
+   * removes it otherwise.
    */
-  writeBundle(bytes: Uint8Array | string, integrity: string): Promise<BundleWrite>;
+  stageBundle(bytes: Uint8Array): StagedBundle;
+  /**
+   * Makes `bytes` durable as the bundle `integrity` (which the caller has verified). Identical
+   * bytes already there are left alone; anything else there is replaced atomically. When one of
+   * `staged` holds these very bytes, its temp file is renamed into place instead of writing again.
+   */
+  writeBundle(bytes: Uint8Array | string, integrity: string, staged?: readonly StagedBundle[]): Promise<BundleWrite>;
   /**
    * Replaces `state.json` atomically, keeping the state it replaces as `state.prev.json`. Every
    * bundle the state names must have been written first.
@@ -86,6 +95,13 @@ export interface DiskCache {
   load(): Promise<LoadedCache | undefined>;
   /** Removes bundle files that neither state names, and temp files left by crashes. */
   garbageCollect(): Promise<GarbageCollection>;
+}
+
+/** Bytes being written to a temp file while they are verified (see `DiskCache.stageBundle`). */
+export interface StagedBundle {
+  readonly bytes: Uint8Array;
+  /** Removes the temp file, unless `writeBundle` took it; safe to call more than once. */
+  discard(): Promise<void>;
 }
 
 /**
@@ -145,6 +161,8 @@ class FileDiskCache implements DiskCache {
   readonly #onDisk = new Set<string>();
   /** Bundles written here that a state may be about to name: never collected. */
   readonly #pending = new Set<string>();
+  /** Bundles whose names this process made durable (renamed, then fsynced the directory). */
+  readonly #named = new Set<string>();
   /** False once a load found `state.json` unusable: it must not become the previous state. */
   #currentUsable = true;
 
@@ -158,7 +176,17 @@ class FileDiskCache implements DiskCache {
     return join(this.#bundlesDir, bundleFileName(integrity));
   }
 
-  async writeBundle(bytes: Uint8Array | string, integrity: string): Promise<BundleWrite> {
+  stageBundle(bytes: Uint8Array): StagedBundle {
+    const target = join(this.#bundlesDir, 'staged');
+    // Issued before this returns (once the directories exist): the caller goes on to parse the body.
+    if (!this.#directoriesReady && existsSync(this.#bundlesDir)) this.#directoriesReady = true;
+    const temp = this.#writing(this.#bundlesDir, () =>
+      this.#directoriesReady ? writeTempDurablyNow(target, bytes) : this.#ensureDirectories().then(() => writeTempDurablyNow(target, bytes)),
+    );
+    return new StagedTempFile(bytes, temp);
+  }
+
+  async writeBundle(bytes: Uint8Array | string, integrity: string, staged: readonly StagedBundle[] = []): Promise<BundleWrite> {
     const path = this.bundlePath(integrity);
     const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
     this.#pending.add(integrity);
@@ -172,8 +200,12 @@ class FileDiskCache implements DiskCache {
         this.#onDisk.add(integrity);
         return 'kept';
       }
-      await writeFileAtomic(path, data);
+      const mine = staged.find((s): s is StagedTempFile => s instanceof StagedTempFile && sameMemory(s.bytes, data));
+      const temp = await mine?.take();
+      if (temp !== undefined) await renameDurably(temp, path);
+      else await writeFileAtomic(path, data);
       this.#onDisk.add(integrity);
+      this.#named.add(integrity);
       return existing === undefined ? 'written' : 'replaced';
     });
   }
@@ -187,27 +219,39 @@ class FileDiskCache implements DiskCache {
           details: { errors: checked.errors },
         });
       }
-      const integrities = Object.keys(state.bundles);
-      const present = await this.#writing(this.#bundlesDir, () =>
-        mapLimit(integrities, PARALLEL_READS, async (integrity) => this.#onDisk.has(integrity) || (await exists(this.bundlePath(integrity)))),
-      );
-      const missing = integrities.filter((_, i) => !present[i]);
-      if (missing.length > 0) {
-        throw new AnvilError('cache.missing-bundle', `refusing to commit a state naming ${missing.length} bundle(s) not on disk, e.g. ${missing[0]}`, {
-          hint: 'write every bundle with writeBundle() before commit()',
-          details: { missing },
-        });
-      }
-
       const statePath = join(this.dir, STATE_FILE);
-      await this.#writing(statePath, async () => {
+      // The new state's bytes go to disk while the bundles it names are checked and the state
+      // it replaces is kept; only the rename at the end makes it current.
+      const temp = this.#writing(statePath, async () => {
         await this.#ensureDirectories();
-        // Bundle names written by another process (or before a restart) become durable
-        // before a state that names them does.
-        await syncDirectory(this.#bundlesDir);
-        if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
-        await writeFileAtomic(statePath, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
+        return writeTempDurably(statePath, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
       });
+      temp.catch(() => undefined);
+      const integrities = Object.keys(state.bundles);
+      try {
+        const present = await this.#writing(this.#bundlesDir, () =>
+          mapLimit(integrities, PARALLEL_READS, async (integrity) => this.#onDisk.has(integrity) || (await exists(this.bundlePath(integrity)))),
+        );
+        const missing = integrities.filter((_, i) => !present[i]);
+        if (missing.length > 0) {
+          throw new AnvilError('cache.missing-bundle', `refusing to commit a state naming ${missing.length} bundle(s) not on disk, e.g. ${missing[0]}`, {
+            hint: 'write every bundle with writeBundle() before commit()',
+            details: { missing },
+          });
+        }
+        await this.#writing(statePath, async () => {
+          await this.#ensureDirectories();
+          // Bundle names written by another process (or before a restart) become durable
+          // before a state that names them does.
+          if (!integrities.every((integrity) => this.#named.has(integrity))) await syncDirectory(this.#bundlesDir);
+          if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
+          await renameDurably(await temp, statePath);
+        });
+      } catch (err) {
+        const path = await temp.catch(() => undefined);
+        if (path !== undefined) await unlink(path).catch(() => undefined);
+        throw err;
+      }
       this.#currentUsable = true;
       for (const integrity of integrities) {
         this.#onDisk.add(integrity);
@@ -266,7 +310,10 @@ class FileDiskCache implements DiskCache {
         const integrity = integrityOfFileName(name);
         const collectable = name.endsWith(TEMP_SUFFIX) || (integrity !== undefined && !named.has(integrity) && !this.#pending.has(integrity));
         if (!collectable) continue;
-        if ((await collect(this.#bundlesDir, `${BUNDLES_DIR}/${name}`, name)) && integrity !== undefined) this.#onDisk.delete(integrity);
+        if ((await collect(this.#bundlesDir, `${BUNDLES_DIR}/${name}`, name)) && integrity !== undefined) {
+          this.#onDisk.delete(integrity);
+          this.#named.delete(integrity);
+        }
       }
       for (const name of await listDirectory(this.dir)) {
         if (name.endsWith(TEMP_SUFFIX) && (name.startsWith(`${STATE_FILE}.`) || name.startsWith(`${PREVIOUS_STATE_FILE}.`))) {
@@ -408,6 +455,34 @@ class FileDiskCache implements DiskCache {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+class StagedTempFile implements StagedBundle {
+  #settled = false;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly temp: Promise<string>,
+  ) {
+    temp.catch(() => undefined); // a failed staging only means writeBundle writes the bytes itself
+  }
+
+  /** The temp file, now the caller's to rename; undefined when staging failed or it was discarded. */
+  async take(): Promise<string | undefined> {
+    if (this.#settled) return undefined;
+    this.#settled = true;
+    return this.temp.catch(() => undefined);
+  }
+
+  async discard(): Promise<void> {
+    const path = await this.take();
+    if (path !== undefined) await unlink(path).catch(() => undefined);
+  }
+}
+
+/** The same bytes in memory (a span of the same body), not merely equal ones. */
+function sameMemory(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
 }
 
 /** The size of the regular file at `path`, or undefined when there is none. */

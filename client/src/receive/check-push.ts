@@ -8,6 +8,7 @@
  * who cannot prove to be the forge — then what is asked (frozen, repeats, the envelope itself).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import semver from 'semver';
 import {
   validateEnvelope,
@@ -18,7 +19,7 @@ import {
   WEBHOOK_TOLERANCE_SECONDS,
   type Envelope,
 } from '@anvil/content-schema';
-import { bundleSpans, scanBundleSpans } from './envelope-spans.ts';
+import { bundleSpans, isSpanChain, scanBundleSpans } from './envelope-spans.ts';
 
 export interface PushRequest {
   /** Header names in lower case, as node:http gives them. */
@@ -57,11 +58,24 @@ export type PushDecision =
   | { status: 400 | 401 | 403 | 409 | 413 | 422 | 503; code: string; reason: string; retryAfter?: number };
 
 export function checkPush(request: PushRequest, view: ReceiverView): PushDecision {
+  const asked = checkPushRequest(request, view);
+  return asked.ok ? decidePush(checkEnvelope(request.body, view), asked.webhookId, view) : asked.decision;
+}
+
+export type PushRequestCheck = { ok: true; webhookId: string } | { ok: false; decision: Exclude<PushDecision, { code: 'applied' }> };
+
+/**
+ * What is decided before the body is read as an envelope: size, token, request signature and
+ * window, a repeated webhook-id, frozen. `checkPush` is this, then `checkEnvelope`, then
+ * `decidePush`; a receiver may run them apart, to let renders in between (client.ts).
+ */
+export function checkPushRequest(request: PushRequest, view: ReceiverView): PushRequestCheck {
+  const refuse = (decision: Exclude<PushDecision, { code: 'applied' }>) => ({ ok: false as const, decision });
   if (request.body.length > view.maxBodyBytes) {
-    return { status: 413, code: 'push.too-large', reason: `the body is ${request.body.length} bytes; this receiver takes at most ${view.maxBodyBytes}` };
+    return refuse({ status: 413, code: 'push.too-large', reason: `the body is ${request.body.length} bytes; this receiver takes at most ${view.maxBodyBytes}` });
   }
   if (!tokenMatches(header(request, 'authorization'), view.token)) {
-    return { status: 401, code: 'push.token', reason: 'missing or wrong bearer token' };
+    return refuse({ status: 401, code: 'push.token', reason: 'missing or wrong bearer token' });
   }
   const webhookId = header(request, 'webhook-id');
   const verified = verifyWebhook(view.forgeKeys, {
@@ -70,19 +84,20 @@ export function checkPush(request: PushRequest, view: ReceiverView): PushDecisio
     signature: header(request, 'webhook-signature') ?? '',
     body: request.body,
   }, { now: view.now, toleranceSeconds: WEBHOOK_TOLERANCE_SECONDS });
-  if (!verified.ok) return { status: verified.status, code: verified.code, reason: verified.reason };
+  if (!verified.ok) return refuse({ status: verified.status, code: verified.code, reason: verified.reason });
   const id = webhookId as string;
 
-  if (view.seenWebhookIds.has(id)) return { status: 200, code: 'duplicate', reason: `webhook ${id} was applied already` };
-  if (view.mode === 'frozen') return { status: 409, code: 'frozen', reason: 'this receiver is frozen; it updates only on a manual sync' };
+  if (view.seenWebhookIds.has(id)) return refuse({ status: 200, code: 'duplicate', reason: `webhook ${id} was applied already` });
+  if (view.mode === 'frozen') return refuse({ status: 409, code: 'frozen', reason: 'this receiver is frozen; it updates only on a manual sync' });
+  return { ok: true, webhookId: id };
+}
 
-  const checked = checkEnvelope(request.body, view);
+/** The answer to a push whose request passed and whose envelope was checked. */
+export function decidePush(checked: EnvelopeCheck, webhookId: string, view: Pick<ReceiverView, 'busy'>): PushDecision {
   if (!checked.ok) return checked.rejection;
   if (!checked.changed) return { status: 200, code: 'unchanged', reason: 'this receiver has these versions already' };
-  const { envelope } = checked;
-
   if (view.busy) return { status: 503, code: 'busy', reason: 'an update is being applied; retry shortly', retryAfter: 1 };
-  return { status: 200, code: 'applied', envelope, bundleBytes: checked.bundleBytes, webhookId: id };
+  return { status: 200, code: 'applied', envelope: checked.envelope, bundleBytes: checked.bundleBytes, webhookId };
 }
 
 export type EnvelopeView = Pick<ReceiverView, 'project' | 'channel' | 'forgeKeys' | 'versions' | 'rollouts' | 'ranges' | 'sets'>;
@@ -90,17 +105,44 @@ export type EnvelopeView = Pick<ReceiverView, 'project' | 'channel' | 'forgeKeys
 type Rejection = Extract<PushDecision, { status: 400 | 401 | 403 | 409 | 413 | 422 | 503 }>;
 const reject = (rejection: Rejection) => ({ ok: false as const, rejection });
 
+export type EnvelopeCheck =
+  | { ok: true; envelope: Envelope; changed: boolean; /** Each bundle's exact bytes, when integrity was checked on them. */ bundleBytes: Map<string, Buffer> }
+  | { ok: false; rejection: Rejection };
+
+export interface EnvelopeCheckOptions {
+  /** The body's bundle spans as `bundleSpans` guessed them, when the caller has them already. */
+  spans?: Buffer[] | undefined;
+}
+
 /**
  * The envelope itself, pushed or pulled: JSON, schema, project and channel, every bundle's
  * integrity and forge signature, the receiver's ranges, and versions that only move forward.
  */
-export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; envelope: Envelope; changed: boolean; /** Each bundle's exact bytes, when integrity was checked on them. */ bundleBytes: Map<string, Buffer> } | { ok: false; rejection: Rejection } {
-  let parsed: unknown;
+export function checkEnvelope(body: Buffer, view: EnvelopeView, options: EnvelopeCheckOptions = {}): EnvelopeCheck {
+  const parsed = parseEnvelopeJson(body);
+  return parsed.ok ? checkParsedEnvelope(body, parsed.value, view, options) : parsed;
+}
+
+/**
+ * `checkEnvelope`, letting the event loop run between parsing the body and checking it: the two
+ * halves of a 10 MB check are each shorter than the whole, and renders wait for no more than one.
+ */
+export async function checkEnvelopeYielding(body: Buffer, view: EnvelopeView, options: EnvelopeCheckOptions = {}): Promise<EnvelopeCheck> {
+  const parsed = parseEnvelopeJson(body);
+  if (!parsed.ok) return parsed;
+  await yieldToEventLoop();
+  return checkParsedEnvelope(body, parsed.value, view, options);
+}
+
+function parseEnvelopeJson(body: Buffer): { ok: true; value: unknown } | { ok: false; rejection: Rejection } {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return { ok: true, value: JSON.parse(body.toString('utf8')) };
   } catch (err) {
     return reject({ status: 400, code: 'push.malformed', reason: `the body is not JSON: ${(err as Error).message}` });
   }
+}
+
+function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, options: EnvelopeCheckOptions): EnvelopeCheck {
   // Prompt entries are checked before each prompt is first served (store/), not here: the
   // outline, integrity over every byte and the signatures are what an apply waits for.
   const checked = validateEnvelope(parsed, { deferPrompts: true });
@@ -113,7 +155,7 @@ export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; env
   if (envelope.channel !== view.channel) return reject({ status: 422, code: 'push.wrong-channel', reason: `the envelope is for channel ${envelope.channel}, this receiver takes ${view.channel}` });
 
   // On the bytes as received when the body is canonical (it is, from a forge); else re-serialised.
-  const bundleBytes = verifiedBundleBytes(body, envelope.bundles);
+  const bundleBytes = verifiedBundleBytes(body, envelope.bundles, options.spans);
   for (const bundle of envelope.bundles) {
     if (bundleBytes.has(bundle.integrity)) continue;
     if (!verifyBundleIntegrity(bundle)) return reject({ status: 422, code: 'push.integrity', reason: `bundle ${bundle.set}@${bundle.version} does not match its integrity` });
@@ -146,9 +188,9 @@ export function checkEnvelope(body: Buffer, view: EnvelopeView): { ok: true; env
  * right is a whole canonical bundle, so the next starts right after it). Otherwise the exact scan
  * is used, whose spans are right on their own.
  */
-function verifiedBundleBytes(body: Buffer, bundles: Envelope['bundles']): Map<string, Buffer> {
+function verifiedBundleBytes(body: Buffer, bundles: Envelope['bundles'], spans?: Buffer[]): Map<string, Buffer> {
   const found = new Map<string, Buffer>();
-  const guessed = bundleSpans(body);
+  const guessed = spans !== undefined && isSpanChain(body, spans) ? spans : bundleSpans(body);
   if (guessed?.length === bundles.length && bundles.every((b, i) => integrityOfBundleBytes(guessed[i]!) === b.integrity)) {
     bundles.forEach((b, i) => found.set(b.integrity, guessed[i]!));
     return found;

@@ -37,6 +37,20 @@ export function bundleSpans(body: Buffer): Buffer[] | undefined {
   }
 }
 
+/**
+ * True when `spans` lie end to end in `body` (one byte apart, for the comma) from where its
+ * bundles array starts, as `bundleSpans` returns them: what makes guessed spans that all hash right
+ * the very text the parser read for each bundle.
+ */
+export function isSpanChain(body: Buffer, spans: readonly Buffer[]): boolean {
+  let at = body.byteOffset + PREFIX.length;
+  for (const span of spans) {
+    if (span.buffer !== body.buffer || span.byteOffset !== at) return false;
+    at += span.byteLength + 1;
+  }
+  return at - 1 <= body.byteOffset + body.byteLength;
+}
+
 /** Exact spans, found with one linear, string-aware scan. */
 export function scanBundleSpans(body: Buffer): Buffer[] | undefined {
   if (!hasPrefix(body)) return undefined;

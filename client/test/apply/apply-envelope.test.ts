@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { AnvilError, RECEIVER_STATE_FORMAT, canonicalJson, generateSigningKey, signIntegrity, type Bundle, type Envelope, type ReceiverState } from '@anvil/content-schema';
-import { applyEnvelope } from '../../src/apply/apply-envelope.ts';
+import { applyEnvelope, stageEnvelope } from '../../src/apply/apply-envelope.ts';
+import { checkEnvelopeYielding } from '../../src/receive/check-push.ts';
 import { openDiskCache, type DiskCache } from '../../src/cache/disk-cache.ts';
 import { makeBundle } from '../support/fake-forge.ts';
 
@@ -37,7 +38,8 @@ describe('applyEnvelope: served once verified, answered once durable', function 
         return inner.lastLoadProblems;
       },
       bundlePath: (integrity) => inner.bundlePath(integrity),
-      writeBundle: (bytes, integrity) => inner.writeBundle(bytes, integrity),
+      stageBundle: (bytes) => inner.stageBundle(bytes),
+      writeBundle: (bytes, integrity, staged) => inner.writeBundle(bytes, integrity, staged),
       commit: (state) => inner.commit(state),
       load: () => inner.load(),
       garbageCollect: () => inner.garbageCollect(),
@@ -128,6 +130,28 @@ describe('applyEnvelope: served once verified, answered once durable', function 
     });
     await applyEnvelope({ cache: wrapped, current: fresh, known: new Map(), envelope: envelope([v1]), bytes: new Map([[v1.integrity, bytes]]), serve: () => () => undefined });
     expect(seen[0]).to.equal(bytes);
+  });
+
+  it('takes the bundle files staged while the body was verified, and leaves no temp file behind', async function () {
+    const body = Buffer.from(canonicalJson(envelope([v1, v2])));
+    const intake = stageEnvelope(cache, body);
+    expect(intake.staged).to.have.length(2);
+    const checked = await checkEnvelopeYielding(body, { project: 'acme', channel: 'production', forgeKeys: fresh.forgeKeys, versions: {}, rollouts: {}, ranges: {}, sets: ['onboarding'] }, { spans: intake.spans });
+    if (!checked.ok) throw new Error(checked.rejection.reason);
+    const writes: string[] = [];
+    const wrapped = wrap(cache, {
+      writeBundle: async (bytes, integrity, staged) => {
+        const result = await cache.writeBundle(bytes, integrity, staged);
+        writes.push(integrity);
+        return result;
+      },
+    });
+    await applyEnvelope({ cache: wrapped, current: fresh, known: new Map(), envelope: checked.envelope, bytes: checked.bundleBytes, staged: intake.staged, serve: () => () => undefined });
+    await intake.discard();
+    expect(writes).to.deep.equal([v2.integrity]); // only the version served is kept
+    const names = await readdir(path.join(dir, 'bundles'));
+    expect(names.filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+    expect(await readFile(cache.bundlePath(v2.integrity), 'utf8')).to.equal(canonicalJson(v2));
   });
 
   it('refuses a plan that misses a dependency before serving anything', async function () {

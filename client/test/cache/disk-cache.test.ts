@@ -67,6 +67,42 @@ describe('disk cache', () => {
   });
 
   describe('bundles', () => {
+    describe('staged while they are verified', () => {
+      const temps = async () => (await readdir(join(dir, BUNDLES_DIR))).filter((name) => name.endsWith('.tmp'));
+
+      it('a staged temp file becomes the bundle when writeBundle is given the very same bytes', async () => {
+        const cache = openDiskCache(dir);
+        const bundle = makeBundle('core', '2.0.0');
+        const body = Buffer.from(`{"bundles":[${JSON.stringify(bundle)}]}`);
+        const span = body.subarray(12, body.length - 2);
+        const staged = cache.stageBundle(span);
+        // Another view of the same memory counts as the same bytes.
+        expect(await cache.writeBundle(body.subarray(12, body.length - 2), bundle.integrity, [staged])).to.equal('written');
+        expect(await temps()).to.deep.equal([]);
+        expect(await readFile(cache.bundlePath(bundle.integrity), 'utf8')).to.equal(JSON.stringify(bundle));
+        await staged.discard(); // taken: nothing left to remove, and no error
+        expect(await readFile(cache.bundlePath(bundle.integrity), 'utf8')).to.equal(JSON.stringify(bundle));
+      });
+
+      it('equal bytes elsewhere in memory are written anew, and discard removes what was staged', async () => {
+        const cache = openDiskCache(dir);
+        const bundle = makeBundle('core', '2.0.0');
+        const staged = cache.stageBundle(Buffer.from(JSON.stringify(bundle)));
+        expect(await cache.writeBundle(Buffer.from(JSON.stringify(bundle)), bundle.integrity, [staged])).to.equal('written');
+        expect(await temps()).to.have.length(1);
+        await staged.discard();
+        await staged.discard();
+        expect(await temps()).to.deep.equal([]);
+      });
+
+      it('leaves no temp file when what was staged is never used', async () => {
+        const cache = openDiskCache(dir);
+        await cache.stageBundle(Buffer.from('{"not":"verified"}')).discard();
+        expect(await temps()).to.deep.equal([]);
+        expect(await readdir(join(dir, BUNDLES_DIR))).to.deep.equal([]);
+      });
+    });
+
     it('are kept as bundles/sha256-<hex digest>.json with the exact bytes', async () => {
       const cache = openDiskCache(dir);
       const bundle = makeBundle('core', '2.0.0');
