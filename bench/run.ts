@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<string>> = {
   build: buildBenchmark,
   client: clientBenchmark,
   parse: () => import('./parse-floor.bench.ts').then((m) => m.parseFloorBenchmark()),
+  fanout: () => import('./fanout.bench.ts').then((m) => m.fanoutBenchmark()),
 };
 
 const wanted = process.argv.slice(2);

@@ -264,7 +264,15 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   async function flush(): Promise<void> {
     if (answered.length === 0) return;
     const batch = answered.splice(0);
-    const recorded = await recordOutcomes(ctx, owner, batch);
+    let recorded: DeliveryResult[];
+    try {
+      recorded = await recordOutcomes(ctx, owner, batch);
+    } catch (err) {
+      // Kept for the next pass (the store may be busy for a moment); if the process dies first,
+      // the leases run out and the pushes are sent again, as no-ops for receivers that applied them.
+      answered.unshift(...batch);
+      throw err;
+    }
     if (Date.now() - depthAt >= 250) {
       depthAt = Date.now();
       ctx.metrics.queueDepth.set(await queueDepth(ctx));
