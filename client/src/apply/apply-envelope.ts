@@ -86,8 +86,7 @@ export async function applyEnvelope(request: ApplyRequest): Promise<AppliedState
   }
   const undo = request.serve(state, bundles);
   try {
-    await writes;
-    await cache.commit(state);
+    await cache.commit(state, { after: writes });
   } catch (err) {
     undo();
     throw err;

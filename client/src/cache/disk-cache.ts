@@ -88,9 +88,11 @@ export interface DiskCache {
   writeBundle(bytes: Uint8Array | string, integrity: string, staged?: readonly StagedBundle[]): Promise<BundleWrite>;
   /**
    * Replaces `state.json` atomically, keeping the state it replaces as `state.prev.json`. Every
-   * bundle the state names must have been written first.
+   * bundle the state names must have been written first — or be among the writes `after` stands
+   * for: the new state's file is written while they run, and made current once they succeeded
+   * (if they fail, so does the commit, and nothing changes).
    */
-  commit(state: ReceiverState): Promise<void>;
+  commit(state: ReceiverState, options?: { after?: Promise<unknown> }): Promise<void>;
   /** The newest state that verifies completely, with its bundles; undefined when there is none. */
   load(): Promise<LoadedCache | undefined>;
   /** Removes bundle files that neither state names, and temp files left by crashes. */
@@ -210,7 +212,7 @@ class FileDiskCache implements DiskCache {
     });
   }
 
-  commit(state: ReceiverState): Promise<void> {
+  commit(state: ReceiverState, options: { after?: Promise<unknown> } = {}): Promise<void> {
     return this.#serial(async () => {
       const checked = validateReceiverState(state);
       if (!checked.ok) {
@@ -229,6 +231,7 @@ class FileDiskCache implements DiskCache {
       temp.catch(() => undefined);
       const integrities = Object.keys(state.bundles);
       try {
+        await options.after;
         const present = await this.#writing(this.#bundlesDir, () =>
           mapLimit(integrities, PARALLEL_READS, async (integrity) => this.#onDisk.has(integrity) || (await exists(this.bundlePath(integrity)))),
         );

@@ -16,6 +16,8 @@ const END = Buffer.from('],"channel":"');
 // A `"` inside a string is always escaped, so neither of these can start inside one: `,"` and `{"`
 // only occur between members, and are found in member text (free-form metadata) at worst.
 const JOIN = Buffer.from('},{"dependencies":{');
+// `signatures` sorts last: what follows it is the signatures, at least one per bundle.
+const SIGNATURES = Buffer.from(',"signatures":[');
 
 /** Guessed spans, to be verified by hash (all of them, or none). */
 export function bundleSpans(body: Buffer): Buffer[] | undefined {
@@ -23,6 +25,8 @@ export function bundleSpans(body: Buffer): Buffer[] | undefined {
   const end = body.lastIndexOf(END);
   if (end < PREFIX.length) return undefined;
   if (end === PREFIX.length) return [];
+  // One signature means at most one bundle: no need to look through it for a join.
+  if (signatureCount(body, end) === 1) return body[end - 1] === 0x7d /* } */ ? [body.subarray(PREFIX.length, end)] : undefined;
   const spans: Buffer[] = [];
   let start = PREFIX.length;
   for (;;) {
@@ -83,6 +87,15 @@ export function scanBundleSpans(body: Buffer): Buffer[] | undefined {
     }
     return body[i] === 0x5d ? spans : undefined;
   }
+}
+
+/** 0, 1 or 2 (meaning "more"): the objects the signatures array after `from` seems to hold. */
+function signatureCount(body: Buffer, from: number): number {
+  const at = body.lastIndexOf(SIGNATURES);
+  if (at < from) return -1;
+  let count = 0;
+  for (let i = body.indexOf(0x7b /* { */, at); i >= 0 && count < 2; i = body.indexOf(0x7b, i + 1)) count++;
+  return count;
 }
 
 function hasPrefix(body: Buffer): boolean {

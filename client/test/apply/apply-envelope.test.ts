@@ -40,7 +40,7 @@ describe('applyEnvelope: served once verified, answered once durable', function 
       bundlePath: (integrity) => inner.bundlePath(integrity),
       stageBundle: (bytes) => inner.stageBundle(bytes),
       writeBundle: (bytes, integrity, staged) => inner.writeBundle(bytes, integrity, staged),
-      commit: (state) => inner.commit(state),
+      commit: (state, options) => inner.commit(state, options),
       load: () => inner.load(),
       garbageCollect: () => inner.garbageCollect(),
       ...overrides,
@@ -59,10 +59,10 @@ describe('applyEnvelope: served once verified, answered once durable', function 
         if (fail === 'writeBundle') throw new AnvilError('cache.write', 'disk full');
         return inner.writeBundle(bytes, integrity);
       },
-      commit: async (state) => {
+      commit: async (state, options) => {
         calls.push('commit');
         if (fail === 'commit') throw new AnvilError('cache.write', 'disk full');
-        return inner.commit(state);
+        return inner.commit(state, options);
       },
     });
     return { cache: wrapped, release, calls };
@@ -82,8 +82,10 @@ describe('applyEnvelope: served once verified, answered once durable', function 
     void applying.then(() => (done = true));
     await new Promise((r) => setTimeout(r, 20));
     expect(events).to.deep.equal([`serve 1.0.0 ${v1.integrity}`]);
-    expect(disk.calls).to.deep.equal(['writeBundle']);
+    // The state is being committed, but is not current while its bundle is not written.
+    expect(disk.calls).to.deep.equal(['writeBundle', 'commit']);
     expect(done).to.equal(false);
+    expect(await openDiskCache(dir).load()).to.equal(undefined);
 
     disk.release();
     const applied = await applying;

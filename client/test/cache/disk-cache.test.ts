@@ -162,6 +162,32 @@ describe('disk cache', () => {
       expect((await readdir(dir)).sort()).to.deep.equal([BUNDLES_DIR, STATE_FILE, PREVIOUS_STATE_FILE].sort());
     });
 
+    it('write the new state while its bundles are still being written, and make it current only once they are', async () => {
+      const { a, b } = twoStates();
+      const cache = openDiskCache(dir);
+      await apply(cache, a);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const writes = gate.then(() => Promise.all(b.bundles.map(({ bytes, integrity }) => cache.writeBundle(bytes, integrity))));
+      const committing = cache.commit(b.state, { after: writes });
+      await delay(30);
+      expect(JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))).to.deep.equal(a.state);
+      release();
+      await committing;
+      expect(JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))).to.deep.equal(b.state);
+      expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+    });
+
+    it('fail with the bundle writes\' error when they fail, and change nothing', async () => {
+      const { a, b } = twoStates();
+      const cache = openDiskCache(dir);
+      await apply(cache, a);
+      const failed = new AnvilError('cache.write', 'disk full');
+      expect(await cache.commit(b.state, { after: Promise.reject(failed) }).catch((e: unknown) => e)).to.equal(failed);
+      expect(JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))).to.deep.equal(a.state);
+      expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+    });
+
     it('refuse to commit an invalid state, or one naming a bundle not written', async () => {
       const { a } = twoStates();
       const cache = openDiskCache(dir);

@@ -62,6 +62,11 @@ describe('integrity on the bytes as received', function () {
       expect(checked.ok && [...checked.bundleBytes.values()].map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(tricky), canonicalJson(b)]);
     });
 
+    it('takes one signature to mean one bundle, and does not look for joins inside it', function () {
+      const tricky = makeBundle('onboarding', '1.0.0', { p: { template: 'x', metadata: { metadata: { list: [{ version: '1.0.0' }, { dependencies: { x: 1 } }] } } } });
+      expect(bundleSpans(body([tricky]))!.map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(tricky)]);
+    });
+
     it('still refuses a tampered bundle, whichever way its bytes were found', function () {
       const tampered = Buffer.from(body([a, b]).toString('utf8').replace('Hi {{name}}', 'Ho {{name}}'));
       const checked = checkEnvelope(tampered, view);
