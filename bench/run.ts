@@ -12,6 +12,7 @@ const benchmarks: Record<string, () => Promise<string>> = {
   client: clientBenchmark,
   parse: () => import('./parse-floor.bench.ts').then((m) => m.parseFloorBenchmark()),
   fanout: () => import('./fanout.bench.ts').then((m) => m.fanoutBenchmark()),
+  propagation: () => import('./propagation.bench.ts').then((m) => m.propagationBenchmark()),
 };
 
 const wanted = process.argv.slice(2);
