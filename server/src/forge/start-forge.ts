@@ -71,7 +71,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   const queue = new SyncQueue<SyncReport>(async (name) => {
     const project = ctx.projects.get(name)!;
     const started = performance.now();
-    const report = await syncProject(ctx, project, { defaultBranch: config.defaultBranches[name] });
+    const report = await syncProject(ctx, project, { defaultBranch: config.defaultBranches[name], onPublish: () => worker.wake() });
     worker.wake();
     logger.info({ project: name, commit: report.commit, decisions: report.decisions.length, refused: report.refusedTags.length, ms: Math.round(performance.now() - started) }, 'sync');
     options.onSync?.(report);
@@ -82,9 +82,18 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     sync(name).catch((err: unknown) => logger.error({ err, project: name, why }, 'sync failed'));
   };
 
+  // One webhook often carries several events (a branch and its tags); they are handed over one
+  // after the other without yielding to I/O, so a sync requested on the next turn of the event
+  // loop covers them all, instead of one sync plus a second that finds nothing new.
+  const requested = new Set<string>();
   const onEvent = async (event: ForgeEvent): Promise<void> => {
-    if (event.kind === 'push' || event.kind === 'tag') syncInBackground(event.project, `${event.kind} ${event.deliveryId}`);
-    // Pull requests and reviews are issue 6's (review through GitHub).
+    if (event.kind !== 'push' && event.kind !== 'tag') return; // pull requests and reviews: issue 6
+    if (requested.has(event.project)) return;
+    requested.add(event.project);
+    setImmediate(() => {
+      requested.delete(event.project);
+      syncInBackground(event.project, `${event.kind} ${event.deliveryId}`);
+    });
   };
 
   const app = createForgeApp(ctx, { onEvent, wake: () => worker.wake() });

@@ -52,6 +52,8 @@ export interface SyncOptions {
   defaultBranch?: string | undefined;
   /** Who caused this sync, for the audit log. */
   actor?: string | undefined;
+  /** Called after each publish, so that its pushes start before the rest of the sync is done. */
+  onPublish?: (() => void) | undefined;
 }
 
 export async function syncProject(ctx: ForgeContext, project: ForgeProject, options: SyncOptions = {}): Promise<SyncReport> {
@@ -75,9 +77,9 @@ export async function syncProject(ctx: ForgeContext, project: ForgeProject, opti
   if (branch !== undefined && commit !== undefined) {
     report.branch = branch;
     report.commit = commit;
-    await syncBranch(ctx, project, build, mirror, branch, commit, listed.tags, report, options.actor);
+    await syncBranch(ctx, project, build, mirror, branch, commit, listed.tags, report, options);
   }
-  for (const [tag, built] of builtReleases) await syncRelease(ctx, project, build, tag, built, report, options.actor);
+  for (const [tag, built] of builtReleases) await syncRelease(ctx, project, build, tag, built, report, options);
   return report;
 }
 
@@ -130,8 +132,9 @@ async function checkTags(ctx: ForgeContext, project: ForgeProject, tags: readonl
 
 async function syncBranch(
   ctx: ForgeContext, project: ForgeProject, build: BuildContext, mirror: string, branch: string, commit: string,
-  tags: readonly ReleaseTag[], report: SyncReport, actor: string | undefined,
+  tags: readonly ReleaseTag[], report: SyncReport, options: SyncOptions,
 ): Promise<void> {
+  const actor = options.actor;
   const last = await ctx.db.selectFrom('branch_heads').select('commit').where('project', '=', project.name).where('branch', '=', branch).executeTakeFirst();
   if (last?.commit === commit) return;
 
@@ -163,12 +166,14 @@ async function syncBranch(
       continue;
     }
     entry.published = await publishBundle(ctx, { project: project.name, bundle: built.bundle, channels: decision.publish.channels, reason: decision.reason, actor });
+    options.onPublish?.();
   }
   await ctx.db.insertInto('branch_heads').values({ project: project.name, branch, commit, updated_at: storeTime() })
     .onConflict((oc) => oc.columns(['project', 'branch']).doUpdateSet({ commit, updated_at: storeTime() })).execute();
 }
 
-async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, built: Built, report: SyncReport, actor: string | undefined): Promise<void> {
+async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, built: Built, report: SyncReport, options: SyncOptions): Promise<void> {
+  const actor = options.actor;
   const bundle = built.bundle;
   if (bundle) built.problems.push(...(await ensureDependencies(ctx, build, bundle)));
   const errors = built.problems.filter((p) => p.severity === 'error');
@@ -184,6 +189,7 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
   await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor);
   if (decision.publish && bundle) {
     entry.published = await publishBundle(ctx, { project: project.name, bundle, channels: decision.publish.channels, reason: decision.reason, actor });
+    options.onPublish?.();
   }
   // Published or not, the bundle was stored when it was built: the versions endpoint serves
   // every release the forge built.
