@@ -267,3 +267,30 @@ export function TagMap(options: FieldOptions = {}) {
     { maxProperties: LIMITS.tags, ...options },
   );
 }
+
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/**
+ * `{env: NAME}`: where a secret is read from. Config files name the environment variable and
+ * never hold the secret itself (twelve-factor).
+ */
+export function SecretFromEnv(options: { title: string; description: string; variable: string; defaultEnv?: string }) {
+  return Type.Object(
+    {
+      env: Type.String({
+        pattern: ENV_NAME_PATTERN,
+        maxLength: LIMITS.shortText,
+        patternErrorMessage: 'An environment variable name: letters, digits and "_", not starting with a digit.',
+        title: 'Environment variable',
+        description: options.variable,
+        ...(options.defaultEnv ? { default: options.defaultEnv } : {}),
+      }),
+    },
+    {
+      additionalProperties: false,
+      title: options.title,
+      description: options.description,
+      ...(options.defaultEnv ? { default: { env: options.defaultEnv } } : {}),
+    },
+  );
+}

@@ -5,26 +5,13 @@
  * from the environment.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { LIMITS, ProjectName, StringEnum, schemaHeader } from './common.ts';
-import { ENV_NAME_PATTERN } from './live-config.ts';
+import { LIMITS, ProjectName, SecretFromEnv, StringEnum, schemaHeader } from './common.ts';
 
 export const FORGE_CONFIG_FILE = 'anvil-forge.yaml';
 export const PROVIDERS = ['github', 'git'] as const;
 
-const EnvRef = (description: string, env?: string) =>
-  Type.Object(
-    {
-      env: Type.String({
-        pattern: ENV_NAME_PATTERN,
-        maxLength: LIMITS.shortText,
-        patternErrorMessage: 'An environment variable name: letters, digits and "_", not starting with a digit.',
-        title: 'Environment variable',
-        description,
-        ...(env ? { default: env } : {}),
-      }),
-    },
-    { additionalProperties: false, title: 'Secret from the environment', description: `${description} The secret itself is never written in this file.` },
-  );
+const EnvRef = (variable: string, defaultEnv?: string) =>
+  SecretFromEnv({ title: 'Secret from the environment', description: `${variable} The secret itself is never written in this file.`, variable, ...(defaultEnv ? { defaultEnv } : {}) });
 
 export const ForgeProjectSchema = Type.Object(
   {

@@ -5,13 +5,13 @@
  * environment variable that holds it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ChannelName, LIMITS, MapOf, ProjectName, SemverRange, SetName, StringEnum, schemaHeader } from './common.ts';
+import { ChannelName, LIMITS, MapOf, ProjectName, SecretFromEnv, SemverRange, SetName, StringEnum, schemaHeader } from './common.ts';
+export { ENV_NAME_PATTERN } from './common.ts';
 import { ForgeKeys, RECEPTION_MODES } from './receiver-state.ts';
 
 export const LIVE_CONFIG_FILE = 'anvil-live.json';
 export const DEFAULT_TOKEN_ENV = 'ANVIL_TOKEN';
 export const DEFAULT_LIVE_CACHE_DIR = '.anvil-cache';
-export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 export const LiveConfigSchema = Type.Object(
   {
@@ -51,24 +51,12 @@ export const LiveConfigSchema = Type.Object(
     ),
     forgeKeys: ForgeKeys('Key id → base64 Ed25519 public key: the forge keys pinned by `anvil-live connect`. Only bundles they signed are served.'),
     token: Type.Optional(
-      Type.Object(
-        {
-          env: Type.String({
-            pattern: ENV_NAME_PATTERN,
-            maxLength: LIMITS.shortText,
-            patternErrorMessage: 'An environment variable name: letters, digits and "_", not starting with a digit.',
-            title: 'Environment variable',
-            description: 'The environment variable that holds the project access token.',
-            default: DEFAULT_TOKEN_ENV,
-          }),
-        },
-        {
-          additionalProperties: false,
-          title: 'Access token',
-          description: 'Where the access token is read from. The token itself is a secret and is never written here.',
-          default: { env: DEFAULT_TOKEN_ENV },
-        },
-      ),
+      SecretFromEnv({
+        title: 'Access token',
+        description: 'Where the access token is read from. The token itself is a secret and is never written here.',
+        variable: 'The environment variable that holds the project access token.',
+        defaultEnv: DEFAULT_TOKEN_ENV,
+      }),
     ),
   },
   {

@@ -9,14 +9,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { EXAMPLE_SOURCE, startExample, type RunningExample } from '../../../examples/start.ts';
 import { listAudit } from '../../src/store/audit-log.ts';
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from '../support/until.ts';
 
 interface Page { prompts: Record<string, { text?: string; error?: string; served?: { set: string; version: string } }> }
 

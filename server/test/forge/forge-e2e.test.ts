@@ -17,6 +17,7 @@ import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { anvil } from '../cli/cli-support.ts';
 import { cleanupGitdirs, gitdir, type GitDir } from '../support/gitdir.ts';
+import { until } from '../support/until.ts';
 
 const SECRET = 'e2e-webhook-secret-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef0123456789';
@@ -31,14 +32,6 @@ const FILES = {
   'prompts/support/set.yaml': 'mode: live\n',
   'prompts/support/answer.md': '---\ninput:\n  schema:\n    question: string\n---\nAnswer: {{question}}',
 };
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 8_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('forge end to end: git → webhook → policy → build → signed pushes → receivers', function () {
   this.timeout(60_000);
