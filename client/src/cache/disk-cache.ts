@@ -22,7 +22,7 @@ import {
   type EnvelopeSignature,
   type ReceiverState,
 } from '@anvil/content-schema';
-import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, syncDirectory, writeFileAtomic, writeTempDurably, writeTempDurablyNow } from './atomic-file.ts';
+import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, syncDirectory, writeFileAtomic, writeTempDurablyNow } from './atomic-file.ts';
 
 export const STATE_FILE = 'state.json';
 export const PREVIOUS_STATE_FILE = 'state.prev.json';
@@ -222,13 +222,20 @@ class FileDiskCache implements DiskCache {
         });
       }
       const statePath = join(this.dir, STATE_FILE);
-      // The new state's bytes go to disk while the bundles it names are checked and the state
-      // it replaces is kept; only the rename at the end makes it current.
+      // The new state's file is written, and the state it replaces kept as state.prev.json, while
+      // the bundles it names are written and checked; only the rename at the end makes it current.
+      // (Keeping the current state as the previous one early is harmless if the commit fails: the
+      // previous state is then the current one.)
+      const text = Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8');
       const temp = this.#writing(statePath, async () => {
         await this.#ensureDirectories();
-        return writeTempDurably(statePath, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
+        return writeTempDurablyNow(statePath, text);
+      });
+      const kept = this.#writing(statePath, async () => {
+        if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
       });
       temp.catch(() => undefined);
+      kept.catch(() => undefined);
       const integrities = Object.keys(state.bundles);
       try {
         await options.after;
@@ -243,14 +250,14 @@ class FileDiskCache implements DiskCache {
           });
         }
         await this.#writing(statePath, async () => {
-          await this.#ensureDirectories();
           // Bundle names written by another process (or before a restart) become durable
           // before a state that names them does.
           if (!integrities.every((integrity) => this.#named.has(integrity))) await syncDirectory(this.#bundlesDir);
-          if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
+          await kept;
           await renameDurably(await temp, statePath);
         });
       } catch (err) {
+        await kept.catch(() => undefined);
         const path = await temp.catch(() => undefined);
         if (path !== undefined) await unlink(path).catch(() => undefined);
         throw err;
