@@ -196,6 +196,11 @@ describe('deferred prompt entries (a receiver checks each entry before first use
     expect(codes(validateBundle(bundle).errors)).to.deep.equal(['schema.forbidden-key@/prompts/welcome.message/metadata/metadata/__proto__']);
   });
 
+  it('refuses a prototype key as a prompt id (by the id pattern)', () => {
+    const bundle = JSON.parse(JSON.stringify(sampleBundle()).replace('"error.not_found":', '"__proto__":')) as ReturnType<typeof sampleBundle>;
+    expect(codes(validateBundle(bundle, { deferPrompts: true }).errors)).to.deep.equal(['schema.invalid-key@/prompts/__proto__']);
+  });
+
   it('checks the outline of an envelope and of every bundle in it', () => {
     const envelope = mutable(sampleEnvelope());
     envelope.bundles[0].prompts['welcome.message'].metadata.colour = 'red';

@@ -27,12 +27,17 @@ function outline(schema: TSchema): TSchema {
 export const BundleOutlineSchema = outline(BundleSchema);
 export const EnvelopeOutlineSchema = outline(EnvelopeSchema);
 
-/** A bundle's prompt entry, reached from the bundle: `prompts/<id>`. */
-export const isBundlePromptEntry = (trail: readonly (string | number)[]): boolean => trail.length === 2 && trail[0] === 'prompts';
+// The data walk (inspect-data.ts) leaves a deferred bundle's whole `prompts` map to the schema:
+// its keys are prompt ids, whose pattern refuses `__proto__` and the like (reported as
+// `schema.invalid-key` rather than `schema.forbidden-key`), and its entries are checked later.
+// Walking 10,000 keys twice for the same answer is what this saves.
 
-/** A bundle's prompt entry, reached from an envelope: `bundles/<i>/prompts/<id>`. */
-export const isEnvelopePromptEntry = (trail: readonly (string | number)[]): boolean =>
-  trail.length === 4 && trail[2] === 'prompts' && trail[0] === 'bundles';
+/** A bundle's prompts map, reached from the bundle: `prompts`. */
+export const isBundlePrompts = (trail: readonly (string | number)[]): boolean => trail.length === 1 && trail[0] === 'prompts';
+
+/** A bundle's prompts map, reached from an envelope: `bundles/<i>/prompts`. */
+export const isEnvelopeBundlePrompts = (trail: readonly (string | number)[]): boolean =>
+  trail.length === 3 && trail[2] === 'prompts' && trail[0] === 'bundles';
 
 /** How deep an entry sits in its bundle: it may nest this much less than the bundle itself. */
 export const PROMPT_ENTRY_DEPTH = 2;

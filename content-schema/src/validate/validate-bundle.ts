@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { BundleSchema, type Bundle } from '../schemas/bundle.ts';
-import { BundleOutlineSchema, isBundlePromptEntry } from './deferred-prompts.ts';
+import { BundleOutlineSchema, isBundlePrompts } from './deferred-prompts.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -27,7 +27,7 @@ export function validateBundle(input: unknown, options: BundleValidationOptions 
   return runValidation<Bundle>(input, {
     schema: deferred ? BundleOutlineSchema : BundleSchema,
     flavour: 'transport',
-    ...(deferred ? { opaque: isBundlePromptEntry } : {}),
+    ...(deferred ? { opaque: isBundlePrompts } : {}),
     check: (data, context) => checkBundle(data, '', context),
   });
 }

@@ -5,7 +5,7 @@ import { entriesOf, fieldAt, stringAt } from './read-data.ts';
 import { runValidation } from './run-validation.ts';
 import { checkVersion } from './semver-checks.ts';
 import { checkBundle, type BundleValidationOptions } from './validate-bundle.ts';
-import { EnvelopeOutlineSchema, isEnvelopePromptEntry } from './deferred-prompts.ts';
+import { EnvelopeOutlineSchema, isEnvelopeBundlePrompts } from './deferred-prompts.ts';
 
 /**
  * Validates an envelope: its shape, each bundle (as `validateBundle` does), and that the
@@ -19,7 +19,7 @@ export function validateEnvelope(input: unknown, options: BundleValidationOption
   return runValidation<Envelope>(input, {
     schema: deferred ? EnvelopeOutlineSchema : EnvelopeSchema,
     flavour: 'transport',
-    ...(deferred ? { opaque: isEnvelopePromptEntry } : {}),
+    ...(deferred ? { opaque: isEnvelopeBundlePrompts } : {}),
     check(data, context) {
       const { error, warning } = context;
       const project = stringAt(data, 'project');
