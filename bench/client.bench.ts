@@ -154,8 +154,8 @@ function memoryBenchmark(key: SigningKey, dir: string): string[] {
   return [
     `### Memory: ${m.prompts.toLocaleString('en')} prompts, bundle JSON ${mb(m.bytes)} MB`,
     '',
-    `- RSS growth after loading (parsed, indexed, nothing compiled yet): ${mb(m.loaded - m.before)} MB (**${((m.loaded - m.before) / m.bytes).toFixed(1)}×** the JSON size)`,
-    `- after rendering every prompt once (all compiled): ${mb(m.rendered - m.before)} MB (**${((m.rendered - m.before) / m.bytes).toFixed(1)}×**)`,
+    `- RSS growth after loading (parsed and swapped in; nothing resolved, checked or compiled yet): ${mb(m.loaded - m.before)} MB (**${((m.loaded - m.before) / m.bytes).toFixed(1)}×** the JSON size)`,
+    `- after rendering every prompt once (all resolved, checked and compiled): ${mb(m.rendered - m.before)} MB (**${((m.rendered - m.before) / m.bytes).toFixed(1)}×**)`,
   ];
 }
 
