@@ -7,7 +7,7 @@
  *   (bundle file, state file, fsyncs) — against `JSON.parse` + SHA-256 of the same bytes
  *   (promise: within 1.5×), timed when serving and when durable, with the longest pause a
  *   concurrent render loop sees during the apply (a child process, lib/client-apply-child.ts);
- * - memory: RSS growth for 10,000 prompts against the bundle's JSON size (a child process).
+ * - memory: V8 heap and RSS growth for 10,000 prompts against the bundle's JSON size (a child process).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,7 +136,7 @@ export function applyBenchmark(dir: string, rounds = 9): string[] {
   ];
 }
 
-/** RSS of a child process before and after loading 10,000 prompts (and after rendering each once). */
+/** Memory of a child process before and after loading 10,000 prompts (and after rendering each once). */
 function memoryBenchmark(key: SigningKey, dir: string): string[] {
   const prompts: Bundle['prompts'] = {};
   const all = bigPrompts(100 * 1024 * 1024);
@@ -149,13 +149,14 @@ function memoryBenchmark(key: SigningKey, dir: string): string[] {
   writeFileSync(path.join(dir, 'bundle.json'), canonicalJson(bundle));
   void key;
   const out = execFileSync(process.execPath, ['--expose-gc', '--conditions=anvil-source', '--import', 'tsx', path.join(here, 'lib/client-memory-child.ts'), path.join(dir, 'bundle.json')], { cwd: path.resolve(here, '..'), encoding: 'utf8' });
-  const m = JSON.parse(out.trim().split('\n').at(-1)!) as { before: number; loaded: number; rendered: number; prompts: number; bytes: number };
+  const m = JSON.parse(out.trim().split('\n').at(-1)!) as { before: number; loaded: number; rendered: number; heapBefore: number; heapLoaded: number; heapRendered: number; prompts: number; bytes: number };
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+  const growth = (n: number) => `${mb(n)} MB (**${(n / m.bytes).toFixed(1)}×** the JSON size)`;
   return [
     `### Memory: ${m.prompts.toLocaleString('en')} prompts, bundle JSON ${mb(m.bytes)} MB`,
     '',
-    `- RSS growth after loading (parsed and swapped in; nothing resolved, checked or compiled yet): ${mb(m.loaded - m.before)} MB (**${((m.loaded - m.before) / m.bytes).toFixed(1)}×** the JSON size)`,
-    `- after rendering every prompt once (all resolved, checked and compiled): ${mb(m.rendered - m.before)} MB (**${((m.rendered - m.before) / m.bytes).toFixed(1)}×**)`,
+    `- after loading (parsed and swapped in; nothing resolved, checked or compiled yet): V8 heap +${growth(m.heapLoaded - m.heapBefore)}, RSS +${growth(m.loaded - m.before)}`,
+    `- after rendering every prompt once (all resolved, checked and compiled): V8 heap +${growth(m.heapRendered - m.heapBefore)}, RSS +${growth(m.rendered - m.before)}`,
   ];
 }
 
