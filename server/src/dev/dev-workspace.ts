@@ -35,8 +35,11 @@ async function git(dir: string, ...args: string[]): Promise<string> {
 export interface DevWorkspace {
   /** The repository the forge uses as its remote. */
   repo: string;
-  /** Copies the source's current files in and commits; the commit id, or undefined when nothing changed. */
-  commitChanges(message: string): Promise<string | undefined>;
+  /**
+   * Copies the source's files in (only `files`, absolute paths the watcher saw change, when
+   * given; everything otherwise) and commits; the commit id, or undefined when nothing changed.
+   */
+  commitChanges(message: string, files?: readonly string[]): Promise<string | undefined>;
 }
 
 const IGNORED = new Set(['.git', 'node_modules', '.anvil-dev', '.anvil-cache']);
@@ -59,14 +62,29 @@ export async function openDevWorkspace(source: string, dataDir: string): Promise
   }
   return {
     repo,
-    async commitChanges(message) {
-      await copyTree(source, repo);
+    async commitChanges(message, files) {
+      if (files) await copyFiles(source, repo, files);
+      else await copyTree(source, repo);
       await git(repo, 'add', '-A');
       if ((await git(repo, 'status', '--porcelain')) === '') return undefined;
       await git(repo, 'commit', '--quiet', '-m', message);
       return git(repo, 'rev-parse', 'HEAD');
     },
   };
+}
+
+/** Copies each changed path (file or folder) of `from` into `to`, or removes it there when it is gone. */
+async function copyFiles(from: string, to: string, files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    const rel = path.relative(from, file);
+    if (rel.startsWith('..') || path.isAbsolute(rel) || rel.split(path.sep).some((part) => IGNORED.has(part))) continue;
+    const target = path.join(to, rel);
+    await rm(target, { recursive: true, force: true });
+    if (existsSync(file)) {
+      await mkdir(path.dirname(target), { recursive: true });
+      await cp(file, target, { recursive: true });
+    }
+  }
 }
 
 /** Makes `to` hold exactly the files of `from` (ignoring VCS and cache folders). */

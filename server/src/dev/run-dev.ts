@@ -79,10 +79,11 @@ export async function runDev(options: DevOptions): Promise<DevForge> {
   let changed = new Set<string>();
   let chain: Promise<unknown> = Promise.resolve();
   const flush = () => {
-    const files = [...changed].map((f) => path.relative(options.source, f));
+    const paths = [...changed];
+    const files = paths.map((f) => path.relative(options.source, f));
     changed = new Set();
     chain = chain.then(async () => {
-      const commit = await workspace.commitChanges(`anvil dev: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ` and ${files.length - 5} more` : ''}`);
+      const commit = await workspace.commitChanges(`anvil dev: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ` and ${files.length - 5} more` : ''}`, paths);
       if (commit === undefined) return;
       trigger = files.join(', ');
       await forge.sync(options.project);

@@ -145,7 +145,8 @@ async function syncBranch(
   const source = `${branch}@${commit.slice(0, 7)}`;
 
   for (const set of repo.sets) {
-    const now = await treeAt(mirror, commit, set.dir);
+    // The snapshot read the set's tree id already; only the last commit's needs asking.
+    const now = set.treeId;
     const before = last ? await treeAt(mirror, last.commit, set.dir) : undefined;
     if (last && now === before) continue;
     // First sight of the branch: its state is not a change anyone made, so only live sets (whose

@@ -14,6 +14,14 @@ export async function channelEnvelope(ctx: ForgeContext, project: string, channe
   const heads = await q.execute();
   if (heads.length === 0) return undefined;
   const rolloutRows = await ctx.db.selectFrom('rollouts').selectAll().where('project', '=', project).where('channel', '=', channel).execute();
+  // Receivers pull often and the state changes only on a publish: the same heads, rollouts and
+  // signing keys give the same envelope, so it is composed (bundles read, signed) once.
+  const key = JSON.stringify([heads.map((h) => h.integrity), rolloutRows.map((r) => [r.set_name, r.version, r.percent]), ctx.keys.signers.map((k) => k.keyId)]);
+  const cache = composedCache.get(ctx) ?? new Map<string, { key: string; envelope: ComposedEnvelope }>();
+  composedCache.set(ctx, cache);
+  const slot = `${project}\u0000${channel}\u0000${sets?.join(',') ?? '*'}`;
+  const cached = cache.get(slot);
+  if (cached?.key === key) return cached.envelope;
   const chosen: StoredBundle[] = [];
   const rollouts: Record<string, RolloutEntry> = {};
   for (const head of heads) {
@@ -35,5 +43,10 @@ export async function channelEnvelope(ctx: ForgeContext, project: string, channe
   if (closed.missing) {
     throw new AnvilError('publish.dependency-missing', `${project}/${channel} needs ${closed.missing}, which the forge has not built`, { hint: 'the dependency release must exist as a tag in the repository' });
   }
-  return composeEnvelope({ forge: ctx.name, project, channel, bundles: closed.bundles, rollouts, keys: ctx.keys.signers });
+  const envelope = composeEnvelope({ forge: ctx.name, project, channel, bundles: closed.bundles, rollouts, keys: ctx.keys.signers });
+  if (cache.size > 256) cache.clear();
+  cache.set(slot, { key, envelope });
+  return envelope;
 }
+
+const composedCache = new WeakMap<ForgeContext, Map<string, { key: string; envelope: ComposedEnvelope }>>();
