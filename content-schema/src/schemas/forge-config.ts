@@ -37,6 +37,22 @@ export const ForgeProjectSchema = Type.Object(
           title: 'Repository',
           description: 'owner/repo on GitHub; webhooks are matched to the project by it.',
         }),
+        apiUrl: Type.Optional(Type.String({
+          minLength: 1,
+          maxLength: LIMITS.url,
+          title: 'API URL',
+          description: 'GitHub\'s REST API: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server.',
+          default: 'https://api.github.com',
+        })),
+        token: Type.Optional(EnvRef('The environment variable holding a token (fine-grained or classic) the forge posts checks, statuses and comments with, and reads reviews with.', 'GITHUB_TOKEN')),
+        app: Type.Optional(Type.Object(
+          {
+            appId: Type.Integer({ minimum: 1, title: 'App ID', description: 'The GitHub App\'s id (its settings page).' }),
+            installationId: Type.Integer({ minimum: 1, title: 'Installation ID', description: 'The app\'s installation on the repository\'s account.' }),
+            privateKey: EnvRef('The environment variable holding the app\'s private key (PEM).', 'ANVIL_GITHUB_APP_PRIVATE_KEY'),
+          },
+          { additionalProperties: false, title: 'GitHub App', description: 'Authenticate as a GitHub App installation (short-lived installation tokens) instead of with a token.' },
+        )),
       },
       { additionalProperties: false, title: 'GitHub', description: 'For provider "github".' },
     )),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
 import { problem, type Problem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
-import type { ForgeProject } from './forge-context.ts';
+import type { ForgeProject, GitHubAccess } from './forge-context.ts';
 
 export interface ResolvedForgeConfig {
   name: string;
@@ -30,6 +30,9 @@ export interface ForgeConfigRead {
 }
 
 export const DEFAULT_WEBHOOK_SECRET_ENV = 'ANVIL_WEBHOOK_SECRET';
+export const DEFAULT_GITHUB_TOKEN_ENV = 'GITHUB_TOKEN';
+export const DEFAULT_GITHUB_APP_KEY_ENV = 'ANVIL_GITHUB_APP_PRIVATE_KEY';
+export const GITHUB_API_URL = 'https://api.github.com';
 
 /** A URL with a scheme (https:, ssh:, file:) or scp-like `user@host:path` is not a local path. */
 export function isLocalRemote(remote: string): boolean {
@@ -75,7 +78,8 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
     if (!secret) fail('forge-config.webhook-secret', `project "${p.name}": ${secretEnv} is not set; webhooks cannot be verified without it`, `export ${secretEnv}=<the secret configured on the ${p.provider === 'github' ? 'GitHub webhook' : 'git hook'}>`);
     else if (secret.length < 16) fail('forge-config.webhook-secret', `project "${p.name}": ${secretEnv} is shorter than 16 characters`, 'use a long random secret, e.g. `openssl rand -hex 32`');
     if (p.defaultBranch) defaultBranches[p.name] = p.defaultBranch;
-    projects.push({ name: p.name, remote, provider: p.provider ?? 'git', githubRepository: p.github?.repository, webhookSecret: secret ?? '' });
+    const github = p.provider === 'github' ? resolveGitHubAccess(p, i, env, file, problems) : undefined;
+    projects.push({ name: p.name, remote, provider: p.provider ?? 'git', githubRepository: p.github?.repository, webhookSecret: secret ?? '', github });
   });
 
   const dataDir = path.resolve(baseDir, env['ANVIL_DATA_DIR'] ?? config.dataDir ?? './anvil-data');
@@ -87,4 +91,42 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
     },
     problems,
   };
+}
+
+/**
+ * A GitHub project's API credentials: an App installation when `github.app` is set, else a
+ * token. A token named in the file must be there; the default GITHUB_TOKEN may be missing, which
+ * turns review through pull requests off (a warning), as a forge that cannot ask GitHub cannot
+ * confirm an approval.
+ */
+function resolveGitHubAccess(p: ForgeConfig['projects'][number], i: number, env: NodeJS.ProcessEnv, file: string, problems: Problem[]): GitHubAccess | undefined {
+  const at = `project "${p.name}"`;
+  const apiUrl = (p.github?.apiUrl ?? GITHUB_API_URL).replace(/\/+$/, '');
+  if (!URL.canParse(apiUrl)) {
+    problems.push(problem('error', 'forge-config.github-api-url', `${at}: github.apiUrl "${apiUrl}" is not a URL (projects[${i}].github.apiUrl)`, { file, hint: 'https://api.github.com, or https://<host>/api/v3' }));
+    return undefined;
+  }
+  if (!p.github?.repository) {
+    problems.push(problem('error', 'forge-config.github-repository', `${at}: provider "github" needs github.repository (projects[${i}].github.repository)`, { file, hint: 'owner/repo, as in the repository\'s GitHub URL' }));
+    return undefined;
+  }
+  const app = p.github.app;
+  if (app) {
+    const keyEnv = app.privateKey.env;
+    const privateKey = env[keyEnv];
+    if (!privateKey || !privateKey.includes('PRIVATE KEY')) {
+      problems.push(problem('error', 'forge-config.github-app-key', `${at}: ${keyEnv} ${privateKey ? 'does not hold a PEM private key' : 'is not set'}; the GitHub App cannot sign in without it`, { file, hint: `export ${keyEnv}="$(cat <app>.private-key.pem)"` }));
+      return undefined;
+    }
+    return { apiUrl, auth: { kind: 'app', appId: app.appId, installationId: app.installationId, privateKey } };
+  }
+  const tokenEnv = p.github.token?.env ?? DEFAULT_GITHUB_TOKEN_ENV;
+  const token = env[tokenEnv];
+  if (token) return { apiUrl, auth: { kind: 'token', token } };
+  if (p.github.token) {
+    problems.push(problem('error', 'forge-config.github-token', `${at}: ${tokenEnv} is not set (projects[${i}].github.token)`, { file, hint: `export ${tokenEnv}=<a token with checks, statuses, pull requests and issues write, contents read>` }));
+  } else {
+    problems.push(problem('warning', 'forge-config.no-github-credentials', `${at}: ${tokenEnv} is not set, so pull requests are not checked and approvals cannot be confirmed; review and locked sets publish only from releases`, { file, hint: `export ${tokenEnv}=<token>, or configure github.app` }));
+  }
+  return undefined;
 }

@@ -16,6 +16,18 @@ export interface ForgeProject {
   githubRepository?: string | undefined;
   /** Shared secret of the project's webhooks (GitHub's, or the git hook's HMAC). */
   webhookSecret: string;
+  /**
+   * How the forge reaches GitHub's REST API for this project (checks, statuses, the review
+   * comment, approvals). Absent: nothing is posted and no approval can be confirmed, so
+   * `review` and `locked` sets publish only from releases, as with a plain git remote.
+   */
+  github?: GitHubAccess | undefined;
+}
+
+export interface GitHubAccess {
+  /** `https://api.github.com`, or a GitHub Enterprise Server's `/api/v3`. */
+  apiUrl: string;
+  auth: { kind: 'token'; token: string } | { kind: 'app'; appId: number; installationId: number; privateKey: string };
 }
 
 export interface ForgeKeyring {
@@ -43,4 +55,6 @@ export interface ForgeContext {
   adminToken?: string | undefined;
   logger: Logger;
   metrics: ForgeMetrics;
+  /** How the forge talks to GitHub (tests turn GitHub's one-second spacing of writes off). */
+  github?: { spaceWrites?: boolean; rateLimitRetries?: number } | undefined;
 }

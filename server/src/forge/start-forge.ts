@@ -9,9 +9,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startPushWorker, type PushWorker, type PushWorkerOptions } from '../deliver/push-worker.ts';
+import { startGitHubPoster, type GitHubPosterOptions } from '../github/github-outbox.ts';
 import { createForgeApp } from '../http/forge-app.ts';
+import { checkPullRequest, type PullRequestRef } from '../review/check-pull-request.ts';
+import { getPull, repoRef } from '../github/github-api.ts';
+import { clientFor, recordClosedPull, reviewsEnabled } from '../review/review-state.ts';
 import { openStore, storeTime } from '../store/open-store.ts';
-import type { ForgeEvent } from '../webhooks/forge-event.ts';
+import type { ForgeEvent, PullRequestEvent, PullRequestReviewEvent } from '../webhooks/forge-event.ts';
 import type { ResolvedForgeConfig } from './forge-config.ts';
 import type { ForgeContext } from './forge-context.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -30,6 +34,10 @@ export interface StartForgeOptions {
   pollSeconds?: number;
   /** Called after each sync, with its report (progress output of `anvil dev`). */
   onSync?: (report: SyncReport) => void;
+  /** How the forge talks to GitHub; tests turn the one-second spacing of writes off. */
+  github?: { spaceWrites?: boolean; rateLimitRetries?: number; poster?: Omit<GitHubPosterOptions, 'clientOf'> };
+  /** A failed sync (git or GitHub unreachable) is tried again after this long, doubling up to 10 minutes (default 5 s). */
+  syncRetryMs?: number;
 }
 
 export interface RunningForge {
@@ -61,6 +69,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     adminToken: config.adminToken,
     logger,
     metrics: createForgeMetrics({ defaults: true }),
+    github: { spaceWrites: options.github?.spaceWrites ?? true, ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}) },
   };
   for (const p of config.projects) {
     await db.insertInto('projects').values({ name: p.name, remote: p.remote, provider: p.provider, created_at: storeTime() })
@@ -68,18 +77,87 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   }
 
   const worker = startPushWorker(ctx, options.worker ?? {});
-  const queue = new SyncQueue<SyncReport>(async (name) => {
+  const poster = startGitHubPoster(ctx, { ...(options.github?.poster ?? {}), clientOf: (project) => clientFor(ctx, project) });
+  // Syncs and pull request checks of a project take turns: both fetch into the same mirror.
+  const lanes = new Map<string, Promise<unknown>>();
+  const inLane = <T>(project: string, work: () => Promise<T>): Promise<T> => {
+    const next = (lanes.get(project) ?? Promise.resolve()).catch(() => undefined).then(work);
+    lanes.set(project, next);
+    void next.finally(() => { if (lanes.get(project) === next) lanes.delete(project); }).catch(() => undefined);
+    return next;
+  };
+  const queue = new SyncQueue<SyncReport>((name) => inLane(name, async () => {
     const project = ctx.projects.get(name)!;
     const started = performance.now();
-    const report = await syncProject(ctx, project, { defaultBranch: config.defaultBranches[name], onPublish: () => worker.wake() });
+    const report = await syncProject(ctx, project, { defaultBranch: config.defaultBranches[name], onPublish: () => worker.wake(), onGitHubPost: () => poster.wake() });
     worker.wake();
     logger.info({ project: name, commit: report.commit, decisions: report.decisions.length, refused: report.refusedTags.length, ms: Math.round(performance.now() - started) }, 'sync');
     options.onSync?.(report);
     return report;
-  });
+  }));
   const sync = (name: string) => queue.request(name);
+  // A sync that failed (the remote or GitHub unreachable) is tried again until one succeeds:
+  // nothing else would bring the project up to date before the next webhook.
+  const retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  let closed = false;
   const syncInBackground = (name: string, why: string) => {
-    sync(name).catch((err: unknown) => logger.error({ err, project: name, why }, 'sync failed'));
+    sync(name).then(() => {
+      clearTimeout(retries.get(name)?.timer);
+      retries.delete(name);
+    }, (err: unknown) => {
+      const retry = retries.get(name) ?? { attempt: 0 };
+      retry.attempt += 1;
+      retries.set(name, retry);
+      const delay = Math.min(600_000, (options.syncRetryMs ?? 5_000) * 2 ** (retry.attempt - 1));
+      logger.error({ err, project: name, why, attempt: retry.attempt, retryInMs: delay }, 'sync failed');
+      if (closed || retry.timer) return;
+      retry.timer = setTimeout(() => {
+        delete retry.timer;
+        syncInBackground(name, 'retry');
+      }, delay);
+      retry.timer.unref();
+    });
+  };
+
+  // Pull request checks coalesce per pull request: a burst of pushes is checked at its last head.
+  const latestPull = new Map<string, PullRequestRef>();
+  const checks = new SyncQueue<void>((key) => {
+    const [name] = key.split('#') as [string];
+    return inLane(name, async () => {
+      const pull = latestPull.get(key);
+      const project = ctx.projects.get(name);
+      if (!pull || !project) return;
+      const outcome = await checkPullRequest(ctx, project, pull);
+      if (!outcome.checked) logger.info({ project: name, pull: pull.number, reason: outcome.reason }, 'pull request not checked');
+      poster.wake();
+    });
+  });
+  const checkInBackground = (project: string, pull: PullRequestRef, why: string) => {
+    const key = `${project}#${pull.number}`;
+    latestPull.set(key, pull);
+    checks.request(key).catch((err: unknown) => logger.error({ err, project, pull: pull.number, why }, 'pull request check failed'));
+  };
+  const onPullRequest = async (event: PullRequestEvent): Promise<void> => {
+    const project = ctx.projects.get(event.project);
+    if (!project || !reviewsEnabled(project)) return;
+    if (event.action === 'closed') {
+      // Merged or not, GitHub's own answer is what the store keeps; a merge then syncs the
+      // branch (the push webhook does too, whichever comes first).
+      await recordClosedPull(ctx, project, event.number);
+      if (event.merged) syncInBackground(event.project, `pull request #${event.number} merged`);
+      return;
+    }
+    if (event.draft && event.action !== 'ready_for_review') return;
+    checkInBackground(event.project, { number: event.number, headSha: event.headSha, baseRef: event.baseRef, baseSha: event.baseSha, author: event.author }, `pull_request.${event.action}`);
+  };
+  const onReview = async (event: PullRequestReviewEvent): Promise<void> => {
+    const project = ctx.projects.get(event.project);
+    const client = project && clientFor(ctx, project);
+    if (!project || !client) return;
+    // The event says who reviewed what; GitHub is asked where the pull request stands now.
+    const pull = await getPull(client, repoRef(project.githubRepository!), event.number);
+    if (pull.state !== 'open') return;
+    checkInBackground(event.project, { number: pull.number, headSha: pull.headSha, baseRef: pull.baseRef, baseSha: pull.baseSha, author: pull.author }, `pull_request_review.${event.action}`);
   };
 
   // One webhook often carries several events (a branch and its tags); they are handed over one
@@ -87,7 +165,9 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   // loop covers them all, instead of one sync plus a second that finds nothing new.
   const requested = new Set<string>();
   const onEvent = async (event: ForgeEvent): Promise<void> => {
-    if (event.kind !== 'push' && event.kind !== 'tag') return; // pull requests and reviews: issue 6
+    if (event.kind === 'pull-request') return onPullRequest(event);
+    if (event.kind === 'pull-request-review') return onReview(event);
+    if (event.kind !== 'push' && event.kind !== 'tag') return;
     if (requested.has(event.project)) return;
     requested.add(event.project);
     setImmediate(() => {
@@ -110,14 +190,16 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   const poll = options.pollSeconds ? setInterval(() => { for (const name of ctx.projects.keys()) syncInBackground(name, 'poll'); }, options.pollSeconds * 1000) : undefined;
   poll?.unref();
 
-  let closed = false;
   return {
     url, ctx, worker, sync,
     async settle(timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
-      await queue.idle();
       for (;;) {
+        await checks.idle();
+        await queue.idle();
+        await poster.drain();
         await worker.drain();
+        if (lanes.size > 0) continue;
         const pending = await db.selectFrom('deliveries').select('id').where('state', '=', 'pending').limit(1).executeTakeFirst();
         if (!pending || Date.now() > end) return;
         await new Promise((r) => setTimeout(r, 20));
@@ -131,7 +213,10 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      for (const retry of retries.values()) clearTimeout(retry.timer);
+      await checks.idle().catch(() => undefined);
       await queue.idle().catch(() => undefined);
+      await poster.stop();
       await worker.stop();
       await db.destroy();
     },

@@ -25,7 +25,9 @@ import { publishBundle, type PublishOutcome } from '../publish/publish-bundle.ts
 import { createGitCache } from '../repo/git-cache.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
 import { compareWithSeen, listReleaseTags, releasesBySet, type ReleaseTag } from '../repo/release-tags.ts';
-import { isReviewedMerge, releaseHasUnreviewedChange } from '../review/review-state.ts';
+import { enqueueGitHubPost } from '../github/github-outbox.ts';
+import { composeUnreviewedStatus } from '../review/compose-check.ts';
+import { releaseHasUnreviewedChange, reviewsEnabled, unreviewedChanges } from '../review/review-state.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
@@ -54,6 +56,8 @@ export interface SyncOptions {
   actor?: string | undefined;
   /** Called after each publish, so that its pushes start before the rest of the sync is done. */
   onPublish?: (() => void) | undefined;
+  /** Called after a post for GitHub was queued (a failing status), so that the poster sends it. */
+  onGitHubPost?: (() => void) | undefined;
 }
 
 export async function syncProject(ctx: ForgeContext, project: ForgeProject, options: SyncOptions = {}): Promise<SyncReport> {
@@ -143,6 +147,7 @@ async function syncBranch(
   await saveRollouts(ctx, project.name, repo);
   const problems = lintRepo(repo, { releases: releasesBySet(tags) });
   const source = `${branch}@${commit.slice(0, 7)}`;
+  const unreviewedSets: string[] = [];
 
   for (const set of repo.sets) {
     // The snapshot read the set's tree id already; only the last commit's needs asking.
@@ -153,11 +158,15 @@ async function syncBranch(
     // every commit publishes) get a head build; review and locked sets wait for real changes.
     if (!last && set.config.mode !== 'live') continue;
     const setProblems = problemsOf(problems, set.dir);
-    const event: PolicyEvent = { kind: 'push', reviewedMerge: await isReviewedMerge(ctx, project, commit, set.name) };
+    // Every change since the last processed commit must be a reviewed merge, not only the last
+    // one: a sync may find several commits at once.
+    const unreviewed = set.config.mode === 'live' || !last ? [] : await unreviewedChanges(ctx, project, mirror, last.commit, commit, set);
+    const event: PolicyEvent = { kind: 'push', reviewedMerge: reviewsEnabled(project) && unreviewed.length === 0 };
     const decision = decidePublish({ event, mode: set.config.mode, lintErrors: setProblems.some((p) => p.severity === 'error') });
     const entry: SetDecision = { set: set.name, source, decision, problems: setProblems };
     report.decisions.push(entry);
-    await auditDecision(ctx, project.name, set.name, source, decision, setProblems, actor);
+    await auditDecision(ctx, project.name, set.name, source, decision, setProblems, actor, unreviewed);
+    if (decision.audit === 'decision.unreviewed-change') unreviewedSets.push(set.name);
     if (!decision.publish) continue;
     const built = await buildAndCount(ctx, build, set.name, commit, 'head');
     if (built.bundle) built.problems.push(...(await ensureDependencies(ctx, build, built.bundle)));
@@ -169,6 +178,10 @@ async function syncBranch(
     entry.published = await publishBundle(ctx, { project: project.name, bundle: built.bundle, channels: decision.publish.channels, reason: decision.reason, actor });
     options.onPublish?.();
   }
+  if (unreviewedSets.length > 0 && reviewsEnabled(project)) {
+    await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: commit, status: composeUnreviewedStatus('push', unreviewedSets, source) });
+    options.onGitHubPost?.();
+  }
   await ctx.db.insertInto('branch_heads').values({ project: project.name, branch, commit, updated_at: storeTime() })
     .onConflict((oc) => oc.columns(['project', 'branch']).doUpdateSet({ commit, updated_at: storeTime() })).execute();
 }
@@ -179,21 +192,30 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
   if (bundle) built.problems.push(...(await ensureDependencies(ctx, build, bundle)));
   const errors = built.problems.filter((p) => p.severity === 'error');
   const mode = bundle?.mode ?? 'review';
-  const event: PolicyEvent = {
-    kind: 'release',
-    prerelease: semver.prerelease(tag.version) !== null,
-    unreviewedChange: await releaseHasUnreviewedChange(ctx, project, tag.name, tag.set),
-  };
+  const unreviewed = mode === 'live' || !reviewsEnabled(project) ? [] : await unreviewedChangesOfRelease(ctx, project, build, tag);
+  const event: PolicyEvent = { kind: 'release', prerelease: semver.prerelease(tag.version) !== null, unreviewedChange: unreviewed.length > 0 };
   const decision = decidePublish({ event, mode, lintErrors: !bundle || errors.length > 0 });
   const entry: SetDecision = { set: tag.set, source: tag.name, decision, problems: built.problems };
   report.decisions.push(entry);
-  await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor);
+  await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor, unreviewed);
+  if (decision.audit === 'decision.unreviewed-release') {
+    await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: tag.commit, status: composeUnreviewedStatus('release', [tag.set], tag.name) });
+    options.onGitHubPost?.();
+  }
   if (decision.publish && bundle) {
     entry.published = await publishBundle(ctx, { project: project.name, bundle, channels: decision.publish.channels, reason: decision.reason, actor });
     options.onPublish?.();
   }
   // Published or not, the bundle was stored when it was built: the versions endpoint serves
   // every release the forge built.
+}
+
+/** The release's changes to its set that no approved, merged pull request covers (the set's folder as the tag has it). */
+async function unreviewedChangesOfRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag): Promise<string[]> {
+  const repo = await loadRepo(await openGitSnapshot(build.root, tag.commit, { cache: build.cache }));
+  const set = repo.sets.find((s) => s.name === tag.set);
+  if (!set) return [];
+  return releaseHasUnreviewedChange(ctx, project, build.root, tag, build.tags, set);
 }
 
 async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string, ref: string, stage: 'head' | 'release'): Promise<Built> {
@@ -212,7 +234,10 @@ function problemsOf(problems: readonly Problem[], dir: string): Problem[] {
   return problems.filter((p) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)));
 }
 
-async function auditDecision(ctx: ForgeContext, project: string, set: string, source: string, decision: PolicyDecision, problems: readonly Problem[], actor: string | undefined): Promise<void> {
+async function auditDecision(
+  ctx: ForgeContext, project: string, set: string, source: string, decision: PolicyDecision, problems: readonly Problem[], actor: string | undefined,
+  unreviewed: readonly string[] = [],
+): Promise<void> {
   const errors = problems.filter((p) => p.severity === 'error');
   await appendAudit(ctx.db, {
     project, kind: decision.audit, subject: `${set} ${source}`, actor,
@@ -220,6 +245,7 @@ async function auditDecision(ctx: ForgeContext, project: string, set: string, so
       reason: decision.reason,
       ...(decision.publish ? { channels: decision.publish.channels, stage: decision.publish.stage } : {}),
       ...(decision.failStatus ? { status: decision.failStatus } : {}),
+      ...(unreviewed.length > 0 ? { unreviewedCommits: unreviewed.slice(0, 20) } : {}),
       ...(errors.length > 0 ? { errors: errors.slice(0, 20).map((p) => `${p.file ?? ''}:${p.line ?? ''}:${p.column ?? ''} ${p.code} ${p.message}`) } : {}),
     },
   });

@@ -78,3 +78,66 @@ export async function isAncestorIn(mirror: string, ancestor: string, commit: str
     return false;
   }
 }
+
+/**
+ * The commits on `to`'s first-parent line after `from` (all of them when `from` is undefined)
+ * that change `dir`, oldest first: the changes as they landed on the branch (a merge commit
+ * stands for its whole pull request, diffed against the branch as it was).
+ */
+export async function landedChanges(mirror: string, from: string | undefined, to: string, dir: string): Promise<string[]> {
+  const range = from === undefined ? to : `${from}..${to}`;
+  const out = await git(['log', '--first-parent', '--reverse', '--format=%H', range, '--', dir], mirror);
+  return out.split('\n').filter(Boolean);
+}
+
+/** The commit's first parent, or undefined for a root commit. */
+export async function firstParent(mirror: string, commit: string): Promise<string | undefined> {
+  try {
+    return (await git(['rev-parse', '--verify', '--quiet', `${commit}^1`], mirror)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file's text at a commit, or undefined when it is not there. */
+export async function fileAt(mirror: string, commit: string, file: string): Promise<string | undefined> {
+  try {
+    return await git(['show', `${commit}:${file}`], mirror);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does the mirror have this commit? */
+export async function hasCommit(mirror: string, commit: string): Promise<boolean> {
+  try {
+    await run('git', ['cat-file', '-e', `${commit}^{commit}`], { cwd: mirror });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes a pull request's head commit available in the mirror. GitHub keeps every pull request's
+ * head at `refs/pull/<n>/head`, forks included, which a mirror fetch brings along; when the
+ * mirror predates the pull request, the ref is fetched on its own.
+ */
+export async function ensurePullHead(mirror: string, number: number, headSha: string): Promise<boolean> {
+  if (await hasCommit(mirror, headSha)) return true;
+  try {
+    await git(['fetch', '--quiet', 'origin', `+refs/pull/${number}/head:refs/pull/${number}/head`], mirror);
+  } catch {
+    return false;
+  }
+  return hasCommit(mirror, headSha);
+}
+
+/** The commit where `head` branched off `base` (what GitHub diffs a pull request against). */
+export async function mergeBase(mirror: string, base: string, head: string): Promise<string | undefined> {
+  try {
+    return (await git(['merge-base', base, head], mirror)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

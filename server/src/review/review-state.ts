@@ -1,28 +1,154 @@
 /**
- * What the forge knows about reviews (DESIGN §6), as the policy needs it. With a plain git
- * remote nothing can be approved: pushes to review/locked sets are never reviewed merges, and
- * their releases are not held to reviewed content (they publish only from releases). For GitHub
- * projects, the `reviews` table is filled from pull request events (issue 6).
+ * Which changes to a set were reviewed (DESIGN §6). A change is a commit on the default
+ * branch's first-parent line that touches the set's folder; it is reviewed when it is the merge
+ * (or squash) commit of a pull request that, at its last head, had an approval that counts for
+ * the set (approvals.ts). The forge asks GitHub which pull request a commit merged, rather than
+ * trusting the order webhooks arrive in, and remembers the answer in the `reviews` table.
+ *
+ * With a plain git remote, or a GitHub project without credentials, nothing can be approved:
+ * pushes to review/locked sets are never reviewed, and their releases are not held to it
+ * (they publish only from releases, and the release is the review).
+ *
+ * Rebase merges put several commits on the branch for one pull request; only the last is the
+ * pull request's merge commit, so the others count as unreviewed. Use merge or squash merges
+ * for review and locked sets.
  */
+import semver from 'semver';
+import { validateSetConfig } from '@anvil/content-schema';
 import type { ForgeContext, ForgeProject } from '../forge/forge-context.ts';
+import { canWrite, getPull, isTeamMember, listReviews, mergedPullsOf, repoRef, type PullInfo } from '../github/github-api.ts';
+import { githubClientOf, type GitHubClient } from '../github/github-client.ts';
+import { readYamlConfig } from '../load/read-yaml-config.ts';
+import { SET_CONFIG_FILE } from '../load/load-repo.ts';
+import { fileAt, firstParent, isAncestorIn, landedChanges } from '../mirror/mirror-repo.ts';
+import type { ReleaseTag } from '../repo/release-tags.ts';
+import { storeTime } from '../store/open-store.ts';
+import { allowedApprovers, currentApprovers, type WhoMayApprove } from './approvals.ts';
 
-/** Is `commit` the merge of a pull request approved for `set`? */
-export async function isReviewedMerge(ctx: ForgeContext, project: ForgeProject, commit: string, set: string): Promise<boolean> {
-  if (project.provider !== 'github') return false;
-  const rows = await ctx.db.selectFrom('reviews').select(['detail']).where('project', '=', project.name).where('merged_commit', '=', commit).where('state', '=', 'merged-approved').execute();
-  return rows.some((r) => {
-    const detail = JSON.parse(r.detail) as { sets?: string[] };
-    return detail.sets === undefined || detail.sets.includes(set);
-  });
+export interface SetRef {
+  name: string;
+  /** The set's folder at the commit in question. */
+  dir: string;
+}
+
+/** What the `reviews` table keeps per pull request (the `detail` column). */
+export interface ReviewDetail {
+  author: string;
+  /** Logins whose approval of the last head stands (before any set's `reviewers` narrows them). */
+  approvers: string[];
+  /** Per set the merge changed: the approvers that count for it (empty: not reviewed). */
+  sets: Record<string, string[]>;
+}
+
+export function reviewsEnabled(project: ForgeProject): boolean {
+  return project.provider === 'github' && project.github !== undefined && project.githubRepository !== undefined;
+}
+
+export function clientFor(ctx: ForgeContext, project: ForgeProject): GitHubClient | undefined {
+  return githubClientOf(project, { logger: ctx.logger, ...(ctx.github ?? {}) });
+}
+
+/** The commits among `from..to` (first parent) that change the set without an approved, merged pull request. */
+export async function unreviewedChanges(ctx: ForgeContext, project: ForgeProject, mirror: string, from: string | undefined, to: string, set: SetRef): Promise<string[]> {
+  const unreviewed: string[] = [];
+  for (const commit of await landedChanges(mirror, from, to, set.dir)) {
+    if (!(await isReviewedChange(ctx, project, mirror, commit, set))) unreviewed.push(commit);
+  }
+  return unreviewed;
+}
+
+/** Is `commit` the merge of a pull request approved for `set`? Asks GitHub when the store does not know. */
+export async function isReviewedChange(ctx: ForgeContext, project: ForgeProject, mirror: string, commit: string, set: SetRef): Promise<boolean> {
+  if (!reviewsEnabled(project)) return false;
+  const client = clientFor(ctx, project);
+  let row = await ctx.db.selectFrom('reviews').select(['pull_number', 'head_sha', 'detail']).where('project', '=', project.name)
+    .where('merged_commit', '=', commit).where('state', '=', 'merged').executeTakeFirst();
+  if (!row) {
+    if (!client) return false;
+    const [pull] = await mergedPullsOf(client, repoRef(project.githubRepository!), commit);
+    if (!pull) return false;
+    await recordMergedPull(ctx, project, client, pull);
+    row = { pull_number: pull.number, head_sha: pull.headSha, detail: await detailOf(ctx, project.name, pull.number) };
+  }
+  const detail = JSON.parse(row.detail) as ReviewDetail;
+  const known = detail.sets[set.name];
+  if (known) return known.length > 0;
+  if (!client) return false;
+  const reviewers = await reviewersAt(mirror, commit, set);
+  const allowed = await allowedApprovers(detail.approvers, reviewers, whoMayApprove(client, project));
+  detail.sets[set.name] = allowed;
+  await ctx.db.updateTable('reviews').set({ detail: JSON.stringify(detail), updated_at: storeTime() })
+    .where('project', '=', project.name).where('pull_number', '=', row.pull_number).execute();
+  return allowed.length > 0;
+}
+
+/** Remembers a merged pull request and the approvals that stood at its last head. */
+export async function recordMergedPull(ctx: ForgeContext, project: ForgeProject, client: GitHubClient, pull: PullInfo): Promise<void> {
+  const reviews = await listReviews(client, repoRef(project.githubRepository!), pull.number);
+  const detail: ReviewDetail = { author: pull.author, approvers: currentApprovers(reviews, pull), sets: {} };
+  const values = {
+    head_sha: pull.headSha, base_ref: pull.baseRef, state: 'merged', merged_commit: pull.mergeCommitSha ?? null, detail: JSON.stringify(detail), updated_at: storeTime(),
+  };
+  await ctx.db.insertInto('reviews').values({ project: project.name, pull_number: pull.number, ...values })
+    .onConflict((oc) => oc.columns(['project', 'pull_number']).doUpdateSet(values)).execute();
+}
+
+/** A pull request closed or merged on GitHub: asks GitHub for its final state and records it. */
+export async function recordClosedPull(ctx: ForgeContext, project: ForgeProject, number: number): Promise<void> {
+  const client = clientFor(ctx, project);
+  if (!client) return;
+  const pull = await getPull(client, repoRef(project.githubRepository!), number);
+  if (pull.merged) {
+    await recordMergedPull(ctx, project, client, pull);
+    return;
+  }
+  await ctx.db.updateTable('reviews').set({ state: pull.state === 'open' ? 'open' : 'closed', updated_at: storeTime() })
+    .where('project', '=', project.name).where('pull_number', '=', number).execute();
 }
 
 /**
- * Does the release carry a change to the set's files that no approved, merged pull request
- * covers? Only GitHub projects can answer "no"; issue 6 makes the check real.
+ * Does the release carry a change to the set that no approved, merged pull request covers? The
+ * changes a release carries are those since the set's previous release that the tag descends
+ * from (each release was checked when it was published), or all of them for a first release.
  */
-export async function releaseHasUnreviewedChange(ctx: ForgeContext, project: ForgeProject, tag: string, set: string): Promise<boolean> {
-  // Plain git: the release itself is the review (DESIGN §6). GitHub: answered by issue 6's
-  // check of the set's commits against approved, merged pull requests.
-  void ctx; void project; void tag; void set;
-  return false;
+export async function releaseHasUnreviewedChange(ctx: ForgeContext, project: ForgeProject, mirror: string, tag: ReleaseTag, tags: readonly ReleaseTag[], set: SetRef): Promise<string[]> {
+  if (!reviewsEnabled(project)) return [];
+  let previous: ReleaseTag | undefined;
+  for (const other of tags) {
+    if (other.set !== tag.set || other.name === tag.name || !semver.lt(other.version, tag.version)) continue;
+    if (previous && semver.lte(other.version, previous.version)) continue;
+    if (await isAncestorIn(mirror, other.commit, tag.commit)) previous = other;
+  }
+  return unreviewedChanges(ctx, project, mirror, previous?.commit, tag.commit, set);
+}
+
+/**
+ * `set.yaml` `reviewers` as the branch had them before the change: a pull request cannot name
+ * its own reviewers. A set the change creates takes them from the change itself.
+ */
+export async function reviewersAt(mirror: string, commit: string, set: SetRef): Promise<string[] | undefined> {
+  const parent = await firstParent(mirror, commit);
+  const file = `${set.dir}/${SET_CONFIG_FILE}`;
+  const text = (parent && await fileAt(mirror, parent, file)) ?? (await fileAt(mirror, commit, file));
+  return text === undefined ? undefined : reviewersIn(file, text);
+}
+
+export function reviewersIn(file: string, text: string): string[] | undefined {
+  const read = readYamlConfig(file, text, validateSetConfig);
+  // A set.yaml that does not validate narrows to nobody rather than opening to everybody.
+  if (!read.value) return [];
+  return read.value.reviewers;
+}
+
+export function whoMayApprove(client: GitHubClient, project: ForgeProject): WhoMayApprove {
+  const repo = repoRef(project.githubRepository!);
+  return {
+    isTeamMember: (org, team, login) => isTeamMember(client, org, team, login),
+    canWrite: (login) => canWrite(client, repo, login),
+  };
+}
+
+async function detailOf(ctx: ForgeContext, project: string, number: number): Promise<string> {
+  const row = await ctx.db.selectFrom('reviews').select('detail').where('project', '=', project).where('pull_number', '=', number).executeTakeFirstOrThrow();
+  return row.detail;
 }

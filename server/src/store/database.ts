@@ -166,6 +166,27 @@ export interface RolloutTable {
   percent: number;
 }
 
+export type GitHubPostState = 'pending' | 'done' | 'failed';
+
+/** A check run, commit status or comment for GitHub, until GitHub took it (migration 003). */
+export interface GitHubPostTable {
+  id: Generated<number>;
+  project: string;
+  /** What it shows on GitHub: `check <sha>`, `status <sha> <context>`, `comment <pull>`. */
+  key: string;
+  kind: 'check' | 'status' | 'comment';
+  /** JSON: what to post. */
+  payload: string;
+  state: GitHubPostState;
+  attempts: number;
+  next_attempt_at: string;
+  /** JSON: what GitHub answered that a later post for the key needs (the check run's or comment's id). */
+  result: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /** Append-only; each row's `hash` covers its content and the previous row's hash. */
 export interface AuditTable {
   seq: Generated<number>;
@@ -195,6 +216,7 @@ export interface Database {
   audit_log: AuditTable;
   branch_heads: BranchHeadTable;
   rollouts: RolloutTable;
+  github_posts: GitHubPostTable;
 }
 
 export type Receiver = Selectable<ReceiverTable>;

@@ -11,6 +11,7 @@ import { AnvilError } from '@anvil/content-schema';
 import type { Database } from './database.ts';
 import * as initial from './migrations/001-initial.ts';
 import * as branchHeads from './migrations/002-branch-heads.ts';
+import * as githubPosts from './migrations/003-github-posts.ts';
 
 export type Store = Kysely<Database>;
 
@@ -18,6 +19,7 @@ export type Store = Kysely<Database>;
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-branch-heads': branchHeads,
+  '003-github-posts': githubPosts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

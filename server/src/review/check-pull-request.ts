@@ -1,0 +1,169 @@
+/**
+ * A pull request opened, updated or reopened, or reviewed (DESIGN §6): for every set it touches,
+ * build the head, lint it, judge the release the change needs against the base, render every
+ * changed prompt on both sides, and see where approvals stand at the current head. The result
+ * goes to GitHub as the "Anvil" check run (a commit status when check runs are not permitted)
+ * and one comment, edited in place, through the outbox: a slow or failing GitHub never holds up
+ * anything else. A pull request publishes nothing.
+ */
+import path from 'node:path';
+import { buildTarget, type BuildContext, type BuiltTarget } from '../build/build-target.ts';
+import { fileBuildCache } from '../build/file-build-cache.ts';
+import { renderedDiff, type DiffSide } from '../diff/rendered-diff.ts';
+import type { ForgeContext, ForgeProject } from '../forge/forge-context.ts';
+import { listReviews, repoRef } from '../github/github-api.ts';
+import { enqueueGitHubPost } from '../github/github-outbox.ts';
+import { lintRepo } from '../lint/lint-repo.ts';
+import type { Problem } from '../lint/problem.ts';
+import { loadRepo, type LoadedSet } from '../load/load-repo.ts';
+import { branchCommit, ensurePullHead, fileAt, mergeBase, updateMirror } from '../mirror/mirror-repo.ts';
+import { diffContract, type Impact } from '../release/contract-diff.ts';
+import { baseVersion, chooseVersion } from '../release/next-version.ts';
+import { createGitCache } from '../repo/git-cache.ts';
+import { openGitSnapshot } from '../repo/git-snapshot.ts';
+import { listReleaseTags, releasesBySet } from '../repo/release-tags.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import { storeTime } from '../store/open-store.ts';
+import { allowedApprovers, currentApprovers } from './approvals.ts';
+import { annotationBatches, composeCheckRun, composeCommitStatus } from './compose-check.ts';
+import { composeReviewComment, REVIEW_COMMENT_MARKER, REVIEW_TEMPLATE_OVERRIDE } from './compose-review-comment.ts';
+import type { PullRequestReview, SetReview } from './pull-request-review.ts';
+import { clientFor, reviewsEnabled, whoMayApprove, type ReviewDetail } from './review-state.ts';
+
+export interface PullRequestRef {
+  number: number;
+  headSha: string;
+  baseRef: string;
+  baseSha: string;
+  author: string;
+}
+
+export type PullRequestCheck =
+  | { checked: true; review: PullRequestReview }
+  | { checked: false; reason: string };
+
+export async function checkPullRequest(ctx: ForgeContext, project: ForgeProject, pull: PullRequestRef, actor?: string): Promise<PullRequestCheck> {
+  if (!reviewsEnabled(project)) return { checked: false, reason: 'the project has no GitHub credentials' };
+  const mirror = await updateMirror(ctx.dataDir, project.name, project.remote);
+  if (!(await ensurePullHead(mirror, pull.number, pull.headSha))) {
+    ctx.logger.warn({ project: project.name, pull: pull.number, head: pull.headSha }, 'the pull request\'s head is not in the mirror; not checked');
+    return { checked: false, reason: `head ${pull.headSha.slice(0, 7)} is not in the repository` };
+  }
+  const baseTip = (await branchCommit(mirror, pull.baseRef)) ?? pull.baseSha;
+  const base = (await mergeBase(mirror, baseTip, pull.headSha)) ?? baseTip;
+
+  const cache = createGitCache();
+  const { tags } = await listReleaseTags(mirror, { cache });
+  const build: BuildContext = { root: mirror, project: project.name, cache, tags, buildCache: fileBuildCache(path.join(mirror, 'anvil', 'build-cache')) };
+  const headRepo = await loadRepo(await openGitSnapshot(mirror, pull.headSha, { cache }));
+  const baseRepo = await loadRepo(await openGitSnapshot(mirror, base, { cache }));
+  const problems = lintRepo(headRepo, { releases: releasesBySet(tags) });
+  const releases = releasesBySet(tags);
+
+  const client = clientFor(ctx, project);
+  const reviews = client ? await listReviews(client, repoRef(project.githubRepository!), pull.number) : [];
+  const approvers = currentApprovers(reviews, pull);
+
+  const names = [...new Set([...headRepo.sets, ...baseRepo.sets].map((s) => s.name))].sort();
+  const sets: SetReview[] = [];
+  for (const name of names) {
+    const head = headRepo.sets.find((s) => s.name === name);
+    const before = baseRepo.sets.find((s) => s.name === name);
+    if (head && before && head.treeId === before.treeId && head.dir === before.dir) continue;
+    const review = await reviewSet(build, name, head, before, pull.headSha, base, releases[name] ?? [], problems);
+    if (review.needsApproval && client) {
+      const reviewers = (before ?? head)!.config.reviewers;
+      review.approval = {
+        approvedBy: await allowedApprovers(approvers, reviewers, whoMayApprove(client, project)),
+        ...(reviewers ? { reviewers } : {}),
+      };
+    }
+    sets.push(review);
+  }
+  const setDirs = headRepo.sets.map((s) => s.dir);
+  const review: PullRequestReview = {
+    project: project.name, repository: project.githubRepository!, number: pull.number, headSha: pull.headSha, baseRef: pull.baseRef, baseSha: base,
+    sets, repoProblems: problems.filter((p) => !setDirs.some((dir) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)))),
+  };
+
+  await postReview(ctx, project, mirror, review);
+  const detail: ReviewDetail = { author: pull.author, approvers, sets: {} };
+  const values = { head_sha: pull.headSha, base_ref: pull.baseRef, state: 'open', merged_commit: null, detail: JSON.stringify(detail), updated_at: storeTime() };
+  await ctx.db.insertInto('reviews').values({ project: project.name, pull_number: pull.number, ...values })
+    .onConflict((oc) => oc.columns(['project', 'pull_number']).doUpdateSet(values).where('reviews.state', '!=', 'merged')).execute();
+  await appendAudit(ctx.db, {
+    project: project.name, kind: 'review.checked', subject: `#${pull.number} ${pull.headSha.slice(0, 7)}`, actor,
+    detail: { sets: sets.map((s) => ({ set: s.set, mode: s.mode, impact: s.impact, errors: s.problems.filter((p) => p.severity === 'error').length, approvedBy: s.approval?.approvedBy ?? [] })) },
+  });
+  return { checked: true, review };
+}
+
+async function reviewSet(
+  build: BuildContext, name: string, head: LoadedSet | undefined, before: LoadedSet | undefined, headSha: string, base: string,
+  released: readonly string[], problems: readonly Problem[],
+): Promise<SetReview> {
+  const mode = (head ?? before)!.config.mode;
+  const review: SetReview = {
+    set: name, dir: (head ?? before)!.dir, mode, needsApproval: mode !== 'live', change: !before ? 'added' : !head ? 'removed' : 'changed',
+    impact: 'none', contractChanges: [], problems: head ? problemsIn(problems, head.dir) : [], prompts: [],
+  };
+  const latest = baseVersion(released);
+  if (latest) review.latestRelease = latest;
+  const headBuilt = head ? await tryBuild(build, name, headSha) : undefined;
+  const baseBuilt = before ? await tryBuild(build, name, base) : undefined;
+  const failed = [headBuilt, baseBuilt].find((b) => b && !b.bundle);
+  if (failed) {
+    const error = failed.problems.find((p) => p.severity === 'error');
+    review.buildError = `${failed === headBuilt ? 'the head' : 'the base'} does not build: ${error ? `${error.code} ${error.message}` : 'unknown error'}`;
+    return review;
+  }
+  const empty = { prompts: {}, partials: {}, mode, dependencies: {} };
+  const contract = diffContract(baseBuilt?.bundle ?? empty, headBuilt?.bundle ?? empty);
+  review.impact = contract.impact;
+  review.contractChanges = contract.changes;
+  review.prompts = renderedDiff(side('base', baseBuilt), side('head', headBuilt)).filter((p) => p.status !== 'unchanged');
+  if (headBuilt?.bundle) {
+    let sinceRelease: Impact = contract.impact;
+    if (latest) {
+      const release = await tryBuild(build, name, `${name}@${latest}`);
+      if (release.bundle) sinceRelease = diffContract(release.bundle, headBuilt.bundle).impact;
+    }
+    try {
+      review.nextVersion = chooseVersion(released, { request: 'auto', set: name }, () => sinceRelease).version;
+    } catch {
+      // Nothing changed since the last release: no release needed.
+    }
+  }
+  return review;
+}
+
+async function tryBuild(build: BuildContext, set: string, ref: string): Promise<BuiltTarget> {
+  try {
+    return await buildTarget(build, set, { kind: 'ref', ref }, { preview: true });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { problems: [{ severity: 'error', code: e.code ?? 'build.failed', message: e.message ?? String(err) }], reused: false, label: ref, dependencyPartials: {} };
+  }
+}
+
+function side(label: string, built: BuiltTarget | undefined): DiffSide | undefined {
+  return built?.bundle ? { label, bundle: built.bundle, dependencyPartials: built.dependencyPartials } : undefined;
+}
+
+function problemsIn(problems: readonly Problem[], dir: string): Problem[] {
+  return problems.filter((p) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)));
+}
+
+/** The check run (or status) and the comment, into the outbox. The comment template may be the repository's own, read from the base. */
+async function postReview(ctx: ForgeContext, project: ForgeProject, mirror: string, review: PullRequestReview): Promise<void> {
+  const check = composeCheckRun(review);
+  await enqueueGitHubPost(ctx.db, project.name, {
+    kind: 'check', headSha: review.headSha,
+    check: { name: check.name, conclusion: check.conclusion, title: check.title, summary: check.summary, ...(check.text !== undefined ? { text: check.text } : {}), annotationBatches: annotationBatches(check.annotations) },
+    fallback: composeCommitStatus(review),
+  });
+  if (review.sets.length === 0 && review.repoProblems.length === 0) return;
+  const template = await fileAt(mirror, review.baseSha, REVIEW_TEMPLATE_OVERRIDE);
+  const comment = composeReviewComment(review, template === undefined ? {} : { template });
+  await enqueueGitHubPost(ctx.db, project.name, { kind: 'comment', number: review.number, body: comment.body, marker: REVIEW_COMMENT_MARKER });
+}
