@@ -56,5 +56,5 @@ export interface ForgeContext {
   logger: Logger;
   metrics: ForgeMetrics;
   /** How the forge talks to GitHub (tests turn GitHub's one-second spacing of writes off). */
-  github?: { spaceWrites?: boolean; rateLimitRetries?: number } | undefined;
+  github?: { spaceWrites?: boolean; rateLimitRetries?: number; retryBaseMs?: number } | undefined;
 }

@@ -35,7 +35,7 @@ export interface StartForgeOptions {
   /** Called after each sync, with its report (progress output of `anvil dev`). */
   onSync?: (report: SyncReport) => void;
   /** How the forge talks to GitHub; tests turn the one-second spacing of writes off. */
-  github?: { spaceWrites?: boolean; rateLimitRetries?: number; poster?: Omit<GitHubPosterOptions, 'clientOf'> };
+  github?: { spaceWrites?: boolean; rateLimitRetries?: number; retryBaseMs?: number; poster?: Omit<GitHubPosterOptions, 'clientOf'> };
   /** A failed sync (git or GitHub unreachable) is tried again after this long, doubling up to 10 minutes (default 5 s). */
   syncRetryMs?: number;
 }
@@ -69,7 +69,11 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     adminToken: config.adminToken,
     logger,
     metrics: createForgeMetrics({ defaults: true }),
-    github: { spaceWrites: options.github?.spaceWrites ?? true, ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}) },
+    github: {
+      spaceWrites: options.github?.spaceWrites ?? true,
+      ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}),
+      ...(options.github?.retryBaseMs !== undefined ? { retryBaseMs: options.github.retryBaseMs } : {}),
+    },
   };
   for (const p of config.projects) {
     await db.insertInto('projects').values({ name: p.name, remote: p.remote, provider: p.provider, created_at: storeTime() })
@@ -195,6 +199,9 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     async settle(timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
+        await app.drainWebhooks();
+        // A push's sync is requested on the next turn of the event loop (see onEvent).
+        await new Promise((resolve) => setImmediate(resolve));
         await checks.idle();
         await queue.idle();
         await poster.drain();

@@ -27,7 +27,7 @@ import { openGitSnapshot } from '../repo/git-snapshot.ts';
 import { compareWithSeen, listReleaseTags, releasesBySet, type ReleaseTag } from '../repo/release-tags.ts';
 import { enqueueGitHubPost } from '../github/github-outbox.ts';
 import { composeUnreviewedStatus } from '../review/compose-check.ts';
-import { releaseHasUnreviewedChange, reviewsEnabled, unreviewedChanges } from '../review/review-state.ts';
+import { reviewsEnabled, unreviewedChanges, unreviewedChangesOfRelease } from '../review/review-state.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
@@ -47,6 +47,8 @@ export interface SyncReport {
   commit?: string;
   decisions: SetDecision[];
   refusedTags: { tag: string; reason: string }[];
+  /** Where the forge's review history of the branch starts (its commit when first seen). */
+  baseline?: string | undefined;
 }
 
 export interface SyncOptions {
@@ -139,7 +141,8 @@ async function syncBranch(
   tags: readonly ReleaseTag[], report: SyncReport, options: SyncOptions,
 ): Promise<void> {
   const actor = options.actor;
-  const last = await ctx.db.selectFrom('branch_heads').select('commit').where('project', '=', project.name).where('branch', '=', branch).executeTakeFirst();
+  const last = await ctx.db.selectFrom('branch_heads').select(['commit', 'baseline_commit']).where('project', '=', project.name).where('branch', '=', branch).executeTakeFirst();
+  report.baseline = last ? last.baseline_commit ?? undefined : commit;
   if (last?.commit === commit) return;
 
   const snapshot = await openGitSnapshot(mirror, commit, { cache: build.cache });
@@ -160,7 +163,7 @@ async function syncBranch(
     const setProblems = problemsOf(problems, set.dir);
     // Every change since the last processed commit must be a reviewed merge, not only the last
     // one: a sync may find several commits at once.
-    const unreviewed = set.config.mode === 'live' || !last ? [] : await unreviewedChanges(ctx, project, mirror, last.commit, commit, set);
+    const unreviewed = set.config.mode === 'live' || !last ? [] : await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set);
     const event: PolicyEvent = { kind: 'push', reviewedMerge: reviewsEnabled(project) && unreviewed.length === 0 };
     const decision = decidePublish({ event, mode: set.config.mode, lintErrors: setProblems.some((p) => p.severity === 'error') });
     const entry: SetDecision = { set: set.name, source, decision, problems: setProblems };
@@ -182,7 +185,7 @@ async function syncBranch(
     await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: commit, status: composeUnreviewedStatus('push', unreviewedSets, source) });
     options.onGitHubPost?.();
   }
-  await ctx.db.insertInto('branch_heads').values({ project: project.name, branch, commit, updated_at: storeTime() })
+  await ctx.db.insertInto('branch_heads').values({ project: project.name, branch, commit, updated_at: storeTime(), baseline_commit: commit })
     .onConflict((oc) => oc.columns(['project', 'branch']).doUpdateSet({ commit, updated_at: storeTime() })).execute();
 }
 
@@ -192,7 +195,7 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
   if (bundle) built.problems.push(...(await ensureDependencies(ctx, build, bundle)));
   const errors = built.problems.filter((p) => p.severity === 'error');
   const mode = bundle?.mode ?? 'review';
-  const unreviewed = mode === 'live' || !reviewsEnabled(project) ? [] : await unreviewedChangesOfRelease(ctx, project, build, tag);
+  const unreviewed = mode === 'live' || !reviewsEnabled(project) ? [] : await unreviewedChangesOfTag(ctx, project, build, tag, report.baseline);
   const event: PolicyEvent = { kind: 'release', prerelease: semver.prerelease(tag.version) !== null, unreviewedChange: unreviewed.length > 0 };
   const decision = decidePublish({ event, mode, lintErrors: !bundle || errors.length > 0 });
   const entry: SetDecision = { set: tag.set, source: tag.name, decision, problems: built.problems };
@@ -211,11 +214,11 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
 }
 
 /** The release's changes to its set that no approved, merged pull request covers (the set's folder as the tag has it). */
-async function unreviewedChangesOfRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag): Promise<string[]> {
+async function unreviewedChangesOfTag(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, baseline: string | undefined): Promise<string[]> {
   const repo = await loadRepo(await openGitSnapshot(build.root, tag.commit, { cache: build.cache }));
   const set = repo.sets.find((s) => s.name === tag.set);
   if (!set) return [];
-  return releaseHasUnreviewedChange(ctx, project, build.root, tag, build.tags, set);
+  return unreviewedChangesOfRelease(ctx, project, build.root, tag, build.tags, set, baseline);
 }
 
 async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string, ref: string, stage: 'head' | 'release'): Promise<Built> {

@@ -21,6 +21,8 @@ export interface GitHubClientOptions {
    * default). Tests against a local fake turn the spacing off; the forge never does.
    */
   spaceWrites?: boolean;
+  /** The retry plugin waits 1, 4, 9 times this after a 5xx (default 1000 ms); tests shorten it. */
+  retryBaseMs?: number;
 }
 
 const clients = new WeakMap<GitHubAccess, GitHubClient>();
@@ -48,7 +50,8 @@ export function createGitHubClient(access: GitHubAccess, options: GitHubClientOp
   const throttle = {
     onRateLimit: onLimit('primary'),
     onSecondaryRateLimit: onLimit('secondary'),
-    ...(options.spaceWrites === false ? { write: unspacedGroup() } : {}),
+    // Writes that notify (comments) have their own, slower group.
+    ...(options.spaceWrites === false ? { write: unspacedGroup(), notifications: unspacedGroup() } : {}),
   };
   const log = {
     debug: () => undefined,
@@ -56,7 +59,11 @@ export function createGitHubClient(access: GitHubAccess, options: GitHubClientOp
     warn: (message: string) => logger.warn({ github: true }, message),
     error: (message: string) => logger.error({ github: true }, message),
   };
-  const common = { baseUrl: access.apiUrl, throttle, retry: { retries: 3 }, log, userAgent: 'anvil-forge' };
+  const common = { baseUrl: access.apiUrl, throttle, retry: {
+      retries: 3, retryAfterBaseValue: options.retryBaseMs ?? 1_000,
+      // 429 is the throttling plugin's (it honours retry-after); the retry plugin would not.
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+    }, log, userAgent: 'anvil-forge' };
   if (access.auth.kind === 'token') return new Octokit({ ...common, auth: access.auth.token });
   return new Octokit({
     ...common,

@@ -66,8 +66,8 @@ export function startGitHubPoster(ctx: ForgeContext, options: GitHubPosterOption
   const log = ctx.logger.child({ component: 'github-poster' });
   const maxAttempts = options.maxAttempts ?? 10;
   const leaseMs = options.leaseMs ?? 300_000;
-  /** Projects whose credentials may not create check runs: statuses from then on. */
-  const checksDenied = new Set<string>();
+  /** Projects whose credentials were found unable to create check runs (warned once). */
+  const warnedNoChecks = new Set<string>();
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -130,14 +130,13 @@ export function startGitHubPoster(ctx: ForgeContext, options: GitHubPosterOption
       case 'comment':
         return { commentId: await upsertComment(client, repo, post.number, post.body, post.marker, result['commentId'] as number | undefined) };
       case 'check':
-        if (!checksDenied.has(project.name)) {
-          try {
-            return { checkRunId: await postCheckRun(client, repo, post.headSha, post.check, result['checkRunId'] as number | undefined) };
-          } catch (err) {
-            if (!checksNotPermitted(err)) throw err;
-            checksDenied.add(project.name);
-            log.warn({ project: project.name, err: errorText(err) }, 'check runs are not permitted to these credentials; posting commit statuses instead');
-          }
+        // Check runs are tried every time: credentials that lacked `checks: write` may gain it.
+        try {
+          return { checkRunId: await postCheckRun(client, repo, post.headSha, post.check, result['checkRunId'] as number | undefined) };
+        } catch (err) {
+          if (!checksNotPermitted(err)) throw err;
+          if (!warnedNoChecks.has(project.name)) log.warn({ project: project.name, err: errorText(err) }, 'check runs are not permitted to these credentials; posting commit statuses instead');
+          warnedNoChecks.add(project.name);
         }
         await postCommitStatus(client, repo, post.headSha, post.fallback);
         return { ...result, status: true };

@@ -24,7 +24,12 @@ export interface ForgeAppOptions {
   wake: () => void;
 }
 
-export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): Express {
+export type ForgeApp = Express & {
+  /** Resolves once every webhook accepted so far has been handed on and handled (they run after the answer). */
+  drainWebhooks(): Promise<void>;
+};
+
+export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): ForgeApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -37,8 +42,9 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): Exp
     res.json({ name: ctx.name, apiVersion: API_VERSION, url: ctx.publicUrl, keys: ctx.keys.published() });
   });
 
-  app.post('/webhooks/github', githubWebhookHandler(ctx, options.onEvent));
-  app.post('/webhooks/git', gitWebhookHandler(ctx, options.onEvent));
+  const webhooks = [githubWebhookHandler(ctx, options.onEvent), gitWebhookHandler(ctx, options.onEvent)] as const;
+  app.post('/webhooks/github', webhooks[0]);
+  app.post('/webhooks/git', webhooks[1]);
 
   const project = Router({ mergeParams: true });
   project.use((req: Request, res: Response, next: NextFunction) => {
@@ -56,5 +62,5 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): Exp
 
   app.use((req: Request, res: Response) => sendError(res, 404, 'not-found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(ctx.logger));
-  return app;
+  return Object.assign(app, { drainWebhooks: async () => void (await Promise.all(webhooks.map((w) => w.drain()))) });
 }

@@ -80,13 +80,12 @@ export async function isAncestorIn(mirror: string, ancestor: string, commit: str
 }
 
 /**
- * The commits on `to`'s first-parent line after `from` (all of them when `from` is undefined)
- * that change `dir`, oldest first: the changes as they landed on the branch (a merge commit
- * stands for its whole pull request, diffed against the branch as it was).
+ * The commits on `to`'s first-parent line that change `dir` and are not reachable from any of
+ * `after`, oldest first: the changes as they landed on the branch (a merge commit stands for its
+ * whole pull request, diffed against the branch as it was).
  */
-export async function landedChanges(mirror: string, from: string | undefined, to: string, dir: string): Promise<string[]> {
-  const range = from === undefined ? to : `${from}..${to}`;
-  const out = await git(['log', '--first-parent', '--reverse', '--format=%H', range, '--', dir], mirror);
+export async function landedChanges(mirror: string, after: readonly string[], to: string, dir: string): Promise<string[]> {
+  const out = await git(['log', '--first-parent', '--reverse', '--format=%H', to, ...after.map((c) => `^${c}`), '--', dir], mirror);
   return out.split('\n').filter(Boolean);
 }
 

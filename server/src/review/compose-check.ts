@@ -91,7 +91,8 @@ export function composeUnreviewedStatus(kind: 'push' | 'release', sets: string[]
   let description: string;
   if (kind === 'push') {
     const tail = ': nothing published';
-    description = `unreviewed change to ${fitList(sets, STATUS_DESCRIPTION_MAX - 'unreviewed change to '.length - tail.length, ', ')}${tail}`;
+    description = sets.length === 0 ? `unreviewed change${tail}`
+      : `unreviewed change to ${fitList(sets, STATUS_DESCRIPTION_MAX - 'unreviewed change to '.length - tail.length, ', ')}${tail}`;
   } else {
     const what = subject !== '' ? subject : fitList(sets, 60, ', ');
     description = `${what} carries an unreviewed change: refused`;

@@ -48,10 +48,10 @@ export function clientFor(ctx: ForgeContext, project: ForgeProject): GitHubClien
   return githubClientOf(project, { logger: ctx.logger, ...(ctx.github ?? {}) });
 }
 
-/** The commits among `from..to` (first parent) that change the set without an approved, merged pull request. */
-export async function unreviewedChanges(ctx: ForgeContext, project: ForgeProject, mirror: string, from: string | undefined, to: string, set: SetRef): Promise<string[]> {
+/** The commits up to `to` (first parent, none reachable from `after`) that change the set without an approved, merged pull request. */
+export async function unreviewedChanges(ctx: ForgeContext, project: ForgeProject, mirror: string, after: readonly string[], to: string, set: SetRef): Promise<string[]> {
   const unreviewed: string[] = [];
-  for (const commit of await landedChanges(mirror, from, to, set.dir)) {
+  for (const commit of await landedChanges(mirror, after, to, set.dir)) {
     if (!(await isReviewedChange(ctx, project, mirror, commit, set))) unreviewed.push(commit);
   }
   return unreviewed;
@@ -107,19 +107,25 @@ export async function recordClosedPull(ctx: ForgeContext, project: ForgeProject,
 }
 
 /**
- * Does the release carry a change to the set that no approved, merged pull request covers? The
- * changes a release carries are those since the set's previous release that the tag descends
- * from (each release was checked when it was published), or all of them for a first release.
+ * The release's changes to the set that no approved, merged pull request covers. The changes a
+ * release carries are those since the set's previous release that the tag descends from (that
+ * release was checked when it was published), and since the branch as the forge first saw it
+ * (`baseline`: the state it adopted, releases at that point included).
  */
-export async function releaseHasUnreviewedChange(ctx: ForgeContext, project: ForgeProject, mirror: string, tag: ReleaseTag, tags: readonly ReleaseTag[], set: SetRef): Promise<string[]> {
+export async function unreviewedChangesOfRelease(
+  ctx: ForgeContext, project: ForgeProject, mirror: string, tag: ReleaseTag, tags: readonly ReleaseTag[], set: SetRef, baseline: string | undefined,
+): Promise<string[]> {
   if (!reviewsEnabled(project)) return [];
   let previous: ReleaseTag | undefined;
   for (const other of tags) {
     if (other.set !== tag.set || other.name === tag.name || !semver.lt(other.version, tag.version)) continue;
     if (previous && semver.lte(other.version, previous.version)) continue;
+    // A release refused for an unreviewed change is no baseline: its change would pass unseen.
+    if (await wasRefused(ctx, project.name, other)) continue;
     if (await isAncestorIn(mirror, other.commit, tag.commit)) previous = other;
   }
-  return unreviewedChanges(ctx, project, mirror, previous?.commit, tag.commit, set);
+  const after = [previous?.commit, baseline].filter((c): c is string => c !== undefined);
+  return unreviewedChanges(ctx, project, mirror, after, tag.commit, set);
 }
 
 /**
@@ -151,4 +157,10 @@ export function whoMayApprove(client: GitHubClient, project: ForgeProject): WhoM
 async function detailOf(ctx: ForgeContext, project: string, number: number): Promise<string> {
   const row = await ctx.db.selectFrom('reviews').select('detail').where('project', '=', project).where('pull_number', '=', number).executeTakeFirstOrThrow();
   return row.detail;
+}
+
+async function wasRefused(ctx: ForgeContext, project: string, tag: ReleaseTag): Promise<boolean> {
+  const row = await ctx.db.selectFrom('audit_log').select('seq').where('project', '=', project)
+    .where('kind', '=', 'decision.unreviewed-release').where('subject', '=', `${tag.set} ${tag.name}`).limit(1).executeTakeFirst();
+  return row !== undefined;
 }

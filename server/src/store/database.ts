@@ -156,6 +156,8 @@ export interface BranchHeadTable {
   branch: string;
   commit: string;
   updated_at: string;
+  /** The commit when the forge first saw the branch (migration 003; null for rows from before it). */
+  baseline_commit: string | null;
 }
 
 export interface RolloutTable {
