@@ -95,7 +95,7 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
 
 /**
  * A GitHub project's API credentials: an App installation when `github.app` is set, else a
- * token. A token named in the file must be there; the default GITHUB_TOKEN may be missing, which
+ * token. A token variable named in the file must be set; the default GITHUB_TOKEN may be missing, which
  * turns review through pull requests off (a warning), as a forge that cannot ask GitHub cannot
  * confirm an approval.
  */
@@ -106,10 +106,8 @@ function resolveGitHubAccess(p: ForgeConfig['projects'][number], i: number, env:
     problems.push(problem('error', 'forge-config.github-api-url', `${at}: github.apiUrl "${apiUrl}" is not a URL (projects[${i}].github.apiUrl)`, { file, hint: 'https://api.github.com, or https://<host>/api/v3' }));
     return undefined;
   }
-  if (!p.github?.repository) {
-    problems.push(problem('error', 'forge-config.github-repository', `${at}: provider "github" needs github.repository (projects[${i}].github.repository)`, { file, hint: 'owner/repo, as in the repository\'s GitHub URL' }));
-    return undefined;
-  }
+  // The schema check already refused a github project without a repository.
+  if (!p.github?.repository) return undefined;
   const app = p.github.app;
   if (app) {
     const keyEnv = app.privateKey.env;
@@ -123,7 +121,7 @@ function resolveGitHubAccess(p: ForgeConfig['projects'][number], i: number, env:
   const tokenEnv = p.github.token?.env ?? DEFAULT_GITHUB_TOKEN_ENV;
   const token = env[tokenEnv];
   if (token) return { apiUrl, auth: { kind: 'token', token } };
-  if (p.github.token) {
+  if (tokenEnv !== DEFAULT_GITHUB_TOKEN_ENV) {
     problems.push(problem('error', 'forge-config.github-token', `${at}: ${tokenEnv} is not set (projects[${i}].github.token)`, { file, hint: `export ${tokenEnv}=<a token with checks, statuses, pull requests and issues write, contents read>` }));
   } else {
     problems.push(problem('warning', 'forge-config.no-github-credentials', `${at}: ${tokenEnv} is not set, so pull requests are not checked and approvals cannot be confirmed; review and locked sets publish only from releases`, { file, hint: `export ${tokenEnv}=<token>, or configure github.app` }));

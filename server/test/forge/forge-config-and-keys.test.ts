@@ -60,6 +60,41 @@ describe('forge configuration, signing keys and secrets', () => {
       expect(read.problems.find((p) => p.code === 'forge-config.webhook-secret')!.hint).to.contain('ANVIL_WEBHOOK_SECRET');
     });
 
+    describe('GitHub credentials', () => {
+      const github = (extra: string) => write(`projects:\n  - name: acme\n    remote: https://github.com/acme/prompts.git\n    provider: github\n    github:\n      repository: acme/prompts\n${extra}`);
+      const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };
+
+      it('a token from GITHUB_TOKEN by default, against api.github.com', () => {
+        const read = readForgeConfig(github(''), { ...env, GITHUB_TOKEN: 'ghp_token' });
+        expect(read.config!.projects[0]!.github).to.deep.equal({ apiUrl: 'https://api.github.com', auth: { kind: 'token', token: 'ghp_token' } });
+      });
+
+      it('without any token, the forge starts with a warning: review through pull requests is off', () => {
+        const read = readForgeConfig(github(''), env);
+        expect(read.config!.projects[0]!.github).to.equal(undefined);
+        const warning = read.problems.find((p) => p.code === 'forge-config.no-github-credentials');
+        expect(warning).to.include({ severity: 'warning' });
+        expect(warning!.message).to.contain('GITHUB_TOKEN');
+      });
+
+      it('a token named in the file must be set; an Enterprise Server API URL is taken as written', () => {
+        const file = github('      apiUrl: https://ghe.example.com/api/v3/\n      token: {env: ACME_GITHUB_TOKEN}\n');
+        expect(readForgeConfig(file, env).problems.map((p) => p.code)).to.include('forge-config.github-token');
+        const read = readForgeConfig(file, { ...env, ACME_GITHUB_TOKEN: 't' });
+        expect(read.config!.projects[0]!.github).to.deep.equal({ apiUrl: 'https://ghe.example.com/api/v3', auth: { kind: 'token', token: 't' } });
+      });
+
+      it('a GitHub App: its id, installation and private key from the environment', () => {
+        const file = github('      app: {appId: 12, installationId: 34}\n'.replace('}', ', privateKey: {env: ACME_APP_KEY}}'));
+        const missing = readForgeConfig(file, env);
+        expect(missing.config).to.equal(undefined);
+        expect(missing.problems.find((p) => p.code === 'forge-config.github-app-key')!.hint).to.contain('ACME_APP_KEY');
+        const pem = '-----BEGIN RSA PRIVATE KEY-----\nMII…\n-----END RSA PRIVATE KEY-----\n';
+        const read = readForgeConfig(file, { ...env, ACME_APP_KEY: pem });
+        expect(read.config!.projects[0]!.github).to.deep.equal({ apiUrl: 'https://api.github.com', auth: { kind: 'app', appId: 12, installationId: 34, privateKey: pem } });
+      });
+    });
+
     it('a missing file is a clear problem, not a crash', () => {
       const read = readForgeConfig(path.join(dir, 'nope.yaml'), {});
       expect(read.problems[0]!.code).to.equal('forge-config.missing');
