@@ -12,6 +12,7 @@
  *            GET /repos/{o}/{r}/collaborators/{user}/permission
  */
 import { RequestError } from 'octokit';
+import type { CheckAnnotation } from '../review/compose-check.ts';
 import type { GitHubClient } from './github-client.ts';
 
 export interface RepoRef {
@@ -24,18 +25,6 @@ export function repoRef(repository: string): RepoRef {
   return { owner, repo };
 }
 
-export interface CheckAnnotationInput {
-  path: string;
-  start_line: number;
-  end_line: number;
-  start_column?: number;
-  end_column?: number;
-  annotation_level: 'failure' | 'warning' | 'notice';
-  message: string;
-  title?: string;
-  raw_details?: string;
-}
-
 export interface CheckRunInput {
   name: string;
   conclusion: 'success' | 'failure' | 'neutral';
@@ -43,7 +32,7 @@ export interface CheckRunInput {
   summary: string;
   text?: string;
   /** Sent 50 at a time, GitHub's limit per request; a check run keeps adding them up. */
-  annotationBatches: CheckAnnotationInput[][];
+  annotationBatches: CheckAnnotation[][];
   detailsUrl?: string;
 }
 
@@ -53,7 +42,7 @@ export interface CheckRunInput {
  */
 export async function postCheckRun(client: GitHubClient, repo: RepoRef, headSha: string, check: CheckRunInput, existingId?: number): Promise<number> {
   const [first = [], ...rest] = check.annotationBatches;
-  const output = (annotations: CheckAnnotationInput[]) => ({
+  const output = (annotations: CheckAnnotation[]) => ({
     title: check.title, summary: check.summary, ...(check.text !== undefined ? { text: check.text } : {}), annotations,
   });
   const common = {

@@ -138,7 +138,10 @@ export interface SeenTagTable {
   first_seen_at: string;
 }
 
-/** Review state of pull requests (issue 6 fills it). */
+/**
+ * Pull requests as the forge last judged them (review/review-state.ts): `open` with the approvals
+ * at the checked head, or `merged` with the merge commit and, per set, the approvals that count.
+ */
 export interface ReviewTable {
   project: string;
   pull_number: number;
