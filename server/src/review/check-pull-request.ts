@@ -57,8 +57,8 @@ export async function checkPullRequest(ctx: ForgeContext, project: ForgeProject,
   const build: BuildContext = { root: mirror, project: project.name, cache, tags, buildCache: fileBuildCache(path.join(mirror, 'anvil', 'build-cache')) };
   const headRepo = await loadRepo(await openGitSnapshot(mirror, pull.headSha, { cache }));
   const baseRepo = await loadRepo(await openGitSnapshot(mirror, base, { cache }));
-  const problems = lintRepo(headRepo, { releases: releasesBySet(tags) });
   const releases = releasesBySet(tags);
+  const problems = lintRepo(headRepo, { releases });
 
   const client = clientFor(ctx, project);
   const reviews = client ? await listReviews(client, repoRef(project.githubRepository!), pull.number) : [];
