@@ -274,6 +274,17 @@ describe('GitHub review end to end: pull request → check + comment → approva
     }
   });
 
+  it('a repository\'s own comment template, from the base branch, replaces the default', async () => {
+    await repo.commit('our comment template', { '.anvil/templates/pull-request-comment.md.hbs': '{{#each sets}}Set {{name}} ({{mode}}): {{release}}{{#each prompts}} [{{title}} {{status}}]{{/each}}\n{{/each}}' });
+    await deliverPush(await repo.revParse('HEAD'));
+    await openPull(13, { 'prompts/support/answer.md': 'Answer in one sentence.' });
+    await settle();
+    const [comment] = commentsOf(13);
+    expect(comment!.body.startsWith(REVIEW_COMMENT_MARKER), 'the marker is added').to.equal(true);
+    expect(comment!.body).to.match(/Set support \(live\): .*\[answer changed\]/);
+    expect(comment!.body).to.not.include('Anvil: rendered changes');
+  });
+
   it('merged without an approval: nothing published, audited as an unreviewed change, a failing status naming the set', async () => {
     const was = versionOf(staging, 'onboarding');
     await openPull(2, { 'prompts/onboarding/welcome.md': 'Hello {{name}}, unreviewed.' });
