@@ -47,7 +47,8 @@ export interface RunningForge {
   /** Syncs a project now (coalesced with one already running); resolves with its report. */
   sync(project: string): Promise<SyncReport>;
   /**
-   * Resolves when no sync is running and no delivery is pending (retries included), or when
+   * Resolves when every webhook received has been handled, no sync or pull request check is
+   * running, no GitHub post is due, and no delivery is pending (retries included), or when
    * `timeoutMs` has passed — a receiver that is down keeps its delivery pending for a day.
    */
   settle(timeoutMs?: number): Promise<void>;
