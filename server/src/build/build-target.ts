@@ -45,6 +45,12 @@ export interface BuiltTarget {
   dependencyPartials: DependencyPartials;
 }
 
+/** A build that threw (a git failure, a bad ref), as the one error problem it reports. */
+export function buildErrorProblem(err: unknown): Problem {
+  const e = err as { code?: string; message?: string };
+  return { severity: 'error', code: e.code ?? 'build.failed', message: e.message ?? String(err) };
+}
+
 export function describeTarget(target: BuildTarget): string {
   return target.kind === 'worktree' ? 'working tree' : target.ref;
 }

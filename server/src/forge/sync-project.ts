@@ -13,10 +13,10 @@
 import path from 'node:path';
 import semver from 'semver';
 import type { Bundle } from '@anvil/content-schema';
-import { buildTarget, type BuildContext } from '../build/build-target.ts';
+import { buildErrorProblem, buildTarget, type BuildContext } from '../build/build-target.ts';
 import { fileBuildCache } from '../build/file-build-cache.ts';
 import { lintRepo } from '../lint/lint-repo.ts';
-import type { Problem } from '../lint/problem.ts';
+import { problemsInDir, type Problem } from '../lint/problem.ts';
 import { loadRepo, type LoadedRepo } from '../load/load-repo.ts';
 import { branchCommit, mirrorHeadBranch, treeAt, updateMirror } from '../mirror/mirror-repo.ts';
 import { decidePublish, type PolicyDecision, type PolicyEvent } from '../policy/decide-publish.ts';
@@ -160,7 +160,7 @@ async function syncBranch(
     // First sight of the branch: its state is not a change anyone made, so only live sets (whose
     // every commit publishes) get a head build; review and locked sets wait for real changes.
     if (!last && set.config.mode !== 'live') continue;
-    const setProblems = problemsOf(problems, set.dir);
+    const setProblems = problemsInDir(problems, set.dir);
     // Every change since the last processed commit must be a reviewed merge, not only the last
     // one: a sync may find several commits at once.
     const unreviewed = set.config.mode === 'live' || !last ? [] : await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set);
@@ -228,13 +228,8 @@ async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string
     return built.bundle ? { bundle: built.bundle, problems: built.problems } : { problems: built.problems };
   } catch (err) {
     ctx.metrics.builds.inc({ stage, outcome: 'failed' });
-    const e = err as { code?: string; message?: string };
-    return { problems: [{ severity: 'error', code: e.code ?? 'build.failed', message: e.message ?? String(err) }] };
+    return { problems: [buildErrorProblem(err)] };
   }
-}
-
-function problemsOf(problems: readonly Problem[], dir: string): Problem[] {
-  return problems.filter((p) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)));
 }
 
 async function auditDecision(

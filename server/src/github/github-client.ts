@@ -73,10 +73,10 @@ export function createGitHubClient(access: GitHubAccess, options: GitHubClientOp
 }
 
 /**
- * Stands in for the throttling plugin's Bottleneck group of writes, running each job at once.
- * The plugin only calls `key(id).schedule(options, job)` on it.
+ * Stands in for the throttling plugin's Bottleneck groups of (notifying) writes, running each
+ * job at once. The plugin only calls `key(id).schedule(options, job)` on them.
  */
-function unspacedGroup(): never {
+export function unspacedGroup(): never {
   const limiter = { schedule: (_options: unknown, job: () => Promise<unknown>) => job() };
   return { key: () => limiter } as never;
 }

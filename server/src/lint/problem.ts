@@ -29,6 +29,11 @@ export function problemFromError(err: unknown, file: string): Problem {
   throw err;
 }
 
+/** The problems in files under `dir` (a set's folder). */
+export function problemsInDir(problems: readonly Problem[], dir: string): Problem[] {
+  return problems.filter((p) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)));
+}
+
 export function hasErrors(problems: readonly Problem[]): boolean {
   return problems.some((p) => p.severity === 'error');
 }

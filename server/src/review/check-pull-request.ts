@@ -7,14 +7,14 @@
  * anything else. A pull request publishes nothing.
  */
 import path from 'node:path';
-import { buildTarget, type BuildContext, type BuiltTarget } from '../build/build-target.ts';
+import { buildErrorProblem, buildTarget, type BuildContext, type BuiltTarget } from '../build/build-target.ts';
 import { fileBuildCache } from '../build/file-build-cache.ts';
 import { renderedDiff, type DiffSide } from '../diff/rendered-diff.ts';
 import type { ForgeContext, ForgeProject } from '../forge/forge-context.ts';
 import { listReviews, repoRef } from '../github/github-api.ts';
 import { enqueueGitHubPost } from '../github/github-outbox.ts';
 import { lintRepo } from '../lint/lint-repo.ts';
-import type { Problem } from '../lint/problem.ts';
+import { problemsInDir, type Problem } from '../lint/problem.ts';
 import { loadRepo, type LoadedSet } from '../load/load-repo.ts';
 import { branchCommit, ensurePullHead, fileAt, mergeBase, updateMirror } from '../mirror/mirror-repo.ts';
 import { diffContract, type Impact } from '../release/contract-diff.ts';
@@ -80,10 +80,9 @@ export async function checkPullRequest(ctx: ForgeContext, project: ForgeProject,
     }
     sets.push(review);
   }
-  const setDirs = headRepo.sets.map((s) => s.dir);
   const review: PullRequestReview = {
     project: project.name, repository: project.githubRepository!, number: pull.number, headSha: pull.headSha, baseRef: pull.baseRef, baseSha: base,
-    sets, repoProblems: problems.filter((p) => !setDirs.some((dir) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)))),
+    sets, repoProblems: problems.filter((p) => !headRepo.sets.some((s) => problemsInDir([p], s.dir).length > 0)),
   };
 
   await postReview(ctx, project, mirror, review);
@@ -105,7 +104,7 @@ async function reviewSet(
   const mode = (head ?? before)!.config.mode;
   const review: SetReview = {
     set: name, dir: (head ?? before)!.dir, mode, needsApproval: mode !== 'live', change: !before ? 'added' : !head ? 'removed' : 'changed',
-    impact: 'none', contractChanges: [], problems: head ? problemsIn(problems, head.dir) : [], prompts: [],
+    impact: 'none', contractChanges: [], problems: head ? problemsInDir(problems, head.dir) : [], prompts: [],
   };
   const latest = baseVersion(released);
   if (latest) review.latestRelease = latest;
@@ -141,17 +140,12 @@ async function tryBuild(build: BuildContext, set: string, ref: string): Promise<
   try {
     return await buildTarget(build, set, { kind: 'ref', ref }, { preview: true });
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    return { problems: [{ severity: 'error', code: e.code ?? 'build.failed', message: e.message ?? String(err) }], reused: false, label: ref, dependencyPartials: {} };
+    return { problems: [buildErrorProblem(err)], reused: false, label: ref, dependencyPartials: {} };
   }
 }
 
 function side(label: string, built: BuiltTarget | undefined): DiffSide | undefined {
   return built?.bundle ? { label, bundle: built.bundle, dependencyPartials: built.dependencyPartials } : undefined;
-}
-
-function problemsIn(problems: readonly Problem[], dir: string): Problem[] {
-  return problems.filter((p) => p.file !== undefined && (p.file === dir || p.file.startsWith(`${dir}/`)));
 }
 
 /** The check run (or status) and the comment, into the outbox. The comment template may be the repository's own, read from the base. */

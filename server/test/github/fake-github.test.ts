@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createAppAuth } from '@octokit/auth-app';
 import { expect } from 'chai';
 import { Octokit, RequestError } from 'octokit';
+import { unspacedGroup } from '../../src/github/github-client.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 
 const repo = { owner: 'acme', repo: 'widgets' };
@@ -15,15 +16,6 @@ interface LimitHit {
   retryCount: number;
 }
 
-/**
- * Stands in for the throttling plugin's Bottleneck groups of writes and notifying writes, which
- * space requests 1 s and 3 s apart: pacing is not what these tests check. The plugin only calls
- * `key(id).schedule(options, job)` on them.
- */
-function unspacedGroup(): never {
-  const limiter = { schedule: (_options: unknown, job: () => Promise<unknown>) => job() };
-  return { key: () => limiter } as never;
-}
 
 /**
  * A real Octokit (retry and throttling plugins on) pointed at the fake. Rate-limit callbacks are
