@@ -17,12 +17,14 @@ import {
   validateBundle,
   validateReceiverState,
   verifyBundleIntegrity,
+  integrityOfBundleBytes,
   verifyBundleSignatures,
   type Bundle,
   type EnvelopeSignature,
   type ReceiverState,
 } from '@anvil/content-schema';
 import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, syncDirectory, writeFileAtomic, writeTempDurablyNow } from './atomic-file.ts';
+import { promptsFromBytes, readBundleBytes } from '../bundle/bundle-bytes.ts';
 
 export const STATE_FILE = 'state.json';
 export const PREVIOUS_STATE_FILE = 'state.prev.json';
@@ -403,6 +405,16 @@ class FileDiskCache implements DiskCache {
   async #readBundle(file: string, integrity: string): Promise<BundleRead> {
     const read = await this.#read(file);
     if (!read.ok) return read.code === 'cache.no-file' ? { ok: false, code: 'cache.bundle-missing', message: `${file} is missing` } : read;
+    // As the forge's exact bytes (the cache writes nothing else), served from the bytes: prompt
+    // entries are parsed on first use (bundle/bundle-bytes.ts). Anything else is parsed whole.
+    const fromBytes = readBundleBytes(read.bytes);
+    if (fromBytes !== undefined && integrityOfBundleBytes(read.bytes) === integrity) {
+      const checked = validateBundle(fromBytes.outline, { deferPrompts: true });
+      if (checked.ok && checked.value.integrity === integrity) {
+        checked.value.prompts = promptsFromBytes(read.bytes, fromBytes.index);
+        return { ok: true, bundle: checked.value };
+      }
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(read.bytes.toString('utf8'));

@@ -19,7 +19,8 @@ import {
   WEBHOOK_TOLERANCE_SECONDS,
   type Envelope,
 } from '@anvil/content-schema';
-import { bundleSpans, isSpanChain, scanBundleSpans } from './envelope-spans.ts';
+import { promptsFromBytes } from '../bundle/bundle-bytes.ts';
+import { bundleSpans, isSpanChain, readEnvelopeBytes, scanBundleSpans, type EnvelopeBytes } from './envelope-spans.ts';
 
 export interface PushRequest {
   /** Header names in lower case, as node:http gives them. */
@@ -117,21 +118,35 @@ export interface EnvelopeCheckOptions {
 /**
  * The envelope itself, pushed or pulled: JSON, schema, project and channel, every bundle's
  * integrity and forge signature, the receiver's ranges, and versions that only move forward.
+ *
+ * A canonical body (a forge sends nothing else) is read without its prompt entries: they stay
+ * in the body, located, and each is parsed when its prompt is first used (bundle/bundle-bytes.ts;
+ * DESIGN.md §11, "apply"). Any other body, or one whose bundles' bytes do not hash to their
+ * integrity, is parsed whole, and judged on that.
  */
 export function checkEnvelope(body: Buffer, view: EnvelopeView, options: EnvelopeCheckOptions = {}): EnvelopeCheck {
+  const read = readEnvelopeBytes(body);
+  const fromBytes = read && checkParsedEnvelope(body, read.outline, view, { read });
+  if (fromBytes !== undefined) return fromBytes;
   const parsed = parseEnvelopeJson(body);
-  return parsed.ok ? checkParsedEnvelope(body, parsed.value, view, options) : parsed;
+  return parsed.ok ? checkParsedEnvelope(body, parsed.value, view, options)! : parsed;
 }
 
 /**
- * `checkEnvelope`, letting the event loop run between parsing the body and checking it: the two
+ * `checkEnvelope`, letting the event loop run between reading the body and checking it: the two
  * halves of a 10 MB check are each shorter than the whole, and renders wait for no more than one.
  */
 export async function checkEnvelopeYielding(body: Buffer, view: EnvelopeView, options: EnvelopeCheckOptions = {}): Promise<EnvelopeCheck> {
+  const read = readEnvelopeBytes(body);
+  if (read !== undefined) {
+    await yieldToEventLoop();
+    const fromBytes = checkParsedEnvelope(body, read.outline, view, { read });
+    if (fromBytes !== undefined) return fromBytes;
+  }
   const parsed = parseEnvelopeJson(body);
   if (!parsed.ok) return parsed;
   await yieldToEventLoop();
-  return checkParsedEnvelope(body, parsed.value, view, options);
+  return checkParsedEnvelope(body, parsed.value, view, options)!;
 }
 
 function parseEnvelopeJson(body: Buffer): { ok: true; value: unknown } | { ok: false; rejection: Rejection } {
@@ -142,7 +157,8 @@ function parseEnvelopeJson(body: Buffer): { ok: true; value: unknown } | { ok: f
   }
 }
 
-function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, options: EnvelopeCheckOptions): EnvelopeCheck {
+/** Undefined only with `read`, when the bundles' bytes do not verify: the body must be parsed whole. */
+function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, options: EnvelopeCheckOptions & { read?: EnvelopeBytes }): EnvelopeCheck | undefined {
   // Prompt entries are checked before each prompt is first served (store/), not here: the
   // outline, integrity over every byte and the signatures are what an apply waits for.
   const checked = validateEnvelope(parsed, { deferPrompts: true });
@@ -154,11 +170,21 @@ function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, 
   if (envelope.project !== view.project) return reject({ status: 422, code: 'push.wrong-project', reason: `the envelope is for project ${envelope.project}, this receiver serves ${view.project}` });
   if (envelope.channel !== view.channel) return reject({ status: 422, code: 'push.wrong-channel', reason: `the envelope is for channel ${envelope.channel}, this receiver takes ${view.channel}` });
 
-  // On the bytes as received when the body is canonical (it is, from a forge); else re-serialised.
-  const bundleBytes = verifiedBundleBytes(body, envelope.bundles, options.spans);
-  for (const bundle of envelope.bundles) {
-    if (bundleBytes.has(bundle.integrity)) continue;
-    if (!verifyBundleIntegrity(bundle)) return reject({ status: 422, code: 'push.integrity', reason: `bundle ${bundle.set}@${bundle.version} does not match its integrity` });
+  let bundleBytes: Map<string, Buffer>;
+  if (options.read !== undefined) {
+    const located = options.read.bundles;
+    const spans = located.map((b) => body.subarray(b.start, b.end));
+    if (!envelope.bundles.every((b, i) => integrityOfBundleBytes(spans[i]!) === b.integrity)) return undefined;
+    bundleBytes = new Map(envelope.bundles.map((b, i) => [b.integrity, spans[i]!] as const));
+    // The bytes are the forge's: serve the prompts from them.
+    envelope.bundles.forEach((b, i) => (b.prompts = promptsFromBytes(body, located[i]!)));
+  } else {
+    // On the bytes as received when the body is canonical (it is, from a forge); else re-serialised.
+    bundleBytes = verifiedBundleBytes(body, envelope.bundles, options.spans);
+    for (const bundle of envelope.bundles) {
+      if (bundleBytes.has(bundle.integrity)) continue;
+      if (!verifyBundleIntegrity(bundle)) return reject({ status: 422, code: 'push.integrity', reason: `bundle ${bundle.set}@${bundle.version} does not match its integrity` });
+    }
   }
   const signed = verifyBundleSignatures(envelope.bundles, envelope.signatures, view.forgeKeys);
   if (!signed.ok) return reject({ status: 422, code: 'push.signature', reason: signed.reason });

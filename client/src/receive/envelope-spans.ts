@@ -4,14 +4,20 @@
  * checks integrity on the bytes as received and writes them to its cache as they are, instead
  * of re-serialising 10 MB twice (DESIGN.md §11, "apply").
  *
- * Two ways to find them. `bundleSpans` guesses with native searches (no JavaScript loop over the
- * bytes): the array ends at the last `],"channel":"` and canonical bundles are joined by
- * `},{"dependencies":{`; content can imitate a join, so a guess is only trusted when every span
- * hashes to its bundle's integrity (see check-push.ts). `scanBundleSpans` is exact — one
- * string-aware pass — and is the fallback when a guess does not verify. Both return undefined when
- * the body does not have the canonical shape; callers then fall back to the parsed objects.
+ * `readEnvelopeBytes` is exact: one walk (bundle/json-bytes.ts) locates every bundle and every
+ * prompt entry, and only the rest is parsed; check-push.ts reads every canonical body so.
+ * `bundleSpans` guesses with native searches alone (no JavaScript loop over the bytes), to start
+ * writing bundles to temp files before the body is even walked: the array ends at the last
+ * `],"channel":"` and canonical bundles are joined by `},{"dependencies":{`; content can imitate
+ * a join, so a guess is only trusted when every span hashes to its bundle's integrity.
+ * `scanBundleSpans` is exact, for a body parsed whole. All return undefined when the body does
+ * not have the canonical shape; callers then fall back to the parsed objects.
  */
+import { indexBundleBytes, standInPrompts, textWithoutPrompts, type BundleBytesIndex } from '../bundle/bundle-bytes.ts';
+import { isJsonKey, skipJsonValue, walkJsonArray, walkJsonObject } from '../bundle/json-bytes.ts';
+
 const PREFIX = Buffer.from('{"bundles":[');
+const BUNDLES_KEY = Buffer.from('"bundles"');
 const END = Buffer.from('],"channel":"');
 // A `"` inside a string is always escaped, so neither of these can start inside one: `,"` and `{"`
 // only occur between members, and are found in member text (free-form metadata) at worst.
@@ -55,38 +61,58 @@ export function isSpanChain(body: Buffer, spans: readonly Buffer[]): boolean {
   return at - 1 <= body.byteOffset + body.byteLength;
 }
 
-/** Exact spans, found with one linear, string-aware scan. */
+/** Exact spans, found with one linear, string-aware walk (bundle/json-bytes.ts). */
 export function scanBundleSpans(body: Buffer): Buffer[] | undefined {
   if (!hasPrefix(body)) return undefined;
   const spans: Buffer[] = [];
-  let i = PREFIX.length;
-  if (body[i] === 0x5d /* ] */) return spans;
-  for (;;) {
-    if (body[i] !== 0x7b /* { */) return undefined;
-    const start = i;
-    let depth = 0;
-    let inString = false;
-    for (; i < body.length; i++) {
-      const c = body[i];
-      if (inString) {
-        if (c === 0x5c /* \ */) i++;
-        else if (c === 0x22) inString = false;
-      } else if (c === 0x22) inString = true;
-      else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        depth--;
-        if (depth === 0) break;
-      }
-    }
-    if (i >= body.length) return undefined;
-    spans.push(body.subarray(start, i + 1));
-    i++;
-    if (body[i] === 0x2c /* , */) {
-      i++;
-      continue;
-    }
-    return body[i] === 0x5d ? spans : undefined;
+  const end = walkJsonArray(body, PREFIX.length - 1, (start) => {
+    const spanEnd = body[start] === 0x7b /* { */ ? skipJsonValue(body, start) : -1;
+    if (spanEnd > 0) spans.push(body.subarray(start, spanEnd));
+    return spanEnd;
+  });
+  return end < 0 ? undefined : spans;
+}
+
+/** A canonical envelope body, its bundles located down to their prompt entries (bundle/bundle-bytes.ts). */
+export interface EnvelopeBytes {
+  /** The envelope as parsed, except that each bundle's prompts are stand-ins (`standInPrompts`). */
+  outline: unknown;
+  /** Where each bundle of `outline.bundles` lies in the body, in the same order. */
+  bundles: BundleBytesIndex[];
+}
+
+/**
+ * Parses an envelope body without its prompt entries: one walk locates every bundle and every
+ * prompt entry, and what is left (names, versions, signatures, rollouts) is parsed. Undefined
+ * when the body is not canonical JSON of that shape; the caller then parses it whole.
+ */
+export function readEnvelopeBytes(body: Buffer): EnvelopeBytes | undefined {
+  const bundles: BundleBytesIndex[] = [];
+  let seen = false;
+  const end = walkJsonObject(body, 0, (keyStart, keyEnd, valueStart) => {
+    if (!isJsonKey(body, keyStart, keyEnd, BUNDLES_KEY)) return skipJsonValue(body, valueStart);
+    if (seen) return -1; // two `bundles`: not canonical
+    seen = true;
+    return walkJsonArray(body, valueStart, (start) => {
+      const index = indexBundleBytes(body, start);
+      if (index === undefined) return -1;
+      bundles.push(index);
+      return index.end;
+    });
+  });
+  if (end !== body.length || !seen) return undefined;
+  let outline: unknown;
+  try {
+    outline = JSON.parse(textWithoutPrompts(body, 0, body.length, bundles.map((b) => [b.promptsStart, b.promptsEnd] as const)));
+  } catch {
+    return undefined;
   }
+  const parsed = (outline as { bundles?: unknown } | null)?.bundles;
+  if (!Array.isArray(parsed) || parsed.length !== bundles.length) return undefined;
+  parsed.forEach((bundle: { prompts?: unknown }, i) => {
+    bundle.prompts = standInPrompts(bundles[i]!);
+  });
+  return { outline, bundles };
 }
 
 /** 0, 1 or 2 (meaning "more"): the objects the signatures array after `from` seems to hold. */

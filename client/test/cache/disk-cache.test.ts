@@ -151,6 +151,30 @@ describe('disk cache', () => {
       for (const { integrity, bundle } of a.bundles) expect(loaded?.bundles.get(integrity)).to.deep.equal(bundle);
     });
 
+    it('serve each bundle from its file\'s bytes: prompt entries are located when loaded and parsed when first read', async () => {
+      const { a } = twoStates();
+      await apply(openDiskCache(dir), a);
+      const loaded = await openDiskCache(dir).load();
+      expect(loaded?.source).to.equal('current');
+      for (const { integrity, bundle } of a.bundles) {
+        const prompts = loaded!.bundles.get(integrity)!.prompts;
+        expect(Object.keys(prompts)).to.deep.equal(Object.keys(bundle.prompts));
+        // A read-only view over the bytes (client/src/bundle/bundle-bytes.ts), not a parsed copy.
+        expect(() => { (prompts as Record<string, unknown>)['x'] = 1; }).to.throw(TypeError);
+        for (const id of Object.keys(bundle.prompts)) expect(prompts[id]).to.deep.equal(bundle.prompts[id]);
+      }
+    });
+
+    it('load a bundle file that is not canonical JSON too, parsed whole', async () => {
+      const { a } = twoStates();
+      const cache = openDiskCache(dir);
+      for (const { integrity, bundle } of a.bundles) await cache.writeBundle(JSON.stringify(bundle, null, 2), integrity);
+      await cache.commit(a.state);
+      const loaded = await openDiskCache(dir).load();
+      expect(loaded?.source).to.equal('current');
+      for (const { integrity, bundle } of a.bundles) expect(loaded?.bundles.get(integrity)).to.deep.equal(bundle);
+    });
+
     it('keep the state a commit replaces as state.prev.json', async () => {
       const { a, b } = twoStates();
       const cache = openDiskCache(dir);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { canonicalJson, generateSigningKey, integrityOfBundleBytes, signIntegrity, type Bundle } from '@anvil/content-schema';
 import { checkEnvelope } from '../../src/receive/check-push.ts';
-import { bundleSpans, scanBundleSpans } from '../../src/receive/envelope-spans.ts';
+import { bundleSpans, readEnvelopeBytes, scanBundleSpans } from '../../src/receive/envelope-spans.ts';
 import { makeBundle, startFakeForge } from '../support/fake-forge.ts';
 
 describe('integrity on the bytes as received', function () {
@@ -53,7 +53,7 @@ describe('integrity on the bytes as received', function () {
       ]);
     });
 
-    it('is not misled by content that looks like the join between two bundles: the guess fails its hash, the scan is used', function () {
+    it('is not misled by content that looks like the join between two bundles: the guess fails its hash, the exact walk finds them', function () {
       // Free-form metadata can hold `…"version":"1.0.0"},{"dependencies":{…`.
       const tricky = makeBundle('onboarding', '1.0.0', { p: { template: 'x', metadata: { metadata: { list: [{ version: '1.0.0' }, { dependencies: { x: 1 } }] } } } });
       const bytes = body([tricky, b]);
@@ -65,6 +65,43 @@ describe('integrity on the bytes as received', function () {
     it('takes one signature to mean one bundle, and does not look for joins inside it', function () {
       const tricky = makeBundle('onboarding', '1.0.0', { p: { template: 'x', metadata: { metadata: { list: [{ version: '1.0.0' }, { dependencies: { x: 1 } }] } } } });
       expect(bundleSpans(body([tricky]))!.map((s) => s.toString('utf8'))).to.deep.equal([canonicalJson(tricky)]);
+    });
+
+    it('reads a canonical body without its prompt entries: the outline is parsed, each entry when first read', function () {
+      const read = readEnvelopeBytes(body([a, b]))!;
+      const outline = read.outline as { bundles: Bundle[] };
+      expect(outline.bundles.map((x) => Object.values(x.prompts))).to.deep.equal([[{}], [{}]]);
+      expect(read.bundles.map((x) => body([a, b]).toString('utf8', x.start, x.end))).to.deep.equal([canonicalJson(a), canonicalJson(b)]);
+
+      const checked = checkEnvelope(body([a, b]), view);
+      if (!checked.ok) throw new Error(checked.rejection.reason);
+      expect(checked.envelope.bundles.map((x) => x.prompts)).to.deep.equal([a.prompts, b.prompts]);
+      // Served from the body (bundle/bundle-bytes.ts), not from a parsed copy: the map is a
+      // read-only view.
+      expect(() => { (checked.envelope.bundles[0]!.prompts as Record<string, unknown>)['x'] = 1; }).to.throw(TypeError);
+    });
+
+    it('parses a body that is not canonical whole, and judges it the same', function () {
+      const envelope = JSON.parse(body([a, b]).toString('utf8')) as { bundles: Bundle[] };
+      const spaced = Buffer.from(JSON.stringify(envelope, null, 2));
+      // Unsorted keys, no spaces: walkable, but the bytes do not hash to the integrity.
+      const unsorted = Buffer.from(JSON.stringify({ ...envelope, bundles: envelope.bundles.map((x) => Object.fromEntries(Object.entries(x).reverse())) }));
+      expect(readEnvelopeBytes(spaced)).to.equal(undefined);
+      expect(readEnvelopeBytes(unsorted)).not.to.equal(undefined);
+      for (const bytes of [spaced, unsorted]) {
+        const checked = checkEnvelope(bytes, view);
+        expect(checked.ok && checked.envelope.bundles.map((x) => x.prompts), bytes.toString('utf8', 0, 40)).to.deep.equal([a.prompts, b.prompts]);
+      }
+      const tamperedUnsorted = Buffer.from(unsorted.toString('utf8').replace('Hi {{name}}', 'Ho {{name}}'));
+      const refused = checkEnvelope(tamperedUnsorted, view);
+      expect(!refused.ok && refused.rejection.code).to.equal('push.integrity');
+    });
+
+    it('declines bodies that are not one canonical envelope object', function () {
+      const canonical = body([a]).toString('utf8');
+      for (const text of [`${canonical} `, canonical.replace('{"bundles":[', '{"bundles":[],"bundles":['), '[]', canonical.slice(0, -1)]) {
+        expect(readEnvelopeBytes(Buffer.from(text)), text.slice(0, 30)).to.equal(undefined);
+      }
     });
 
     it('still refuses a tampered bundle, whichever way its bytes were found', function () {
