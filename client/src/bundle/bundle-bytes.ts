@@ -46,6 +46,7 @@ export function indexBundleBytes(bytes: Buffer, at: number): BundleBytesIndex | 
     promptsEnd = walkJsonObject(bytes, valueStart, (idStart, idEnd, entryStart) => {
       const entryEnd = skipJsonValue(bytes, entryStart);
       const id = jsonKey(bytes, idStart, idEnd);
+      if (id === undefined) return -1;
       // A repeated id would be a forge fault; like JSON.parse, the last one wins.
       entries.set(id, starts.length);
       starts.push(entryStart);

@@ -117,8 +117,13 @@ export function isJsonKey(bytes: Buffer, keyStart: number, keyEnd: number, name:
   return keyEnd - keyStart === name.length && bytes.compare(name, 0, name.length, keyStart, keyEnd) === 0;
 }
 
-/** The key at `keyStart..keyEnd` (quotes included) as a string. */
-export function jsonKey(bytes: Buffer, keyStart: number, keyEnd: number): string {
+/** The key at `keyStart..keyEnd` (quotes included) as a string; undefined for a bad escape. */
+export function jsonKey(bytes: Buffer, keyStart: number, keyEnd: number): string | undefined {
   const raw = bytes.toString('utf8', keyStart + 1, keyEnd - 1);
-  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
 }

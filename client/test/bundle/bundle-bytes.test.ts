@@ -54,7 +54,7 @@ describe('walking canonical JSON bytes (bundle/json-bytes.ts)', function () {
       const seen: [string, unknown][] = [];
       const end = walkJsonObject(bytes, 0, (keyStart, keyEnd, valueStart) => {
         const valueEnd = skipJsonValue(bytes, valueStart);
-        seen.push([jsonKey(bytes, keyStart, keyEnd), JSON.parse(bytes.toString('utf8', valueStart, valueEnd))]);
+        seen.push([jsonKey(bytes, keyStart, keyEnd)!, JSON.parse(bytes.toString('utf8', valueStart, valueEnd))]);
         return valueEnd;
       });
       expect(end).to.equal(bytes.length);

@@ -102,6 +102,11 @@ describe('integrity on the bytes as received', function () {
       for (const text of [`${canonical} `, canonical.replace('{"bundles":[', '{"bundles":[],"bundles":['), '[]', canonical.slice(0, -1)]) {
         expect(readEnvelopeBytes(Buffer.from(text)), text.slice(0, 30)).to.equal(undefined);
       }
+      // A prompt id with an escape JSON does not have: declined, then refused as not JSON.
+      const badEscape = Buffer.from(canonical.replace('"welcome.message":', '"welcome\\x.message":'));
+      expect(readEnvelopeBytes(badEscape)).to.equal(undefined);
+      const checked = checkEnvelope(badEscape, view);
+      expect(!checked.ok && checked.rejection.code).to.equal('push.malformed');
     });
 
     it('still refuses a tampered bundle, whichever way its bytes were found', function () {
