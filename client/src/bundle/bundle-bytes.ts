@@ -37,8 +37,8 @@ export function indexBundleBytes(bytes: Buffer, at: number): BundleBytesIndex | 
   let promptsStart = -1;
   let promptsEnd = -1;
   const entries = new Map<string, number>();
-  let starts: number[] = [];
-  let ends: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
   const end = walkJsonObject(bytes, at, (keyStart, keyEnd, valueStart) => {
     if (!isJsonKey(bytes, keyStart, keyEnd, PROMPTS_KEY)) return skipJsonValue(bytes, valueStart);
     if (promptsStart >= 0) return -1; // two `prompts`: not canonical
@@ -56,10 +56,7 @@ export function indexBundleBytes(bytes: Buffer, at: number): BundleBytesIndex | 
     return promptsEnd;
   });
   if (end < 0 || promptsStart < 0) return undefined;
-  const index = { start: at, end, promptsStart, promptsEnd, entries, entryStarts: Uint32Array.from(starts), entryEnds: Uint32Array.from(ends) };
-  starts = [];
-  ends = [];
-  return index;
+  return { start: at, end, promptsStart, promptsEnd, entries, entryStarts: Uint32Array.from(starts), entryEnds: Uint32Array.from(ends) };
 }
 
 /**
@@ -91,8 +88,9 @@ export function standInPrompts(index: BundleBytesIndex): Bundle['prompts'] {
 /**
  * A read-only prompts map over the entries `index` located in `bytes`: the same keys and values
  * a parse of the bundle would give (`Object.hasOwn`, `Object.keys`, `in`, reads, JSON.stringify),
- * each entry parsed on first read and kept. It is a Proxy, so `structuredClone` refuses it. Values are not
- * checked here; `validateBundlePrompt` is, before a prompt is served (store/bundle-compiler.ts).
+ * each entry parsed on first read and kept. It is a Proxy, so `structuredClone` refuses it.
+ * Values are not checked here; `validateBundlePrompt` is, before a prompt is served
+ * (store/bundle-compiler.ts). It keeps `bytes` alive, and trusts them never to change.
  */
 export function promptsFromBytes(bytes: Buffer, index: BundleBytesIndex): Bundle['prompts'] {
   const parsed = new Map<string, BundlePrompt>();
