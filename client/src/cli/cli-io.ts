@@ -1,24 +1,18 @@
 /**
- * What every `anvil-live` command shares, after the server's `anvil` CLI: where output goes,
- * colour only on a TTY, the environment (for the token), questions only when a person is at a
- * terminal, and the exit codes — 0 done, 1 the user's mistake (one line, no stack), 2 a bug.
+ * Where the `anvil-live` commands write and read: output, colour only on a TTY, the environment
+ * (for the token), and questions only when a person is at a terminal. What they share with the
+ * server's `anvil` (commands, `--json` errors, exit codes) is in cli-frame.ts.
  */
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { isAnvilError } from '@anvil/content-schema';
+import type { CliOutput } from './cli-frame.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_USER_ERROR = 1;
-export const EXIT_BUG = 2;
+export { EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, colour } from './cli-frame.ts';
 
 /** Asks a person a question at the terminal; `secret` does not echo the answer. */
 export type Ask = (question: string, options?: { secret?: boolean }) => Promise<string>;
 
-export interface LiveCliIO {
-  out(text: string): void;
-  err(text: string): void;
-  /** True when stdout is a terminal: colour and progress are for people, not pipes. */
-  readonly tty: boolean;
+export interface LiveCliIO extends CliOutput {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Present only when stdin is a terminal; without it, every missing value is an error. */
@@ -52,19 +46,4 @@ async function askAtTerminal(question: string, options: { secret?: boolean } = {
     if (muted) process.stdout.write('\n');
     rl.close();
   }
-}
-
-export function colour(io: LiveCliIO, code: number, text: string): string {
-  return io.tty ? `\u001b[${code}m${text}\u001b[0m` : text;
-}
-
-/** Maps anything thrown to an exit code and a message; only bugs get a stack. */
-export function reportFailure(io: LiveCliIO, err: unknown, json: boolean): number {
-  if (isAnvilError(err)) {
-    if (json) io.out(JSON.stringify({ ok: false, error: err.toJSON() }));
-    else io.err(`anvil-live: ${err.format()}`);
-    return EXIT_USER_ERROR;
-  }
-  io.err(`anvil-live: internal error — this is a bug, please report it with the output below.\n${(err as Error)?.stack ?? String(err)}`);
-  return EXIT_BUG;
 }

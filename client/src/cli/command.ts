@@ -1,16 +1,8 @@
-import type { ParseArgsConfig } from 'node:util';
+import type { CliCommand } from './cli-frame.ts';
 import type { LiveCliIO } from './cli-io.ts';
 
-/** One `anvil-live <name>` command: its help text, its options, and what it does. */
-export interface LiveCommand {
-  name: string;
-  summary: string;
-  usage: string;
-  /** Extra lines for `--help`: options and examples. */
-  help: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(args: { values: Record<string, unknown>; positionals: string[] }, io: LiveCliIO): Promise<number>;
-}
+/** One `anvil-live <name>` command. */
+export type LiveCommand = CliCommand<LiveCliIO>;
 
 /** `--config <file>`, shared by every command. */
 export const CONFIG_OPTION = { config: { type: 'string' } } as const;
