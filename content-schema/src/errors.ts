@@ -16,7 +16,18 @@ export interface AnvilErrorOptions extends SourceLocation {
   details?: Record<string, unknown> | undefined;
 }
 
+/**
+ * Marks AnvilErrors across copies of this package: an app may load @anvil/client's copy and its
+ * own, and `instanceof` must still hold for both.
+ */
+const ANVIL_ERROR = Symbol.for('anvil.error');
+
 export class AnvilError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== AnvilError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ANVIL_ERROR] === true;
+  }
+
   readonly code: string;
   readonly hint: string | undefined;
   readonly file: string | undefined;
@@ -33,6 +44,7 @@ export class AnvilError extends Error {
     this.line = options.line;
     this.column = options.column;
     this.details = options.details;
+    Object.defineProperty(this, ANVIL_ERROR, { value: true });
   }
 
   /** `file:line:col  code  message (hint)`: the one line a CLI prints for a user error. */

@@ -6,7 +6,7 @@
  * node built-ins only, so it adds nothing to an app's dependencies.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AnvilError, isAnvilError } from '@anvil/content-schema';
+import { AnvilError, isAnvilError } from '@anvil/content-schema/errors';
 
 export const EXIT_OK = 0;
 export const EXIT_USER_ERROR = 1;
@@ -23,7 +23,6 @@ export interface CliOutput {
 /** One `<program> <name>` command: its help text, its options, and what it does. */
 export interface CliCommand<IO extends CliOutput> {
   name: string;
-  summary: string;
   usage: string;
   /** Extra lines for `--help`: options and examples. */
   help: string;
@@ -31,10 +30,21 @@ export interface CliCommand<IO extends CliOutput> {
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: IO): Promise<number>;
 }
 
+/**
+ * A command as the program's main help lists it. The command itself is loaded only when it
+ * runs: `<program> --help` must not pay for loading every command's dependencies (DESIGN.md
+ * §11, start-up).
+ */
+export interface CommandEntry<IO extends CliOutput> {
+  name: string;
+  summary: string;
+  load(): Promise<CliCommand<IO>>;
+}
+
 /** A program: its name (the prefix of every error line), its commands and its main help. */
 export interface CliProgram<IO extends CliOutput> {
   name: string;
-  commands: readonly CliCommand<IO>[];
+  commands: readonly CommandEntry<IO>[];
   help(): string;
 }
 
@@ -60,18 +70,19 @@ export async function runCommandLine<IO extends CliOutput>(program: CliProgram<I
     io.out(program.help());
     return name ? EXIT_OK : EXIT_USER_ERROR;
   }
-  const command = program.commands.find((c) => c.name === name);
+  const entry = program.commands.find((c) => c.name === name);
   const json = rest.includes('--json');
-  if (!command) {
+  if (!entry) {
     return reportFailure(program.name, io, new AnvilError('cli.unknown-command', `unknown command "${name}"`, {
       hint: `commands: ${program.commands.map((c) => c.name).join(', ')}`,
     }), json);
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(`${command.summary}\n\nUsage: ${command.usage}\n\n${command.help}`);
-    return EXIT_OK;
-  }
   try {
+    const command = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(`${entry.summary}\n\nUsage: ${command.usage}\n\n${command.help}`);
+      return EXIT_OK;
+    }
     let parsed;
     try {
       parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
@@ -91,11 +102,10 @@ export function commandList(commands: readonly { name: string; summary: string }
 }
 
 /**
- * Runs `run` when `moduleUrl` is the script Node was started with (bin/), not when a test
- * imports it. `<program> … | head`: the reader left; that is not an error worth a stack trace.
+ * Runs a program as a process (its bin/ script): arguments from argv, the exit code to
+ * process.exitCode. `<program> … | head`: the reader left; that is not an error worth a stack trace.
  */
-export async function runIfMain(moduleUrl: string, run: (argv: string[]) => Promise<number>): Promise<void> {
-  if (!process.argv[1] || !moduleUrl.endsWith(process.argv[1].replace(/\\/g, '/'))) return;
+export async function runAsProcess(run: (argv: string[]) => Promise<number>): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;

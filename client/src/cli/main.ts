@@ -3,16 +3,17 @@
  * `anvil-live <command> --help` describes each command.
  * Exit codes: 0 done, 1 a user error (one clear line, no stack trace), 2 a bug.
  */
-import { commandList, runCommandLine, runIfMain } from './cli-frame.ts';
+import { commandList, runCommandLine, type CommandEntry } from './cli-frame.ts';
 import { processIO, type LiveCliIO } from './cli-io.ts';
-import type { LiveCommand } from './command.ts';
-import { connectCommand } from './commands/connect.ts';
-import { installCommand } from './commands/install.ts';
-import { modeCommand } from './commands/mode.ts';
-import { statusCommand } from './commands/status.ts';
-import { syncCommand } from './commands/sync.ts';
 
-export const LIVE_COMMANDS: LiveCommand[] = [connectCommand, installCommand, syncCommand, modeCommand, statusCommand];
+/** Each command is loaded when it runs, so that `anvil-live --help` loads none of them. */
+export const LIVE_COMMANDS: readonly CommandEntry<LiveCliIO>[] = [
+  { name: 'connect', summary: 'connect this app to a forge: pin its key, check the token, write anvil-live.json', load: async () => (await import('./commands/connect.ts')).connectCommand },
+  { name: 'install', summary: 'resolve the config\'s ranges into anvil.lock.json and put those bundles into the cache', load: async () => (await import('./commands/install.ts')).installCommand },
+  { name: 'sync', summary: 'pull the channel\'s current envelope into the cache now (works in frozen mode too)', load: async () => (await import('./commands/sync.ts')).syncCommand },
+  { name: 'mode', summary: 'show or set the reception mode kept in the cache: accepting or frozen', load: async () => (await import('./commands/mode.ts')).modeCommand },
+  { name: 'status', summary: 'show what the cache serves: mode, channel, forge, and each set\'s version and rollout', load: async () => (await import('./commands/status.ts')).statusCommand },
+];
 
 function mainHelp(): string {
   return [
@@ -32,6 +33,3 @@ function mainHelp(): string {
 export async function runLiveCli(argv: string[], io: LiveCliIO = processIO): Promise<number> {
   return runCommandLine({ name: 'anvil-live', commands: LIVE_COMMANDS, help: mainHelp }, argv, io);
 }
-
-// Run when executed directly (bin/anvil-live.js), not when imported by tests.
-await runIfMain(import.meta.url, (argv) => runLiveCli(argv));

@@ -11,8 +11,9 @@ describe('anvil-live --help', function () {
     for (const name of ['connect', 'install', 'sync', 'mode', 'status']) expect(run.stdout).to.match(new RegExp(`^  ${name}\\s`, 'm'));
   });
 
-  for (const command of LIVE_COMMANDS) {
-    it(`documents ${command.name}: usage and options`, async function () {
+  for (const entry of LIVE_COMMANDS) {
+    it(`documents ${entry.name}: usage and options`, async function () {
+      const command = await entry.load();
       const run = await anvilLive(os.tmpdir(), [command.name, '--help']);
       expect(run.code).to.equal(0);
       expect(run.stdout).to.include(`Usage: anvil-live ${command.name}`).and.include('--config <file>');

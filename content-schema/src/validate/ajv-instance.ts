@@ -29,6 +29,9 @@ function instance(flavour: AjvFlavour): Ajv2020 {
       strict: true,
       allowUnionTypes: true,
       useDefaults: flavour === 'authored',
+      // Our own schemas, checked against the 2020-12 meta-schema by the tests (schemas.test.ts):
+      // checking them again here would compile the meta-schema first, at every start (~50 ms).
+      validateSchema: false,
     });
     // Read by editors (VS Code's JSON/YAML servers) and by our messages; no validation.
     ajv.addVocabulary(['patternErrorMessage']);

@@ -2,28 +2,30 @@
  * `anvil`: the authoring CLI. `anvil <command> --help` describes each command.
  * Exit codes: 0 done, 1 a user error (one clear line, no stack trace), 2 a bug.
  */
-import { commandList, runCommandLine, runIfMain } from '@anvil/client/cli-frame';
+import { commandList, runCommandLine, type CommandEntry } from '@anvil/client/cli-frame';
 import { processIO, type CliIO } from './cli-io.ts';
-import type { Command } from './command.ts';
-import { auditCommand } from './commands/audit.ts';
-import { buildCommand } from './commands/build.ts';
-import { diffCommand } from './commands/diff.ts';
-import { hookCommand } from './commands/hook.ts';
-import { initCommand } from './commands/init.ts';
-import { lintCommand } from './commands/lint.ts';
-import { newCommand } from './commands/new.ts';
-import { receiversCommand } from './commands/receivers.ts';
-import { releaseCommand, rollbackCommand } from './commands/release.ts';
-import { renderCommand } from './commands/render.ts';
-import { serveCommand } from './commands/serve.ts';
-import { devCommand } from './commands/dev.ts';
-import { keysCommand } from './commands/keys.ts';
-import { publishCommand } from './commands/publish.ts';
-import { tokenCommand } from './commands/token.ts';
-import { typesCommand } from './commands/types.ts';
-import { versionsCommand } from './commands/versions.ts';
 
-export const COMMANDS: Command[] = [initCommand, newCommand, lintCommand, renderCommand, diffCommand, buildCommand, versionsCommand, releaseCommand, rollbackCommand, typesCommand, serveCommand, devCommand, publishCommand, keysCommand, tokenCommand, receiversCommand, auditCommand, hookCommand];
+/** Each command is loaded when it runs, so that `anvil --help` loads none of them. */
+export const COMMANDS: readonly CommandEntry<CliIO>[] = [
+  { name: 'init', summary: 'create a prompt repository: anvil.yaml, an example set, a CI lint workflow, editor schemas', load: async () => (await import('./commands/init.ts')).initCommand },
+  { name: 'new', summary: 'add a prompt set or a prompt, from a template', load: async () => (await import('./commands/new.ts')).newCommand },
+  { name: 'lint', summary: 'check the prompt repository and report every problem at once', load: async () => (await import('./commands/lint.ts')).lintCommand },
+  { name: 'render', summary: 'render one prompt with variables, from the working tree, a ref or a release', load: async () => (await import('./commands/render.ts')).renderCommand },
+  { name: 'diff', summary: 'show what changed in a set between two versions or refs, rendered prompt by prompt', load: async () => (await import('./commands/diff.ts')).diffCommand },
+  { name: 'build', summary: 'build bundles of prompt sets (from the working tree, a ref or a release)', load: async () => (await import('./commands/build.ts')).buildCommand },
+  { name: 'versions', summary: 'list the releases of a set (or of every set), newest first', load: async () => (await import('./commands/versions.ts')).versionsCommand },
+  { name: 'release', summary: 'release a set: lint, judge the changes, choose the version, tag (and push)', load: async () => (await import('./commands/release.ts')).releaseCommand },
+  { name: 'rollback', summary: 'restore a set\'s files as of a release, commit them, and release them as the next patch', load: async () => (await import('./commands/release.ts')).rollbackCommand },
+  { name: 'types', summary: 'generate TypeScript declarations for prompt ids and their variables', load: async () => (await import('./commands/types.ts')).typesCommand },
+  { name: 'serve', summary: 'run the forge: webhooks in, bundles built, signed pushes out', load: async () => (await import('./commands/serve.ts')).serveCommand },
+  { name: 'dev', summary: 'run a local forge on this prompt repository; saved edits reach local receivers at once', load: async () => (await import('./commands/dev.ts')).devCommand },
+  { name: 'publish', summary: 'push a release to LIVE receivers again ("Publish to LIVE"), with a result per receiver', load: async () => (await import('./commands/publish.ts')).publishCommand },
+  { name: 'keys', summary: 'list or rotate the forge\'s Ed25519 signing keys', load: async () => (await import('./commands/keys.ts')).keysCommand },
+  { name: 'token', summary: 'create, list or revoke a project\'s access tokens (on the forge host)', load: async () => (await import('./commands/token.ts')).tokenCommand },
+  { name: 'receivers', summary: 'list the LIVE receivers registered with the forge, and how the last push to each went', load: async () => (await import('./commands/receivers.ts')).receiversCommand },
+  { name: 'audit', summary: 'show the forge\'s audit log, or verify its hash chain', load: async () => (await import('./commands/audit.ts')).auditCommand },
+  { name: 'hook', summary: 'install the post-receive hook that tells a forge about pushes to a plain git server', load: async () => (await import('./commands/hook.ts')).hookCommand },
+];
 
 function mainHelp(): string {
   return [
@@ -41,6 +43,3 @@ function mainHelp(): string {
 export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
   return runCommandLine({ name: 'anvil', commands: COMMANDS, help: mainHelp }, argv, io);
 }
-
-// Run when executed directly (bin/anvil.js), not when imported by tests.
-await runIfMain(import.meta.url, (argv) => runCli(argv));

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
 /**
  * What to do when the target file exists already: `create` refuses to replace a different file

@@ -145,7 +145,7 @@ describe('anvil init', function () {
     const steps = workflow.jobs.lint.steps;
     expect(steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).to.deep.equal({ 'fetch-depth': 0 });
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).to.deep.equal({ 'node-version': 20 });
-    const server = JSON.parse(await readFile(path.resolve(TEMPLATES_DIR, '../server/package.json'), 'utf8')) as { name: string; version: string };
+    const server = JSON.parse(await readFile(path.resolve(TEMPLATES_DIR, '../package.json'), 'utf8')) as { name: string; version: string };
     expect(steps.map((s) => s.run).filter(Boolean)).to.deep.equal([`npm install --global ${server.name}@${server.version}`, 'anvil lint --format github']);
   });
 

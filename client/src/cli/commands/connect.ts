@@ -31,7 +31,6 @@ interface Question {
 
 export const connectCommand: LiveCommand = {
   name: 'connect',
-  summary: 'connect this app to a forge: pin its key, check the token, write anvil-live.json',
   usage: USAGE,
   help: [
     'Options (each answers one question of the wizard; at a terminal, missing ones are asked):',

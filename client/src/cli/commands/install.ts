@@ -14,7 +14,6 @@ const USAGE = 'anvil-live install [--frozen-lockfile] [--token <token>] [--confi
 
 export const installCommand: LiveCommand = {
   name: 'install',
-  summary: 'resolve the config\'s ranges into anvil.lock.json and put those bundles into the cache',
   usage: USAGE,
   help: [
     'Options:',

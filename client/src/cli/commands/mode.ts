@@ -9,7 +9,6 @@ const USAGE = 'anvil-live mode [accepting|frozen] [--config <file>] [--json]';
 
 export const modeCommand: LiveCommand = {
   name: 'mode',
-  summary: 'show or set the reception mode kept in the cache: accepting or frozen',
   usage: USAGE,
   help: [
     'Arguments:',

@@ -10,7 +10,6 @@ const USAGE = 'anvil-live status [--config <file>] [--json]';
 
 export const statusCommand: LiveCommand = {
   name: 'status',
-  summary: 'show what the cache serves: mode, channel, forge, and each set\'s version and rollout',
   usage: USAGE,
   help: [
     'Options:',

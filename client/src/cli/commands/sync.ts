@@ -8,7 +8,6 @@ const USAGE = 'anvil-live sync [--token <token>] [--config <file>] [--json]';
 
 export const syncCommand: LiveCommand = {
   name: 'sync',
-  summary: 'pull the channel\'s current envelope into the cache now (works in frozen mode too)',
   usage: USAGE,
   help: [
     'Options:',

@@ -9,7 +9,6 @@ const MAX_LIMIT = 100_000;
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'show the forge\'s audit log, or verify its hash chain',
   usage: 'anvil audit [verify] [--project <p>] [--kind <k>] [--limit <n>] [--json] [--data-dir <dir>]',
   help: [
     'Subcommands:',

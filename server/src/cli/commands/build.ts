@@ -13,7 +13,6 @@ import { parseReleaseTagName } from '../../repo/release-tags.ts';
 
 export const buildCommand: Command = {
   name: 'build',
-  summary: 'build bundles of prompt sets (from the working tree, a ref or a release)',
   usage: 'anvil build [<set>…] [--ref <ref|version>] [--out <dir>] [--json] [--repo <dir>]',
   help: [
     'Options:',

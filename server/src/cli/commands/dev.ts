@@ -8,7 +8,6 @@ import { findRepoRoot } from '../find-repo-root.ts';
 
 export const devCommand: Command = {
   name: 'dev',
-  summary: 'run a local forge on this prompt repository; saved edits reach local receivers at once',
   usage: 'anvil dev [--repo <dir>] [--data-dir <dir>] [--project <name>] [--port <n>]',
   help: [
     'Options:',

@@ -12,7 +12,6 @@ const IMPACT_COLOUR = { major: 31, minor: 33, patch: 32, none: 0 } as const;
 
 export const diffCommand: Command = {
   name: 'diff',
-  summary: 'show what changed in a set between two versions or refs, rendered prompt by prompt',
   usage: 'anvil diff <set> <from> [<to>] [--all] [--json] [--repo <dir>]',
   help: [
     '<from> and <to> are versions of the set (1.2.0 = the tag <set>@1.2.0), branches, tags or',

@@ -6,7 +6,6 @@ import type { Command } from '../command.ts';
 
 export const hookCommand: Command = {
   name: 'hook',
-  summary: 'install the post-receive hook that tells a forge about pushes to a plain git server',
   usage: 'anvil hook install <bare-repo> --forge <url> --project <name> [--secret-env <VAR>] [--force] [--json]',
   help: [
     'Writes hooks/post-receive into a bare repository (the one people push to). After each push',

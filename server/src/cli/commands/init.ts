@@ -22,7 +22,6 @@ const VERBS: Record<PlannedFile['action'], string> = {
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'create a prompt repository: anvil.yaml, an example set, a CI lint workflow, editor schemas',
   usage: USAGE,
   help: [
     'Options:',

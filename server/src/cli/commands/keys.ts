@@ -8,7 +8,6 @@ import { FORGE_STORE_HELP, FORGE_STORE_OPTIONS, openForgeStore } from '../forge-
 
 export const keysCommand: Command = {
   name: 'keys',
-  summary: 'list or rotate the forge\'s Ed25519 signing keys',
   usage: 'anvil keys [list|rotate] [--grace-days <n>] [--data-dir <dir> | --config <file>] [--json]',
   help: [
     'Options:',

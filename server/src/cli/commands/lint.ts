@@ -9,7 +9,6 @@ import { openRepo } from '../open-snapshot.ts';
 
 export const lintCommand: Command = {
   name: 'lint',
-  summary: 'check the prompt repository and report every problem at once',
   usage: 'anvil lint [--ref <ref>] [--repo <dir>] [--format text|github] [--json]',
   help: [
     'Options:',

@@ -27,7 +27,6 @@ const SET_NAME_HINT = 'set names are lowercase letters, digits, ".", "_" and "-"
 
 export const newCommand: Command = {
   name: 'new',
-  summary: 'add a prompt set or a prompt, from a template',
   // One line: main.ts puts it in the hint of a one-line error.
   usage: 'anvil new set <name> [options] | anvil new prompt <set>/<id> [options]',
   help: [

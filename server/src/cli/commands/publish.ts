@@ -17,7 +17,6 @@ const FINAL = new Set(['delivered', 'frozen', 'stale', 'failed', 'gone', 'supers
 
 export const publishCommand: Command = {
   name: 'publish',
-  summary: 'push a release to LIVE receivers again ("Publish to LIVE"), with a result per receiver',
   usage: 'anvil publish <set>@<version> --forge <url> --project <name> [--wait <seconds>] [--json]',
   help: [
     'Options:',

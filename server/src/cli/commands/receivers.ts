@@ -6,7 +6,6 @@ import { FORGE_STORE_HELP, FORGE_STORE_OPTIONS, openForgeStore } from '../forge-
 
 export const receiversCommand: Command = {
   name: 'receivers',
-  summary: 'list the LIVE receivers registered with the forge, and how the last push to each went',
   usage: 'anvil receivers [--project <p>] [--active] [--stale-after <minutes>] [--json] [--data-dir <dir>]',
   help: [
     'Options:',

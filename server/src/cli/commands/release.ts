@@ -10,7 +10,6 @@ const IMPACT_COLOUR = { major: 31, minor: 33, patch: 32 } as const;
 
 export const releaseCommand: Command = {
   name: 'release',
-  summary: 'release a set: lint, judge the changes, choose the version, tag (and push)',
   usage: 'anvil release <set> [auto|major|minor|patch|<version>] [--preid <id>] [--dry-run] [--push [--remote <name>]] [--json]',
   help: [
     'Options:',
@@ -59,7 +58,6 @@ export const releaseCommand: Command = {
 
 export const rollbackCommand: Command = {
   name: 'rollback',
-  summary: 'restore a set\'s files as of a release, commit them, and release them as the next patch',
   usage: 'anvil rollback <set> --to <version> [--dry-run] [--push [--remote <name>]] [--json]',
   help: [
     'Options:',

@@ -14,7 +14,6 @@ import { openRepo, type OpenedRepo } from '../open-snapshot.ts';
 
 export const renderCommand: Command = {
   name: 'render',
-  summary: 'render one prompt with variables, from the working tree, a ref or a release',
   usage: 'anvil render <address> [--var name=value]… [--vars file.json] [--variant <name>] [--messages] [--json]',
   help: [
     'The address is <set>/<prompt>, optionally with a version and the repository scope:',

@@ -8,7 +8,6 @@ import type { Command } from '../command.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the forge: webhooks in, bundles built, signed pushes out',
   usage: 'anvil serve [--config anvil-forge.yaml] [--poll <seconds>]',
   help: [
     'Options:',

@@ -9,7 +9,6 @@ const USAGE = 'anvil token create|list|revoke [--project <p>] [--label <l>] [<id
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'create, list or revoke a project\'s access tokens (on the forge host)',
   usage: USAGE,
   help: [
     'Subcommands:',

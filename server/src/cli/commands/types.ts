@@ -10,7 +10,6 @@ import { openRepo } from '../open-snapshot.ts';
 
 export const typesCommand: Command = {
   name: 'types',
-  summary: 'generate TypeScript declarations for prompt ids and their variables',
   usage: 'anvil types [--out <file>] [--ref <ref>] [--repo <dir>]',
   help: [
     'Options:',

@@ -24,7 +24,6 @@ interface VersionRow {
 
 export const versionsCommand: Command = {
   name: 'versions',
-  summary: 'list the releases of a set (or of every set), newest first',
   usage: 'anvil versions [<set>] [--json] [--accept-moved <tag>] [--repo <dir>]',
   help: [
     'Options:',
