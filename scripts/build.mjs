@@ -21,11 +21,32 @@ const BUNDLES = {
   client: ['src/index.ts', 'src/cli/cli-frame.ts', 'src/cli/main.ts'],
 };
 
+const GENERATED = path.join(root, 'content-schema/.build');
+
 // A clean dist/: stale files and chunks from an earlier build must not ship.
 for (const pkg of ['content-schema', 'client', 'server']) {
   await rm(path.join(root, pkg, 'dist'), { recursive: true, force: true });
 }
 execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', 'server/tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+// The schemas' validators as standalone code, compiled ahead of time (validators.ts says why).
+await rm(GENERATED, { recursive: true, force: true });
+execFileSync(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', 'content-schema/scripts/write-validators.ts', GENERATED], { cwd: root, stdio: 'inherit' });
+
+/**
+ * In the bundle, the validators come from the generated module, and Ajv itself (only needed to
+ * compile a schema at run time, which a built package never does) is left out.
+ */
+const precompiledValidators = {
+  name: 'precompiled-validators',
+  setup(build) {
+    build.onResolve({ filter: /\/precompiled-validators\.ts$/ }, () => ({ path: path.join(GENERATED, 'precompiled-validators.js') }));
+    build.onResolve({ filter: /\/ajv-instance\.ts$/ }, () => ({ path: 'ajv-instance', namespace: 'anvil-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'anvil-stub' }, () => ({
+      contents: "export function compileValidator() { throw new Error('this build has no validator for that schema: add it to VALIDATED_SCHEMAS'); }",
+      loader: 'js',
+    }));
+  },
+};
 
 for (const [pkg, entries] of Object.entries(BUNDLES)) {
   await esbuild.build({
@@ -44,6 +65,7 @@ for (const [pkg, entries] of Object.entries(BUNDLES)) {
     // Bundled CommonJS dependencies (ajv, handlebars) call require() for Node built-ins.
     banner: { js: "import { createRequire as __anvilCreateRequire } from 'node:module'; const require = __anvilCreateRequire(import.meta.url);" },
     legalComments: 'linked',
+    plugins: pkg === 'content-schema' ? [precompiledValidators] : [],
     logLevel: 'warning',
   });
 }

@@ -1,6 +1,6 @@
 /**
- * The Ajv instances, created and compiled on first use: compiling every schema costs tens of
- * milliseconds, which an app that only renders should not pay at start-up.
+ * The Ajv instances, created on first use: from source, each schema is compiled when it is first
+ * needed; a built package has them compiled ahead of time (validators.ts).
  */
 import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2020.js';
 
@@ -13,40 +13,37 @@ import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2
 export type AjvFlavour = 'authored' | 'transport';
 
 const instances = new Map<AjvFlavour, Ajv2020>();
-const compiled: Record<AjvFlavour, WeakMap<object, ValidateFunction>> = {
-  authored: new WeakMap(),
-  transport: new WeakMap(),
-};
+
+/** An Ajv for `flavour` schemas; the build adds `code` options to write standalone code. */
+export function createAjv(flavour: AjvFlavour, extra: { code?: { source: true } } = {}): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    // parentSchema and data on each error: the messages quote the value and use
+    // `patternErrorMessage` and field descriptions from the schema.
+    verbose: true,
+    strict: true,
+    allowUnionTypes: true,
+    useDefaults: flavour === 'authored',
+    // Our own schemas, checked against the 2020-12 meta-schema by the tests (schemas.test.ts):
+    // checking them again here would compile the meta-schema first (~50 ms).
+    validateSchema: false,
+    ...extra,
+  });
+  // Read by editors (VS Code's JSON/YAML servers) and by our messages; no validation.
+  ajv.addVocabulary(['patternErrorMessage']);
+  return ajv;
+}
 
 function instance(flavour: AjvFlavour): Ajv2020 {
   let ajv = instances.get(flavour);
   if (!ajv) {
-    ajv = new Ajv2020({
-      allErrors: true,
-      // parentSchema and data on each error: the messages quote the value and use
-      // `patternErrorMessage` and field descriptions from the schema.
-      verbose: true,
-      strict: true,
-      allowUnionTypes: true,
-      useDefaults: flavour === 'authored',
-      // Our own schemas, checked against the 2020-12 meta-schema by the tests (schemas.test.ts):
-      // checking them again here would compile the meta-schema first, at every start (~50 ms).
-      validateSchema: false,
-    });
-    // Read by editors (VS Code's JSON/YAML servers) and by our messages; no validation.
-    ajv.addVocabulary(['patternErrorMessage']);
+    ajv = createAjv(flavour);
     instances.set(flavour, ajv);
   }
   return ajv;
 }
 
-/** The compiled validator for `schema` (compiled once per flavour, on first use). */
-export function compiledValidator(schema: AnySchemaObject, flavour: AjvFlavour): ValidateFunction {
-  const cache = compiled[flavour];
-  let validate = cache.get(schema);
-  if (!validate) {
-    validate = instance(flavour).compile(schema);
-    cache.set(schema, validate);
-  }
-  return validate;
+/** Compiles `schema` in `flavour` (validators.ts keeps each one, or takes the build's). */
+export function compileValidator(schema: AnySchemaObject, flavour: AjvFlavour): ValidateFunction {
+  return instance(flavour).compile(schema);
 }

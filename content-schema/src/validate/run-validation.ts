@@ -3,11 +3,10 @@
  * depth), validate against the JSON Schema, then run the format's own checks (semver ranges,
  * cross-references). Every stage runs, so one call reports every problem.
  */
-import type { TSchema } from '@sinclair/typebox';
-import { compiledValidator, type AjvFlavour } from './ajv-instance.ts';
 import { issuesFromAjv } from './ajv-issues.ts';
 import { inspectData, type InspectOptions } from './inspect-data.ts';
 import { issue, type ValidationIssue, type ValidationResult } from './issues.ts';
+import { VALIDATED_SCHEMAS, validatorFor, type ValidatorName } from './validators.ts';
 
 /** Reports one problem from a format-specific check. */
 export type Report = (path: string, code: string, message: string, hint?: string) => void;
@@ -23,8 +22,8 @@ export interface CheckContext {
 }
 
 export interface ValidationSpec {
-  schema: TSchema;
-  flavour: AjvFlavour;
+  /** The schema, and how it is checked (validators.ts). */
+  validator: ValidatorName;
   /** Checks JSON Schema cannot express; `data` may be any shape when the schema failed. */
   check?: (data: unknown, context: CheckContext) => void;
   /** Schema issues to report as warnings instead of errors. */
@@ -50,14 +49,14 @@ export function runValidation<T>(input: unknown, spec: ValidationSpec): Validati
   };
 
   const inspected = inspectData(input, {
-    copy: spec.flavour === 'authored',
+    copy: VALIDATED_SCHEMAS[spec.validator].flavour === 'authored',
     ...(spec.opaque === undefined ? {} : { opaque: spec.opaque }),
     ...(spec.maxDepth === undefined ? {} : { maxDepth: spec.maxDepth }),
   });
   for (const found of inspected.issues) addError(found, false);
   const inspectedPaths = new Set(inspected.issues.map((found) => found.path));
 
-  const validate = compiledValidator(spec.schema, spec.flavour);
+  const validate = validatorFor(spec.validator);
   validate(inspected.value);
   const schemaIssues = issuesFromAjv(validate.errors);
   for (const path of inspectedPaths) faulted.add(path);

@@ -1,5 +1,5 @@
 import { LIMITS } from '../schemas/common.ts';
-import { BundlePromptSchema, type BundlePrompt } from '../schemas/bundle.ts';
+import type { BundlePrompt } from '../schemas/bundle.ts';
 import { PROMPT_ENTRY_DEPTH } from './deferred-prompts.ts';
 import type { ValidationResult } from './issues.ts';
 import { runValidation } from './run-validation.ts';
@@ -12,8 +12,7 @@ import { runValidation } from './run-validation.ts';
  */
 export function validateBundlePrompt(input: unknown): ValidationResult<BundlePrompt> {
   return runValidation<BundlePrompt>(input, {
-    schema: BundlePromptSchema,
-    flavour: 'transport',
+    validator: 'bundle-prompt',
     maxDepth: LIMITS.depth - PROMPT_ENTRY_DEPTH,
   });
 }

@@ -1,6 +1,6 @@
 import semver from 'semver';
-import { BundleSchema, type Bundle } from '../schemas/bundle.ts';
-import { BundleOutlineSchema, isBundlePrompts } from './deferred-prompts.ts';
+import type { Bundle } from '../schemas/bundle.ts';
+import { isBundlePrompts } from './deferred-prompts.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -25,8 +25,7 @@ export interface BundleValidationOptions {
 export function validateBundle(input: unknown, options: BundleValidationOptions = {}): ValidationResult<Bundle> {
   const deferred = options.deferPrompts === true;
   return runValidation<Bundle>(input, {
-    schema: deferred ? BundleOutlineSchema : BundleSchema,
-    flavour: 'transport',
+    validator: deferred ? 'bundle-outline' : 'bundle',
     ...(deferred ? { opaque: isBundlePrompts } : {}),
     check: (data, context) => checkBundle(data, '', context),
   });

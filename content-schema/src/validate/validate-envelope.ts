@@ -1,11 +1,11 @@
-import { EnvelopeSchema, type Envelope } from '../schemas/envelope.ts';
+import type { Envelope } from '../schemas/envelope.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
 import { runValidation } from './run-validation.ts';
 import { checkVersion } from './semver-checks.ts';
 import { checkBundle, type BundleValidationOptions } from './validate-bundle.ts';
-import { EnvelopeOutlineSchema, isEnvelopeBundlePrompts } from './deferred-prompts.ts';
+import { isEnvelopeBundlePrompts } from './deferred-prompts.ts';
 
 /**
  * Validates an envelope: its shape, each bundle (as `validateBundle` does), and that the
@@ -17,8 +17,7 @@ import { EnvelopeOutlineSchema, isEnvelopeBundlePrompts } from './deferred-promp
 export function validateEnvelope(input: unknown, options: BundleValidationOptions = {}): ValidationResult<Envelope> {
   const deferred = options.deferPrompts === true;
   return runValidation<Envelope>(input, {
-    schema: deferred ? EnvelopeOutlineSchema : EnvelopeSchema,
-    flavour: 'transport',
+    validator: deferred ? 'envelope-outline' : 'envelope',
     ...(deferred ? { opaque: isEnvelopeBundlePrompts } : {}),
     check(data, context) {
       const { error, warning } = context;

@@ -1,4 +1,4 @@
-import { ForgeConfigSchema, type ForgeConfig } from '../schemas/forge-config.ts';
+import type { ForgeConfig } from '../schemas/forge-config.ts';
 import type { ValidationResult } from './issues.ts';
 import { fieldAt, stringAt } from './read-data.ts';
 import { runValidation } from './run-validation.ts';
@@ -10,8 +10,7 @@ import { runValidation } from './run-validation.ts';
  */
 export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfig> {
   return runValidation<ForgeConfig>(input, {
-    schema: ForgeConfigSchema,
-    flavour: 'authored',
+    validator: 'forge-config',
     check(data, { error }) {
       const url = stringAt(data, 'publicUrl');
       if (url !== undefined && !(URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol))) {

@@ -1,4 +1,4 @@
-import { FrontMatterSchema, type FrontMatter } from '../schemas/front-matter.ts';
+import type { FrontMatter } from '../schemas/front-matter.ts';
 import type { ValidationIssue, ValidationResult } from './issues.ts';
 import { runValidation } from './run-validation.ts';
 
@@ -15,8 +15,7 @@ const IGNORED_DOTPROMPT_KEYS = new Map([
  */
 export function validateFrontMatter(input: unknown): ValidationResult<FrontMatter> {
   const result = runValidation<FrontMatter>(input, {
-    schema: FrontMatterSchema,
-    flavour: 'authored',
+    validator: 'front-matter',
     demote: (found) => found.code === 'schema.unknown-field',
   });
   result.warnings = result.warnings.map(withDotpromptHint);

@@ -1,4 +1,4 @@
-import { LiveConfigSchema, type ResolvedLiveConfig } from '../schemas/live-config.ts';
+import type { ResolvedLiveConfig } from '../schemas/live-config.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -12,8 +12,7 @@ import { checkRange } from './semver-checks.ts';
  */
 export function validateLiveConfig(input: unknown): ValidationResult<ResolvedLiveConfig> {
   return runValidation<ResolvedLiveConfig>(input, {
-    schema: LiveConfigSchema,
-    flavour: 'authored',
+    validator: 'live-config',
     check(data, { error }) {
       const forge = stringAt(data, 'forge');
       if (forge !== undefined && !isHttpUrl(forge)) {

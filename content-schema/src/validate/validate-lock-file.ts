@@ -1,4 +1,4 @@
-import { LockFileSchema, type LockFile } from '../schemas/lock-file.ts';
+import type { LockFile } from '../schemas/lock-file.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -12,8 +12,7 @@ import { checkVersion } from './semver-checks.ts';
  */
 export function validateLockFile(input: unknown): ValidationResult<LockFile> {
   return runValidation<LockFile>(input, {
-    schema: LockFileSchema,
-    flavour: 'transport',
+    validator: 'lock-file',
     check(data, { error, faulted }) {
       const sets = fieldAt(data, 'sets');
       for (const [name, locked] of entriesOf(sets)) {

@@ -1,9 +1,4 @@
-import {
-  ReceiverLeaveSchema,
-  ReceiverRegistrationSchema,
-  type ReceiverLeave,
-  type ReceiverRegistration,
-} from '../schemas/receiver-registration.ts';
+import type { ReceiverLeave, ReceiverRegistration } from '../schemas/receiver-registration.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -16,8 +11,7 @@ import { checkRange, checkVersion } from './semver-checks.ts';
  */
 export function validateReceiverRegistration(input: unknown): ValidationResult<ReceiverRegistration> {
   return runValidation<ReceiverRegistration>(input, {
-    schema: ReceiverRegistrationSchema,
-    flavour: 'transport',
+    validator: 'receiver-registration',
     // {ranges: {set: range}} is as deep as a registration goes.
     maxDepth: 4,
     check(data, { error }) {
@@ -38,5 +32,5 @@ export function validateReceiverRegistration(input: unknown): ValidationResult<R
 
 /** Validates the body of `DELETE …/receivers`: `{instanceId}`. */
 export function validateReceiverLeave(input: unknown): ValidationResult<ReceiverLeave> {
-  return runValidation<ReceiverLeave>(input, { schema: ReceiverLeaveSchema, flavour: 'transport', maxDepth: 2 });
+  return runValidation<ReceiverLeave>(input, { validator: 'receiver-leave', maxDepth: 2 });
 }

@@ -1,4 +1,4 @@
-import { ReceiverStateSchema, type ReceiverState } from '../schemas/receiver-state.ts';
+import type { ReceiverState } from '../schemas/receiver-state.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -13,8 +13,7 @@ import { checkVersion } from './semver-checks.ts';
  */
 export function validateReceiverState(input: unknown): ValidationResult<ReceiverState> {
   return runValidation<ReceiverState>(input, {
-    schema: ReceiverStateSchema,
-    flavour: 'transport',
+    validator: 'receiver-state',
     check(data, { error }) {
       const forge = stringAt(data, 'forge');
       if (forge !== undefined && !isHttpUrl(forge)) {

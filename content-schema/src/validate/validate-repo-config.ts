@@ -1,4 +1,4 @@
-import { RepoConfigSchema, type ResolvedRepoConfig } from '../schemas/repo-config.ts';
+import type { ResolvedRepoConfig } from '../schemas/repo-config.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt } from './read-data.ts';
@@ -11,8 +11,7 @@ import { checkVersion } from './semver-checks.ts';
  */
 export function validateRepoConfig(input: unknown): ValidationResult<ResolvedRepoConfig> {
   return runValidation<ResolvedRepoConfig>(input, {
-    schema: RepoConfigSchema,
-    flavour: 'authored',
+    validator: 'repo-config',
     check(data, { error }) {
       for (const [set, channels] of entriesOf(fieldAt(data, 'rollouts'))) {
         for (const [channel, rollout] of entriesOf(channels)) {

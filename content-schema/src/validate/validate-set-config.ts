@@ -1,4 +1,4 @@
-import { SetConfigSchema, type ResolvedSetConfig } from '../schemas/set-config.ts';
+import type { ResolvedSetConfig } from '../schemas/set-config.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
 import { entriesOf, fieldAt, stringAt } from './read-data.ts';
@@ -12,8 +12,7 @@ import { checkRange } from './semver-checks.ts';
  */
 export function validateSetConfig(input: unknown): ValidationResult<ResolvedSetConfig> {
   return runValidation<ResolvedSetConfig>(input, {
-    schema: SetConfigSchema,
-    flavour: 'authored',
+    validator: 'set-config',
     check(data, { error }) {
       const name = stringAt(data, 'name');
       for (const [dependency, range] of entriesOf(fieldAt(data, 'dependencies'))) {
