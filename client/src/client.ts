@@ -24,7 +24,7 @@ import {
 import { applyEnvelope, stageEnvelope, type StagedEnvelope } from './apply/apply-envelope.ts';
 import { openDiskCache, STATE_FILE, type DiskCache, type StagedBundle } from './cache/disk-cache.ts';
 import type { Message } from './render/messages.ts';
-import type { PromptCallOptions } from './prompt-types.ts';
+import type { PromptArgs, PromptCallOptions, PromptId } from './prompt-types.ts';
 import { checkEnvelopeYielding, checkPushRequest, decidePush, type PushDecision, type PushRequest } from './receive/check-push.ts';
 import { receiveMiddleware, type PushAnswer } from './receive/receive-middleware.ts';
 import { PromptStore } from './store/prompt-store.ts';
@@ -79,10 +79,17 @@ type Listener = (event: { type: 'update' | 'error'; detail: unknown }) => void;
 export interface AnvilClient {
   /** Resolves once prompts can be served (true), or when `readyTimeoutMs` passed without any (false). */
   readonly ready: Promise<boolean>;
-  prompt(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): string;
-  messages(id: string, vars?: Record<string, unknown>, options?: PromptCallOptions): Message[];
-  template(id: string, options?: PromptCallOptions): string;
-  track(id: string, options?: PromptCallOptions): PromptTrack;
+  // The id-taking methods check the id, the variables and `options.variant` against the
+  // declarations `anvil types` generates, and take any string and any variables without them
+  // (prompt-types.ts). Variables may be left out only when the prompt requires none.
+  /** The prompt rendered as text: `anvil.prompt('welcome.message', { name: 'Ada' })`. */
+  prompt<Id extends PromptId>(id: Id, ...args: PromptArgs<Id>): string;
+  /** The prompt rendered as Dotprompt-style messages (roles, history, media). */
+  messages<Id extends PromptId>(id: Id, ...args: PromptArgs<Id>): Message[];
+  /** The Handlebars body that a call with these options would render. */
+  template<Id extends PromptId>(id: Id, options?: PromptCallOptions<Id>): string;
+  /** Which set, version and variant a call with these options is served from. */
+  track<Id extends PromptId>(id: Id, options?: PromptCallOptions<Id>): PromptTrack;
   status(): ClientStatus;
   sync(): Promise<SyncResult>;
   setMode(mode: ReceptionMode): Promise<void>;
@@ -167,13 +174,17 @@ class LiveClient implements AnvilClient {
     return this.readyStore().track(id, options);
   }
 
-  private readyStore(): PromptStore {
+  /**
+   * The snapshot to render from. It takes any string id: the checks are on `AnvilClient`'s
+   * signatures, so this class compiles the same with or without generated declarations.
+   */
+  private readyStore(): StoreSnapshot {
     if (!this.hasContent) {
       throw new AnvilError('client.not-ready', `no prompts yet: the cache in ${this.options.cacheDir} is empty and the forge at ${this.options.forge} has not answered`, {
         hint: 'await anvil.ready; install bundles ahead with `anvil-live install`; check the forge URL and token',
       });
     }
-    return this.store;
+    return this.store.current();
   }
 
   status(): ClientStatus {

@@ -5,7 +5,7 @@ export { parsePromptSource } from './parse/prompt-source.ts';
 export type { PromptSource } from './parse/prompt-source.ts';
 export { normalizePromptMetadata } from './parse/prompt-metadata.ts';
 export { filePosition } from './render/template-errors.ts';
-export type { PromptCallOptions, PromptFunction, PromptId, PromptInputs, PromptVars } from './prompt-types.ts';
+export type { PromptArgs, PromptCallOptions, PromptFunction, PromptId, PromptInputs, PromptVariant, PromptVariants, PromptVars } from './prompt-types.ts';
 export { bundleEnvironment, compileBundlePrompt } from './bundle/bundle-environment.ts';
 export type { DependencyPartials } from './bundle/bundle-environment.ts';
 export { PromptStore } from './store/prompt-store.ts';

@@ -1,74 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import ts from 'typescript';
-import { compileSet } from '../../src/build/compile-set.ts';
-import { loadRepo } from '../../src/load/load-repo.ts';
-import { memorySnapshot } from '../../src/repo/snapshot.ts';
-import { generatePromptTypes, jsonSchemaToType, promptInputType, type TypedSet } from '../../src/types/generate-types.ts';
+import { generatePromptTypes, jsonSchemaToType, promptInputType } from '../../src/types/generate-types.ts';
 import { anvil } from '../cli/cli-support.ts';
 import { cleanupGitdirs, gitdir } from '../support/gitdir.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-/** A small repository covering what the types must express. */
-const REPO = {
-  'anvil.yaml': 'name: "@acme"\n',
-  'prompts/core/set.yaml': 'mode: locked\n',
-  'prompts/core/greeting.md': 'Hello!',
-  'prompts/core/hello.md': '---\ninput:\n  schema:\n    who: string\n---\nHello {{who}}',
-  'prompts/onboarding/set.yaml': 'dependencies:\n  core: ^1.0.0\n',
-  'prompts/onboarding/hello.md': '---\ninput:\n  schema:\n    team: string\n---\nHello {{team}}',
-  'prompts/onboarding/welcome/message.md': [
-    '---',
-    'description: Welcome message for a new user.',
-    'input:',
-    '  schema:',
-    '    name: string, the user\'s first name',
-    '    plan(enum): [free, pro]',
-    '    goals?(array): string',
-    '    first-login?: boolean',
-    '  default:',
-    '    plan: free',
-    '---',
-    'Welcome {{name}} ({{plan}}) {{goals}} {{[first-login]}}',
-  ].join('\n'),
-  'prompts/onboarding/welcome/message.fr.md': '---\ninput:\n  schema:\n    nom: string\n---\nBienvenue {{nom}}',
-  'prompts/onboarding/order.md': [
-    '---',
-    'input:',
-    '  schema:',
-    '    type: object',
-    '    properties:',
-    '      order:',
-    '        type: object',
-    '        properties:',
-    '          id: {type: integer}',
-    '          lines: {type: array, items: {type: string}}',
-    '        required: [id]',
-    '      channel:',
-    '        anyOf: [{const: email}, {const: sms}]',
-    '      meta:',
-    '        type: object',
-    '        additionalProperties: {type: string}',
-    '    required: [order]',
-    '---',
-    'Order {{order.id}} by {{channel}}',
-  ].join('\n'),
-};
-
-async function typedSets(files: Record<string, string>): Promise<TypedSet[]> {
-  const repo = await loadRepo(memorySnapshot(files));
-  expect(repo.problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
-  const partials = Object.fromEntries(repo.sets.map((s) => [s.name, s.partials]));
-  return repo.sets.map((set) => {
-    const compiled = compileSet(set, partials);
-    expect(compiled.problems).to.deep.equal([]);
-    return { name: set.name, prompts: compiled.prompts };
-  });
-}
+import { REPO, ROOT, typedSets } from './prompt-repo.ts';
 
 describe('jsonSchemaToType', function () {
   const cases: [string, unknown, string][] = [
@@ -157,13 +95,26 @@ describe('generatePromptTypes', function () {
     expect(text).to.include("declare module '@anvil/client' {\n  interface PromptInputs {");
   });
 
+  /** The keys of one of the interfaces the declarations augment. */
+  function keysOf(name: string): string[] {
+    const body = text.slice(text.indexOf(`  interface ${name} {\n`), text.indexOf('\n  }\n', text.indexOf(`  interface ${name} {\n`)));
+    return [...body.matchAll(/^ {4}'([^']+)':/gm)].map((m) => m[1]!);
+  }
+
   it('keys every prompt as set/id, and as id alone only when one set has it', function () {
-    const keys = [...text.matchAll(/^ {4}'([^']+)':/gm)].map((m) => m[1]);
-    expect(keys).to.deep.equal([
-      'core/greeting', 'core/hello', 'onboarding/hello', 'onboarding/order', 'onboarding/welcome.message',
-      'greeting', 'order', 'welcome.message',
-    ]);
+    const keys = [
+      'core/farewell', 'core/greeting', 'core/hello', 'onboarding/hello', 'onboarding/order', 'onboarding/welcome.message',
+      'farewell', 'greeting', 'order', 'welcome.message',
+    ];
+    expect(keysOf('PromptInputs')).to.deep.equal(keys);
+    expect(keysOf('PromptVariants')).to.deep.equal(keys);
     expect(text).to.include("    'welcome.message': PromptInputs['onboarding/welcome.message'];");
+  });
+
+  it('lists each prompt\'s variant names, never for a prompt without variants', function () {
+    expect(text).to.include("\n  interface PromptVariants {\n    'core/farewell': never;\n");
+    expect(text).to.include("    'onboarding/welcome.message': 'fr';\n");
+    expect(text).to.include("    'welcome.message': PromptVariants['onboarding/welcome.message'];\n");
   });
 
   it('uses the base prompt\'s variables for its variants, and says when a variant differs', function () {
@@ -267,7 +218,7 @@ describe('generated declarations type-check an app', function () {
     ['a missing variable', 'missing.ts', /Property 'name' is missing in type '\{ plan: "pro"; \}'/],
     ['a variable of the wrong type', 'wrong-type.ts', /Type 'number' is not assignable to type 'string'/],
     ['a value outside an enum', 'wrong-enum.ts', /Type '"gold"' is not assignable to type '"free" \| "pro"'/],
-    ['an unknown id', 'unknown-id.ts', /Argument of type '"welcome\.mesage"' is not assignable to parameter of type 'keyof PromptInputs'/],
+    ['an unknown id', 'unknown-id.ts', /Argument of type '"welcome\.mesage"' is not assignable to parameter of type '"core\/farewell" \| .*"welcome\.message"'/],
     ['an id two sets share, without its set', 'ambiguous-id.ts', /Argument of type '"hello"' is not assignable/],
   ];
   for (const [what, file, message] of failures) {
@@ -307,7 +258,7 @@ describe('anvil types', function () {
   it('--out writes the file, creating its folder, and leaves an unchanged file alone', async function () {
     const repo = await gitdir({ files: REPO });
     const first = await anvil(repo.dir, 'types', '--out', 'src/generated/anvil-prompts.d.ts');
-    expect([first.code, first.stdout.trim()]).to.deep.equal([0, 'wrote src/generated/anvil-prompts.d.ts: 5 prompts from @acme at working tree']);
+    expect([first.code, first.stdout.trim()]).to.deep.equal([0, 'wrote src/generated/anvil-prompts.d.ts: 6 prompts from @acme at working tree']);
     const written = await readFile(repo.path('src/generated/anvil-prompts.d.ts'), 'utf8');
     expect(written).to.include("'onboarding/order': {");
     const again = await anvil(repo.dir, 'types', '--out', 'src/generated/anvil-prompts.d.ts');
