@@ -13,6 +13,7 @@ const benchmarks: Record<string, () => Promise<string>> = {
   parse: () => import('./parse-floor.bench.ts').then((m) => m.parseFloorBenchmark()),
   fanout: () => import('./fanout.bench.ts').then((m) => m.fanoutBenchmark()),
   propagation: () => import('./propagation.bench.ts').then((m) => m.propagationBenchmark()),
+  startup: () => import('./startup.bench.ts').then((m) => m.startupBenchmark()),
 };
 
 const wanted = process.argv.slice(2);
