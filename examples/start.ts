@@ -3,6 +3,10 @@
  * git repository in `.anvil-dev/` on first run, SQLite beside it), the example app with an
  * embedded receiver, and a watcher: save a file of a `live` set and the app shows it within a
  * second. Ctrl-C stops everything; the next start carries on from `.anvil-dev/`.
+ *
+ * `.anvil-dev/` is at the top of this clone (ignored by its .gitignore), not where `anvil dev`
+ * puts a user's state (`.git/anvil/dev/`): examples/prompts is a folder of this repository, and
+ * the README points at `.anvil-dev/` for a fresh start.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +16,7 @@ import { startExampleApp, type ExampleApp } from './app/example-app.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const EXAMPLE_SOURCE = path.join(here, 'prompts');
 const PROJECT = 'acme';
+const DATA_DIR = path.resolve(here, '..', '.anvil-dev');
 
 export interface RunningExample {
   dev: DevForge;
@@ -32,7 +37,7 @@ function describe(report: SyncReport, trigger: string): string[] {
 }
 
 export async function startExample(options: { dataDir?: string; source?: string; forgePort?: number; appPort?: number; quiet?: boolean } = {}): Promise<RunningExample> {
-  const dataDir = options.dataDir ?? path.resolve(here, '..', '.anvil-dev');
+  const dataDir = options.dataDir ?? DATA_DIR;
   const say = options.quiet ? () => undefined : (line: string) => console.log(line);
   const dev = await runDev({
     source: options.source ?? EXAMPLE_SOURCE, dataDir, project: PROJECT, port: options.forgePort ?? 0,
@@ -60,12 +65,12 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     'Anvil is running on embedded defaults (SQLite, the example repository).',
     `  example app  ${running.app.url}   ← open this`,
     `  forge        ${running.dev.forge.url}   (/.well-known/anvil.json, /metrics, /healthz)`,
-    `  data         ${rel(path.resolve(here, '..', '.anvil-dev'))}/ (git repository, forge.db, keys)`,
+    `  data         ${rel(DATA_DIR)}/ (git repository, forge.db, keys)`,
     '',
     `Edit ${rel(path.join(EXAMPLE_SOURCE, 'prompts/support/answer.md'))} (a live set) and save:`,
     'the app shows the new text within a second.',
     'onboarding is a review set and core a locked one: saving them publishes nothing (see the',
-    'audit log: `anvil audit --data-dir .anvil-dev/forge`); they change through releases.',
+    `audit log: \`npx anvil audit --data-dir ${rel(path.join(DATA_DIR, 'forge'))}\`); they change through releases.`,
     'Ctrl-C stops.',
     '',
   ].join('\n'));

@@ -35,6 +35,8 @@ async function git(dir: string, ...args: string[]): Promise<string> {
 export interface DevWorkspace {
   /** The repository the forge uses as its remote. */
   repo: string;
+  /** The branch every change is committed to: the one the forge must follow as default branch. */
+  branch: string;
   /**
    * Copies the source's files in (only `files`, absolute paths the watcher saw change, when
    * given; everything otherwise) and commits; the commit id, or undefined when nothing changed.
@@ -44,24 +46,36 @@ export interface DevWorkspace {
 
 const IGNORED = new Set(['.git', 'node_modules', '.anvil-dev', '.anvil-cache']);
 
-export async function openDevWorkspace(source: string, dataDir: string): Promise<DevWorkspace> {
+/**
+ * Opens (creating on first use) the dev repository for `source` in `dataDir`, with `branch`
+ * checked out: the working tree's files are committed there, whichever branch the source has
+ * checked out, so that the forge following `branch` sees every saved edit.
+ */
+export async function openDevWorkspace(source: string, dataDir: string, branch: string): Promise<DevWorkspace> {
   const repo = path.join(dataDir, 'repo');
   if (!existsSync(path.join(repo, '.git'))) {
     await rm(repo, { recursive: true, force: true });
     await mkdir(path.dirname(repo), { recursive: true });
     if (existsSync(path.join(source, '.git'))) {
       await run('git', ['clone', '--quiet', source, repo]);
+      // Start from the source's own copy of the branch when it has one (the source may have a
+      // feature branch checked out); the working tree is committed on top of it.
+      if (await git(repo, 'rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`).catch(() => '') !== '') {
+        await git(repo, 'checkout', '--quiet', '-B', branch, `refs/remotes/origin/${branch}`);
+      }
     } else {
       await mkdir(repo, { recursive: true });
-      await git(repo, 'init', '--quiet', '--initial-branch=main');
+      await git(repo, 'init', '--quiet', `--initial-branch=${branch}`);
       await copyTree(source, repo);
       await git(repo, 'add', '-A');
       await git(repo, 'commit', '--quiet', '-m', 'anvil dev: the prompts as they were at start');
       await releaseEverySet(repo);
     }
   }
+  await useBranch(repo, branch);
   return {
     repo,
+    branch,
     async commitChanges(message, files) {
       if (files) await copyFiles(source, repo, files);
       else await copyTree(source, repo);
@@ -71,6 +85,20 @@ export async function openDevWorkspace(source: string, dataDir: string): Promise
       return git(repo, 'rev-parse', 'HEAD');
     },
   };
+}
+
+/**
+ * Checks out `branch` in the dev repository, keeping its current commit and files: a clone has
+ * the source's checked-out branch, and an earlier run may have followed another branch (the
+ * default branch changed, or an older version committed to the clone's branch).
+ */
+async function useBranch(repo: string, branch: string): Promise<void> {
+  const current = await git(repo, 'symbolic-ref', '--quiet', '--short', 'HEAD').catch(() => '');
+  if (current === branch) return;
+  const hasCommit = await git(repo, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}').then(() => true, () => false);
+  // An empty repository (cloned from a fresh `git init`) has no commit to put the branch on yet.
+  if (hasCommit) await git(repo, 'checkout', '--quiet', '-B', branch);
+  else await git(repo, 'symbolic-ref', 'HEAD', `refs/heads/${branch}`);
 }
 
 /** Copies each changed path (file or folder) of `from` into `to`, or removes it there when it is gone. */
@@ -117,7 +145,7 @@ async function releaseEverySet(repo: string): Promise<void> {
     if (!outcome.plan) {
       const first = outcome.problems.find((p) => p.severity === 'error');
       throw new AnvilError('dev.release-failed', `anvil dev could not make a first release of ${set}: ${first ? formatProblem(first) : 'unknown problem'}`, {
-        hint: 'fix it (see `anvil lint`) and start again', details: { problems: outcome.problems.length },
+        hint: 'fix it (see `npx anvil lint`) and start again', details: { problems: outcome.problems.length },
       });
     }
   }

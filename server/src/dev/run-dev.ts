@@ -13,12 +13,19 @@ import type { ResolvedForgeConfig } from '../forge/forge-config.ts';
 import type { Logger } from '../forge/logger.ts';
 import { startForge, type RunningForge } from '../forge/start-forge.ts';
 import type { SyncReport } from '../forge/sync-project.ts';
+import { devBranch } from './dev-branch.ts';
 import { openDevWorkspace } from './dev-workspace.ts';
 
 export interface DevOptions {
   /** The prompt folder being edited (a git repository or a plain folder). */
   source: string;
+  /**
+   * Where the dev repository, forge.db, keys and tokens go. It holds secrets: keep it out of
+   * the working tree (`defaultDevDataDir` gives `<git dir>/anvil/dev`, what `anvil dev` uses).
+   */
   dataDir: string;
+  /** The branch to commit edits to and publish head builds from (default: `devBranch(source)`). */
+  branch?: string;
   project: string;
   port?: number;
   host?: string;
@@ -30,6 +37,8 @@ export interface DevOptions {
 
 export interface DevForge {
   forge: RunningForge;
+  /** The branch the forge follows as the project's default branch. */
+  branch: string;
   /** A project access token for local receivers (kept in the data dir, reused across runs). */
   token: string;
   adminToken: string;
@@ -47,7 +56,7 @@ function keptSecret(file: string, make: () => string): string {
 }
 
 export async function runDev(options: DevOptions): Promise<DevForge> {
-  const workspace = await openDevWorkspace(options.source, options.dataDir);
+  const workspace = await openDevWorkspace(options.source, options.dataDir, options.branch ?? (await devBranch(options.source)));
   await workspace.commitChanges('anvil dev: edits made while it was stopped');
   const secrets = path.join(options.dataDir, 'secrets');
   const adminToken = keptSecret(path.join(secrets, 'admin-token'), () => randomBytes(32).toString('hex'));
@@ -55,7 +64,9 @@ export async function runDev(options: DevOptions): Promise<DevForge> {
     name: 'anvil-dev', dataDir: path.join(options.dataDir, 'forge'), host: options.host ?? '127.0.0.1', port: options.port ?? 0,
     keyRotationGraceDays: 7, adminToken,
     projects: [{ name: options.project, remote: workspace.repo, provider: 'git', webhookSecret: keptSecret(path.join(secrets, 'webhook-secret'), () => randomBytes(32).toString('hex')) }],
-    defaultBranches: { [options.project]: 'main' },
+    // The branch the workspace commits to, not a fixed name: a forge following a branch nothing
+    // is committed to publishes nothing.
+    defaultBranches: { [options.project]: workspace.branch },
   };
   let trigger = 'start';
   const forge = await startForge(config, {
@@ -101,7 +112,7 @@ export async function runDev(options: DevOptions): Promise<DevForge> {
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
 
   return {
-    forge, token, adminToken,
+    forge, token, adminToken, branch: workspace.branch,
     async close() {
       clearTimeout(timer);
       await watcher.close();

@@ -67,9 +67,52 @@ export function planScaffold(
         }
         break;
       }
+      case 'add-dependencies': {
+        const merged = addMissingDependencies(current, write.text);
+        if (merged === undefined) {
+          plan.files.push({ target: write.target, action: 'skip' });
+          plan.notes.push(`${write.target} is not a JSON object, so it was left alone; add these devDependencies to it yourself: ${JSON.stringify(devDependenciesOf(write.text))}`);
+        } else {
+          plan.files.push(merged === current ? { target: write.target, action: 'unchanged' } : { target: write.target, action: 'update', text: merged });
+        }
+        break;
+      }
     }
   }
   return plan;
+}
+
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
+
+/**
+ * `current` package.json with the `devDependencies` of `wanted` that it has in none of its
+ * dependency fields added (sorted in, as `npm install --save-dev` would, in the file's own
+ * indentation); nothing else changes, and a package already there keeps its range. `current`
+ * itself when nothing is missing; undefined when it is not a JSON object.
+ */
+export function addMissingDependencies(current: string, wanted: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(current);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed)) return undefined;
+  const pkg = parsed;
+  const has = (name: string) => DEPENDENCY_FIELDS.some((field) => isObject(pkg[field]) && Object.hasOwn(pkg[field], name));
+  const missing = Object.entries(devDependenciesOf(wanted)).filter(([name]) => !has(name));
+  if (missing.length === 0) return current;
+  if (pkg['devDependencies'] !== undefined && !isObject(pkg['devDependencies'])) return undefined;
+  const dev: Record<string, unknown> = { ...(pkg['devDependencies'] as Record<string, unknown> | undefined), ...Object.fromEntries(missing) };
+  const updated = { ...pkg, devDependencies: Object.fromEntries(Object.keys(dev).sort().map((k) => [k, dev[k]])) };
+  const indent = /^([ \t]+)"/m.exec(current)?.[1] ?? '  ';
+  const eol = current.includes('\r\n') ? '\r\n' : '\n';
+  return `${JSON.stringify(updated, null, indent).replace(/\n/g, eol)}${eol}`;
+}
+
+function devDependenciesOf(packageJson: string): Record<string, string> {
+  const parsed = JSON.parse(packageJson) as { devDependencies?: Record<string, string> };
+  return parsed.devDependencies ?? {};
 }
 
 /** `current` with the rule lines of `wanted` it lacks appended (blank and comment lines are not rules). */

@@ -1,5 +1,5 @@
 /**
- * Where `anvil init` and `anvil new` take their files from: the repository's `templates/`
+ * Where `anvil init` and `anvil new` take their files from: @anvil/server's `templates/`
  * folder, and content-schema's JSON Schemas. The manifest below is the one list of what is
  * copied where. Template files have no leading dot (`gitignore`, `github/`, `vscode/`)
  * because npm drops or renames dotfiles when it packs a folder.
@@ -13,9 +13,10 @@ export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.me
 /**
  * What to do when the target file exists already: `create` refuses to replace a different file
  * (unless --force), `replace` always writes (files Anvil owns), `merge-lines` adds the missing
- * lines (.gitignore), `merge-json` adds the missing keys and array items (editor settings).
+ * lines (.gitignore), `merge-json` adds the missing keys and array items (editor settings),
+ * `add-dependencies` adds only the devDependencies the file lacks (package.json is the user's).
  */
-export type ScaffoldPolicy = 'create' | 'replace' | 'merge-lines' | 'merge-json';
+export type ScaffoldPolicy = 'create' | 'replace' | 'merge-lines' | 'merge-json' | 'add-dependencies';
 
 export interface ScaffoldFile {
   /** Path below `templates/`. */
@@ -38,6 +39,8 @@ export const INIT_FILES: readonly ScaffoldFile[] = [
   { template: 'init/vscode/settings.json', target: '.vscode/settings.json', policy: 'merge-json' },
   { template: 'init/vscode/extensions.json', target: '.vscode/extensions.json', policy: 'merge-json' },
   { template: 'init/gitignore', target: '.gitignore', policy: 'merge-lines' },
+  // Not named package.json: dependency bots and npm tooling would take it for a real package.
+  { template: 'init/package.json.template', target: 'package.json', policy: 'add-dependencies' },
 ];
 
 /** content-schema's schema files copied into `SCHEMAS_DIR`: anvil.yaml, set.yaml, front matter. */
@@ -58,8 +61,11 @@ export function readSchema(file: string): Promise<string> {
   return readFile(new URL(import.meta.resolve(`@anvil/content-schema/schemas/${file}`)), 'utf8');
 }
 
-/** `@anvil/server@<version>`: the CLI that CI installs, the same version that scaffolded the repository. */
-export async function cliPackageSpec(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-  return `${pkg.name}@${pkg.version}`;
+/**
+ * `^<version>` of this @anvil/server: the range the scaffolded package.json asks for, so that CI
+ * (`npm ci`) and `npx anvil` run the CLI that scaffolded the repository, or a compatible one.
+ */
+export async function cliRange(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `^${pkg.version}`;
 }

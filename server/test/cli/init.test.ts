@@ -1,5 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +10,26 @@ import { lintRepo } from '../../src/lint/lint-repo.ts';
 import { loadRepo } from '../../src/load/load-repo.ts';
 import { openWorkingTree } from '../../src/repo/working-tree.ts';
 import { fillPlaceholders, placeholderKeys } from '../../src/scaffold/placeholders.ts';
-import { mergeJsonText, mergeLines, planScaffold } from '../../src/scaffold/plan-scaffold.ts';
+import { addMissingDependencies, mergeJsonText, mergeLines, planScaffold } from '../../src/scaffold/plan-scaffold.ts';
 import { scopeFromFolderName } from '../../src/scaffold/scope-name.ts';
 import { INIT_FILES, INIT_SCHEMAS, TEMPLATES_DIR } from '../../src/scaffold/templates.ts';
 import { cleanupGitdirs, gitdir } from '../support/gitdir.ts';
 import { anvil } from './cli-support.ts';
 
-const SCHEMAS_SOURCE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../content-schema/schemas');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SCHEMAS_SOURCE = path.join(ROOT, 'content-schema/schemas');
+const EXAMPLE_REPO = path.join(ROOT, 'examples/prompts');
+
+async function serverPackage(): Promise<{ name: string; version: string }> {
+  return JSON.parse(await readFile(path.resolve(TEMPLATES_DIR, '../package.json'), 'utf8')) as { name: string; version: string };
+}
+
+/** git with only the given global config (and no system one), as a user with that config would run it. */
+function git(cwd: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd }, (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim())));
+  });
+}
 
 const temps: string[] = [];
 async function tempDir(): Promise<string> {
@@ -58,6 +72,7 @@ describe('anvil init', function () {
       '.vscode/extensions.json',
       '.vscode/settings.json',
       'anvil.yaml',
+      'package.json',
       'prompts/hello/_sign_off.md',
       'prompts/hello/greeting.formal.md',
       'prompts/hello/greeting.md',
@@ -78,10 +93,21 @@ describe('anvil init', function () {
     const parent = await tempDir();
     const run = await anvil(parent, 'init', 'acme-prompts');
     expect(run.stdout).to.include('Created the prompt repository @acme-prompts in acme-prompts');
-    expect(run.stdout).to.match(/Next steps:\n {2}cd acme-prompts\n/);
-    for (const step of ['prompts/hello/greeting.md', 'anvil lint', 'anvil release hello', 'anvil render @acme-prompts/hello@latest/greeting']) {
+    expect(run.stdout).to.match(/Next steps:\n {2}cd acme-prompts\n {2}npm install +# installs the anvil CLI package.json pins/);
+    for (const step of ['prompts/hello/greeting.md', 'npx anvil lint', 'npx anvil release hello', 'npx anvil render @acme-prompts/hello@latest/greeting']) {
       expect(run.stdout).to.include(step);
     }
+  });
+
+  it('tells the user to run the CLI the repository pins, with npx, never a bare anvil', async function () {
+    const parent = await tempDir();
+    const run = await anvil(parent, 'init', 'p');
+    const steps = run.stdout.slice(run.stdout.indexOf('Next steps:'));
+    // Every mention of the CLI, in the commands and in the comments beside them.
+    const mentions = [...steps.matchAll(/(\S*) anvil (?=[a-z])/g)].map((m) => m[1]);
+    expect(mentions.length).to.be.greaterThan(5);
+    expect(mentions.every((before) => before === 'npx'), steps).to.equal(true);
+    expect((await anvil(parent, 'init', '--help')).stdout).to.include('`npx anvil lint --format github`');
   });
 
   it('names the scope after the folder unless --name says otherwise', async function () {
@@ -134,7 +160,7 @@ describe('anvil init', function () {
     for (const file of await listFiles(dir)) expect(await readFile(path.join(dir, file), 'utf8'), file).to.not.include('__ANVIL_');
   });
 
-  it('writes a GitHub workflow that lints pull requests with every tag and annotations', async function () {
+  it('writes a GitHub workflow that lints pull requests with every tag and annotations, with the CLI package.json pins', async function () {
     const dir = await tempDir();
     await anvil(dir, 'init');
     const workflow = parse(await readFile(path.join(dir, '.github/workflows/anvil-lint.yml'), 'utf8')) as {
@@ -145,8 +171,70 @@ describe('anvil init', function () {
     const steps = workflow.jobs.lint.steps;
     expect(steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).to.deep.equal({ 'fetch-depth': 0 });
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).to.deep.equal({ 'node-version': 20 });
-    const server = JSON.parse(await readFile(path.resolve(TEMPLATES_DIR, '../package.json'), 'utf8')) as { name: string; version: string };
-    expect(steps.map((s) => s.run).filter(Boolean)).to.deep.equal([`npm install --global ${server.name}@${server.version}`, 'anvil lint --format github']);
+    // Installs exactly what the repository depends on (package-lock.json), not a global CLI from the registry.
+    expect(steps.map((s) => s.run).filter(Boolean)).to.deep.equal(['npm ci', 'npx anvil lint --format github']);
+
+    const server = await serverPackage();
+    expect(JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'))).to.deep.equal({
+      private: true,
+      scripts: { lint: 'anvil lint' },
+      devDependencies: { [server.name]: `^${server.version}` },
+    });
+  });
+
+  it('adds @anvil/server to an existing package.json only when it is missing, never touching the rest', async function () {
+    const server = await serverPackage();
+    const theirs = '{\n\t"name": "mine",\n\t"scripts": {"test": "x"},\n\t"devDependencies": {"zod": "^3.0.0", "ajv": "^8.0.0"}\n}\n';
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'package.json'), theirs);
+    const run = await anvil(dir, 'init');
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('updated    package.json');
+    expect(await readFile(path.join(dir, 'package.json'), 'utf8')).to.equal(
+      `{\n\t"name": "mine",\n\t"scripts": {\n\t\t"test": "x"\n\t},\n\t"devDependencies": {\n\t\t"${server.name}": "^${server.version}",\n\t\t"ajv": "^8.0.0",\n\t\t"zod": "^3.0.0"\n\t}\n}\n`,
+    );
+
+    for (const present of [
+      `{"devDependencies": {"${server.name}": "0.0.9"}}`,
+      `{"name": "x", "dependencies": {"${server.name}": "github:acme/anvil"}}`,
+    ]) {
+      const other = await tempDir();
+      await writeFile(path.join(other, 'package.json'), present);
+      const again = await anvil(other, 'init');
+      expect(again.stdout).to.include('unchanged  package.json');
+      expect(await readFile(path.join(other, 'package.json'), 'utf8')).to.equal(present);
+    }
+
+    const broken = await tempDir();
+    await writeFile(path.join(broken, 'package.json'), '{ not json');
+    const skipped = await anvil(broken, 'init');
+    expect(skipped.code, skipped.stderr).to.equal(0);
+    expect(skipped.stdout).to.include('skipped    package.json');
+    expect(skipped.stdout).to.include(`"${server.name}":"^${server.version}"`);
+    expect(await readFile(path.join(broken, 'package.json'), 'utf8')).to.equal('{ not json');
+  });
+
+  it('leaves npm install out of the next steps when the CLI is installed and locked already', async function () {
+    const server = await serverPackage();
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'package.json'), `{"devDependencies": {"${server.name}": "^${server.version}"}}`);
+    await writeFile(path.join(dir, 'package-lock.json'), '{}');
+    await mkdir(path.join(dir, 'node_modules/@anvil/server'), { recursive: true });
+    await writeFile(path.join(dir, 'node_modules/@anvil/server/package.json'), '{}');
+    const run = await anvil(dir, 'init', '--json');
+    expect((JSON.parse(run.stdout) as { next: string[] }).next).to.not.include('npm install');
+  });
+
+  it('writes a .gitignore that keeps node_modules/ and an old anvil dev data dir out of git', async function () {
+    const dir = await tempDir();
+    await anvil(dir, 'init');
+    await mkdir(path.join(dir, 'node_modules/x'), { recursive: true });
+    await writeFile(path.join(dir, 'node_modules/x/index.js'), '');
+    await mkdir(path.join(dir, '.anvil-dev/secrets'), { recursive: true });
+    await writeFile(path.join(dir, '.anvil-dev/secrets/admin-token'), 'secret\n');
+    const added = (await git(dir, 'add', '--all', '--dry-run')).split('\n');
+    expect(added).to.include('add \'anvil.yaml\'');
+    expect(added.filter((l) => l.includes('node_modules') || l.includes('.anvil-dev'))).to.deep.equal([]);
   });
 
   it('refuses a folder that has an anvil.yaml, writing nothing, unless --force', async function () {
@@ -185,7 +273,7 @@ describe('anvil init', function () {
     await writeFile(path.join(dir, '.vscode/extensions.json'), '// mine\n{"recommendations": []}');
     const run = await anvil(dir, 'init');
     expect(run.code, run.stderr).to.equal(0);
-    expect(await readFile(path.join(dir, '.gitignore'), 'utf8')).to.equal('dist/\nnode_modules/\n.DS_Store\n');
+    expect(await readFile(path.join(dir, '.gitignore'), 'utf8')).to.equal('dist/\nnode_modules/\n.DS_Store\n.anvil-dev/\n');
     expect(JSON.parse(await readFile(path.join(dir, '.vscode/settings.json'), 'utf8'))).to.deep.equal({
       'editor.tabSize': 2,
       'yaml.schemas': {
@@ -217,10 +305,12 @@ describe('anvil init', function () {
   it('--json prints what it did', async function () {
     const dir = await tempDir();
     const run = await anvil(dir, 'init', '--json', '--name', '@acme');
-    const data = JSON.parse(run.stdout) as { ok: boolean; name: string; gitInit: boolean; files: { file: string; action: string }[]; next: string[] };
-    expect(data).to.include({ ok: true, name: '@acme', gitInit: true });
+    const data = JSON.parse(run.stdout) as { ok: boolean; name: string; branch: string; gitInit: boolean; files: { file: string; action: string }[]; next: string[] };
+    expect(data).to.include({ ok: true, name: '@acme', branch: 'main', gitInit: true });
     expect(data.files).to.deep.include({ file: 'anvil.yaml', action: 'create' });
-    expect(data.next).to.include('anvil lint');
+    expect(data.files).to.deep.include({ file: 'package.json', action: 'create' });
+    expect(data.next).to.include('npm install');
+    expect(data.next).to.include('npx anvil lint');
   });
 
   it('refuses a path that is a file, and more than one folder', async function () {
@@ -229,6 +319,195 @@ describe('anvil init', function () {
     expect((await anvil(dir, 'init', 'f')).stderr).to.include('init.not-a-folder');
     expect((await anvil(dir, 'init', 'a', 'b')).stderr).to.include('cli.bad-arguments');
     expect((await anvil(dir, 'init', '--help')).stdout).to.include('Usage: anvil init');
+  });
+});
+
+describe('anvil init: the branch of the new repository', function () {
+  // The machine's git config must not decide: each test names the global config git sees.
+  const saved = { global: process.env['GIT_CONFIG_GLOBAL'], nosystem: process.env['GIT_CONFIG_NOSYSTEM'] };
+  const temps: string[] = [];
+  let configDir: string;
+  before(async () => {
+    configDir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-init-gitconfig-')));
+    temps.push(configDir);
+    process.env['GIT_CONFIG_NOSYSTEM'] = '1';
+  });
+  after(async () => {
+    for (const [key, value] of [['GIT_CONFIG_GLOBAL', saved.global], ['GIT_CONFIG_NOSYSTEM', saved.nosystem]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
+    await cleanupGitdirs();
+  });
+
+  async function withGlobalConfig(text: string): Promise<string> {
+    const file = path.join(configDir, `config-${temps.length}`);
+    await writeFile(file, text);
+    process.env['GIT_CONFIG_GLOBAL'] = file;
+    const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-init-branch-')));
+    temps.push(dir);
+    return dir;
+  }
+
+  for (const [what, config] of [['unset', ''], ['master', '[init]\n\tdefaultBranch = master\n']] as const) {
+    it(`creates the branch main when git's init.defaultBranch is ${what}`, async function () {
+      const parent = await withGlobalConfig(config);
+      const run = await anvil(parent, 'init', 'p');
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.include('git init (branch main)');
+      expect(await git(path.join(parent, 'p'), 'symbolic-ref', '--short', 'HEAD')).to.equal('main');
+    });
+  }
+
+  it('creates the branch --branch names', async function () {
+    const parent = await withGlobalConfig('[init]\n\tdefaultBranch = master\n');
+    const run = await anvil(parent, 'init', 'p', '--branch', 'trunk', '--json');
+    expect(run.code, run.stderr).to.equal(0);
+    expect(JSON.parse(run.stdout)).to.include({ branch: 'trunk', gitInit: true });
+    expect(await git(path.join(parent, 'p'), 'symbolic-ref', '--short', 'HEAD')).to.equal('trunk');
+  });
+
+  it('keeps the branch of an existing repository, and refuses a --branch it cannot honour, writing nothing', async function () {
+    await withGlobalConfig('');
+    const repo = await gitdir({ files: { 'README.md': 'app\n' } });
+    await repo.git('branch', '-m', 'main', 'master');
+    const refused = await anvil(repo.dir, 'init', '--branch', 'main');
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr.trim().split('\n')).to.have.length(1);
+    expect(refused.stderr).to.include('init.branch-exists');
+    expect(refused.stderr).to.include('whose branch is master, not main');
+    expect(existsSync(repo.path('anvil.yaml'))).to.equal(false);
+
+    const kept = await anvil(repo.dir, 'init', '--json');
+    expect(JSON.parse(kept.stdout)).to.include({ branch: 'master', gitInit: false });
+    expect(await repo.git('symbolic-ref', '--short', 'HEAD')).to.equal('master');
+    expect((await anvil(repo.path('sub'), 'init', '--branch', 'master')).code).to.equal(0);
+  });
+
+  it('refuses a --branch git would refuse, in one line, writing nothing', async function () {
+    const parent = await withGlobalConfig('');
+    for (const bad of ['-x', 'a..b', 'has space', 'HEAD']) {
+      const run = await anvil(parent, 'init', 'p', `--branch=${bad}`);
+      expect(run.code, bad).to.equal(1);
+      expect(run.stderr, bad).to.include('init.invalid-branch');
+    }
+    expect(existsSync(path.join(parent, 'p'))).to.equal(false);
+  });
+});
+
+/** Every place an editor is told where a schema is: modelines, and VS Code's yaml.schemas / json.schemas. */
+interface SchemaLink { file: string; target: string; base: string }
+
+async function schemaLinks(repoDir: string): Promise<SchemaLink[]> {
+  const links: SchemaLink[] = [];
+  for (const file of await listFiles(repoDir)) {
+    if (file.startsWith('node_modules/')) continue;
+    const absolute = path.join(repoDir, file);
+    if (/\.(ya?ml|md|prompt)$/.test(file)) {
+      for (const m of (await readFile(absolute, 'utf8')).matchAll(/^#\s*yaml-language-server:\s*\$schema=(\S+)/gm)) {
+        links.push({ file, target: m[1] ?? '', base: path.dirname(absolute) });
+      }
+    }
+    if (file === '.vscode/settings.json') {
+      const settings = JSON.parse(await readFile(absolute, 'utf8')) as { 'yaml.schemas'?: Record<string, unknown>; 'json.schemas'?: { url?: string }[] };
+      // VS Code resolves these against the workspace folder: the repository's top.
+      for (const target of Object.keys(settings['yaml.schemas'] ?? {})) links.push({ file, target, base: repoDir });
+      for (const entry of settings['json.schemas'] ?? []) if (entry.url) links.push({ file, target: entry.url, base: repoDir });
+    }
+  }
+  return links;
+}
+
+/** Why `link` would not work wherever the repository is, or undefined when it does. */
+async function brokenLink(link: SchemaLink, repoDir: string): Promise<string | undefined> {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(link.target)) {
+    const version = (JSON.parse(await readFile(path.join(ROOT, 'content-schema/package.json'), 'utf8')) as { version: string }).version;
+    const m = /^https:\/\/unpkg\.com\/@anvil\/content-schema@([^/]+)\/schemas\/([^/]+)$/.exec(link.target);
+    if (!m) return 'a URL that is not the versioned content-schema URL';
+    if (m[1] !== version) return `content-schema@${m[1] ?? ''}, not ${version}`;
+    return existsSync(path.join(SCHEMAS_SOURCE, m[2] ?? '')) ? undefined : 'a schema content-schema does not publish';
+  }
+  const resolved = path.resolve(link.base, link.target);
+  if (!resolved.startsWith(`${repoDir}${path.sep}`)) return 'a path outside the repository';
+  return existsSync(resolved) ? undefined : 'a file that does not exist';
+}
+
+async function expectWorkingLinks(repoDir: string): Promise<SchemaLink[]> {
+  const links = await schemaLinks(repoDir);
+  for (const link of links) expect(await brokenLink(link, repoDir), `${link.file} → ${link.target}`).to.equal(undefined);
+  return links;
+}
+
+describe('editor schemas that work wherever a repository is copied', function () {
+  const temps: string[] = [];
+  after(async () => {
+    await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
+  });
+  async function elsewhere(from: string): Promise<string> {
+    const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-copied-')));
+    temps.push(dir);
+    await cp(from, path.join(dir, 'repo'), { recursive: true, filter: (f) => !f.split(path.sep).includes('.git') });
+    return path.join(dir, 'repo');
+  }
+
+  it('examples/prompts: every modeline and VS Code mapping resolves inside the repository, also once copied', async function () {
+    const links = await expectWorkingLinks(EXAMPLE_REPO);
+    expect(links.map((l) => l.file)).to.include.members(['anvil.yaml', 'prompts/core/set.yaml', 'prompts/onboarding/set.yaml', 'prompts/support/set.yaml', '.vscode/settings.json']);
+    await expectWorkingLinks(await elsewhere(EXAMPLE_REPO));
+  });
+
+  it('examples/prompts has the scaffold\'s schema copies and editor settings, and they are not stale', async function () {
+    const refresh = 'run `npm run build && npx anvil init --schemas-only examples/prompts` (after `npm run schemas`)';
+    for (const schema of INIT_SCHEMAS) {
+      const copy = await readFile(path.join(EXAMPLE_REPO, '.anvil/schemas', schema), 'utf8').catch(() => '(missing)');
+      expect(copy === await readFile(path.join(SCHEMAS_SOURCE, schema), 'utf8'), `examples/prompts/.anvil/schemas/${schema} differs from content-schema/schemas/${schema}: ${refresh}`).to.equal(true);
+    }
+    for (const file of ['settings.json', 'extensions.json']) {
+      expect(await readFile(path.join(EXAMPLE_REPO, '.vscode', file), 'utf8'), file).to.equal(await readFile(path.join(TEMPLATES_DIR, 'init/vscode', file), 'utf8'));
+    }
+  });
+
+  it('server/templates: every modeline resolves in the repository anvil init and anvil new scaffold, also once copied', async function () {
+    const withModeline: string[] = [];
+    for (const file of await listFiles(TEMPLATES_DIR)) {
+      if (modeline(await readFile(path.join(TEMPLATES_DIR, file), 'utf8')) !== undefined) withModeline.push(file);
+    }
+    expect(withModeline.sort()).to.deep.equal(['init/anvil.yaml', 'init/prompts/hello/set.yaml', 'new/set.yaml']);
+
+    const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-init-links-')));
+    temps.push(dir);
+    expect((await anvil(dir, 'init')).code).to.equal(0);
+    expect((await anvil(dir, 'new', 'set', 'extra')).code).to.equal(0);
+    for (const copy of [dir, await elsewhere(dir)]) {
+      const links = await expectWorkingLinks(copy);
+      // One modeline per template that has one, and the two VS Code mappings.
+      expect(links.map((l) => l.file).sort()).to.deep.equal(['.vscode/settings.json', '.vscode/settings.json', 'anvil.yaml', 'prompts/extra/set.yaml', 'prompts/hello/set.yaml']);
+    }
+  });
+
+  it('--schemas-only refreshes stale copies and touches nothing else', async function () {
+    const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-init-refresh-')));
+    temps.push(dir);
+    await anvil(dir, 'init');
+    await writeFile(path.join(dir, '.anvil/schemas/set.schema.json'), '{}\n');
+    await writeFile(path.join(dir, 'anvil.yaml'), 'name: "@mine"\n');
+    await rm(path.join(dir, '.anvil/schemas/prompt.schema.json'));
+    const run = await anvil(dir, 'init', '--schemas-only');
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('overwrote  .anvil/schemas/set.schema.json');
+    expect(run.stdout).to.include('created    .anvil/schemas/prompt.schema.json');
+    expect(run.stdout).to.include('unchanged  .anvil/schemas/anvil.schema.json');
+    for (const schema of INIT_SCHEMAS) {
+      expect(await readFile(path.join(dir, '.anvil/schemas', schema), 'utf8')).to.equal(await readFile(path.join(SCHEMAS_SOURCE, schema), 'utf8'));
+    }
+    expect(await readFile(path.join(dir, 'anvil.yaml'), 'utf8')).to.equal('name: "@mine"\n');
+
+    const empty = await realpath(await mkdtemp(path.join(os.tmpdir(), 'anvil-init-refresh-')));
+    temps.push(empty);
+    expect((await anvil(empty, 'init', '--schemas-only')).stderr).to.include('init.not-a-repository');
+    expect((await anvil(dir, 'init', '--schemas-only', '--name', '@x')).stderr).to.include('cli.bad-arguments');
+    expect(await listFiles(empty)).to.deep.equal([]);
   });
 });
 
@@ -247,7 +526,7 @@ describe('scaffold templates', function () {
     for (const file of await listFiles(TEMPLATES_DIR)) {
       for (const key of placeholderKeys(await readFile(path.join(TEMPLATES_DIR, file), 'utf8'))) used.add(key);
     }
-    expect([...used].sort()).to.deep.equal(['CLI_PACKAGE', 'DESCRIPTION', 'MODE', 'NAME', 'PROMPT_ID', 'SET_SCHEMA']);
+    expect([...used].sort()).to.deep.equal(['CLI_RANGE', 'DESCRIPTION', 'MODE', 'NAME', 'PROMPT_ID', 'SET_SCHEMA']);
   });
 });
 
@@ -274,6 +553,16 @@ describe('scaffold helpers', function () {
   it('mergeLines appends only missing rules', function () {
     expect(mergeLines('a\n', '# c\na\nb\n')).to.equal('a\nb\n');
     expect(mergeLines('a\nb', 'b\n')).to.equal('a\nb');
+  });
+
+  it('addMissingDependencies adds only what no dependency field has, in the file\'s own layout', function () {
+    const wanted = '{"devDependencies": {"@anvil/server": "^1.0.0"}}';
+    expect(addMissingDependencies('{\n    "private": true\n}', wanted)).to.equal('{\n    "private": true,\n    "devDependencies": {\n        "@anvil/server": "^1.0.0"\n    }\n}\n');
+    expect(addMissingDependencies('{\r\n  "a": 1\r\n}\r\n', wanted)).to.equal('{\r\n  "a": 1,\r\n  "devDependencies": {\r\n    "@anvil/server": "^1.0.0"\r\n  }\r\n}\r\n');
+    const has = '{"peerDependencies": {"@anvil/server": "*"}}';
+    expect(addMissingDependencies(has, wanted)).to.equal(has);
+    expect(addMissingDependencies('[]', wanted)).to.equal(undefined);
+    expect(addMissingDependencies('{"devDependencies": "x"}', wanted)).to.equal(undefined);
   });
 
   it('mergeJsonText adds missing keys and items, keeps the user\'s values, and gives up on JSONC', function () {

@@ -56,7 +56,7 @@ export const newCommand: Command = {
     if (kind === undefined || !SUBCOMMANDS.includes(kind)) {
       const guess = kind === undefined ? undefined : closest(kind, SUBCOMMANDS);
       throw new AnvilError('cli.bad-arguments', kind === undefined ? 'anvil new needs "set" or "prompt"' : `anvil new makes a "set" or a "prompt", not "${kind}"`, {
-        hint: guess ? `did you mean "anvil new ${guess}"?` : 'anvil new set <name>, or anvil new prompt <set>/<id>',
+        hint: guess ? `did you mean "anvil new ${guess}"?` : 'npx anvil new set <name>, or npx anvil new prompt <set>/<id>',
       });
     }
     const usage = kind === 'set' ? USAGE_SET : USAGE_PROMPT;
@@ -131,7 +131,7 @@ async function createPrompt(root: string, repo: LoadedRepo, spec: string, varian
   const slash = spec.indexOf('/');
   if (slash === -1) {
     throw new AnvilError('cli.bad-arguments', `"${spec}" names no set: give the prompt as <set>/<id>`, {
-      hint: `e.g. anvil new prompt ${repo.sets[0]?.name ?? 'onboarding'}/${spec || 'welcome.message'}`,
+      hint: `e.g. npx anvil new prompt ${repo.sets[0]?.name ?? 'onboarding'}/${spec || 'welcome.message'}`,
     });
   }
   const setName = spec.slice(0, slash);
@@ -160,7 +160,7 @@ async function createPrompt(root: string, repo: LoadedRepo, spec: string, varian
     }
     if (!set.prompts.some((p) => p.id === id && p.variant === undefined)) {
       throw new AnvilError('prompt.variant-without-base', `set "${set.name}" has no prompt "${id}" to make a variant of`, {
-        hint: `create the base prompt first: anvil new prompt ${set.name}/${id}`,
+        hint: `create the base prompt first: npx anvil new prompt ${set.name}/${id}`,
       });
     }
   }
@@ -188,7 +188,7 @@ function findSet(repo: LoadedRepo, name: string): LoadedSet {
   const names = repo.sets.map((s) => s.name);
   const guess = closest(name, names);
   throw new AnvilError('set.not-found', `no set named "${name}" in this repository`, {
-    hint: guess ? `did you mean "${guess}"?` : `create it with anvil new set ${name}${names.length > 0 ? `; sets: ${names.join(', ')}` : ''}`,
+    hint: guess ? `did you mean "${guess}"?` : `create it with npx anvil new set ${name}${names.length > 0 ? `; sets: ${names.join(', ')}` : ''}`,
   });
 }
 
@@ -197,7 +197,7 @@ function checkRepoConfig(repo: LoadedRepo): void {
   const broken = repo.problems.find((p) => p.file === REPO_CONFIG_FILE && p.severity === 'error');
   if (broken) {
     throw new AnvilError('new.invalid-config', `fix ${REPO_CONFIG_FILE} first: ${broken.message}`, {
-      file: broken.file, line: broken.line, column: broken.column, hint: 'anvil lint lists every problem',
+      file: broken.file, line: broken.line, column: broken.column, hint: '`npx anvil lint` lists every problem',
     });
   }
 }
