@@ -107,7 +107,7 @@ describe('anvil init', function () {
     const mentions = [...steps.matchAll(/(\S*) anvil (?=[a-z])/g)].map((m) => m[1]);
     expect(mentions.length).to.be.greaterThan(5);
     expect(mentions.every((before) => before === 'npx'), steps).to.equal(true);
-    expect((await anvil(parent, 'init', '--help')).stdout).to.include('`npx anvil lint --format github`');
+    expect((await anvil(parent, 'init', '--help')).stdout).to.include('`npx --no-install anvil lint --format github`');
   });
 
   it('names the scope after the folder unless --name says otherwise', async function () {
@@ -172,7 +172,7 @@ describe('anvil init', function () {
     expect(steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).to.deep.equal({ 'fetch-depth': 0 });
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).to.deep.equal({ 'node-version': 20 });
     // Installs exactly what the repository depends on (package-lock.json), not a global CLI from the registry.
-    expect(steps.map((s) => s.run).filter(Boolean)).to.deep.equal(['npm ci', 'npx anvil lint --format github']);
+    expect(steps.map((s) => s.run).filter(Boolean)).to.deep.equal(['npm ci --ignore-scripts', 'npx --no-install anvil lint --format github']);
 
     const server = await serverPackage();
     expect(JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'))).to.deep.equal({

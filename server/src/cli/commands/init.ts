@@ -40,7 +40,7 @@ export const initCommand: Command = {
     '  anvil.yaml                         the repository config',
     '  prompts/hello/                     an example set: a prompt, a variant and a partial',
     '  package.json                       @anvil/server in devDependencies (only added to an existing one)',
-    '  .github/workflows/anvil-lint.yml   runs `npm ci` and `npx anvil lint --format github` on pull requests',
+    '  .github/workflows/anvil-lint.yml   runs `npm ci --ignore-scripts` and `npx --no-install anvil lint --format github` on pull requests',
     `  ${`${SCHEMAS_DIR}/`.padEnd(35)}the JSON Schemas, so editors validate offline`,
     '  .vscode/settings.json, .vscode/extensions.json, .gitignore (merged into existing ones)',
     `and runs \`git init\` (branch ${DEFAULT_INIT_BRANCH}, or --branch) unless dir is already inside a git`,
