@@ -78,7 +78,7 @@ export function tokenFor(config: ResolvedLiveConfig, env: Readonly<Record<string
   const token = override ?? env[config.token.env];
   if (token === undefined || token === '') {
     throw new AnvilError('config.no-token', `no access token: the environment variable ${config.token.env} is not set`, {
-      hint: `export ${config.token.env}=<project access token> (from \`anvil token create --project ${config.project}\`), or pass --token`,
+      hint: `export ${config.token.env}=<project access token> (from \`npx anvil token create --project ${config.project}\`), or pass --token`,
     });
   }
   return token;

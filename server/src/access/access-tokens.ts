@@ -111,7 +111,7 @@ export async function revokeAccessToken(db: Store, project: string, idOrPrefix: 
     .where((eb) => eb.or([eb('id', '=', wanted), eb('prefix', '=', wanted)]))
     .execute();
   if (rows.length === 0) {
-    throw new AnvilError('token.unknown', `${project} has no token "${wanted.slice(0, 100)}"`, { hint: `list them with \`anvil token list --project ${project}\`` });
+    throw new AnvilError('token.unknown', `${project} has no token "${wanted.slice(0, 100)}"`, { hint: `list them with \`npx anvil token list --project ${project}\`` });
   }
   if (rows.length > 1) {
     throw new AnvilError('token.ambiguous', `"${wanted}" names ${rows.length} tokens of ${project}`, { hint: `revoke by id: ${rows.map((r) => r.id).join(', ')}` });
@@ -132,7 +132,7 @@ export async function revokeAccessToken(db: Store, project: string, idOrPrefix: 
  */
 export async function verifyAccessToken(db: Store, project: string, presented: string | undefined, now: number = Date.now()): Promise<TokenCheck> {
   if (presented === undefined || presented === '') {
-    return { ok: false, code: 'auth.missing', reason: 'this request needs an access token', hint: 'send `Authorization: Bearer <token>`; create one with `anvil token create --project …`' };
+    return { ok: false, code: 'auth.missing', reason: 'this request needs an access token', hint: 'send `Authorization: Bearer <token>`; create one with `npx anvil token create --project …`' };
   }
   const invalid: TokenCheck = { ok: false, code: 'auth.invalid', reason: 'the access token is not valid', hint: 'check the token; a revoked or mistyped token fails the same way' };
   if (!TOKEN_PATTERN.test(presented)) return invalid;
@@ -146,7 +146,7 @@ export async function verifyAccessToken(db: Store, project: string, presented: s
   }
   if (!match) return invalid;
   if (match.revoked_at !== null) {
-    return { ok: false, code: 'auth.revoked', reason: `the access token ${match.prefix}… was revoked at ${match.revoked_at}`, hint: `create a new one with \`anvil token create --project ${match.project}\`` };
+    return { ok: false, code: 'auth.revoked', reason: `the access token ${match.prefix}… was revoked at ${match.revoked_at}`, hint: `create a new one with \`npx anvil token create --project ${match.project}\`` };
   }
   if (match.project !== project) {
     return { ok: false, code: 'auth.forbidden', reason: `this access token belongs to another project than ${project}`, hint: 'a token works for its own project only' };

@@ -37,7 +37,7 @@ export function targetOf(set: string | undefined, spec: string | undefined, open
   const moved = changes?.moved.find((m) => m.name === asTag);
   if (moved) {
     throw new AnvilError('release.tag-moved', `release tag ${asTag} moved from ${moved.was.slice(0, 7)} to ${moved.now.slice(0, 7)}; releases are immutable, so it is not built`, {
-      hint: `put it back with \`git tag -f ${asTag} ${moved.was}\`, or accept the move with \`anvil versions --accept-moved ${asTag}\``,
+      hint: `put it back with \`git tag -f ${asTag} ${moved.was}\`, or accept the move with \`npx anvil versions --accept-moved ${asTag}\``,
     });
   }
   if (set !== undefined && isExactVersion(spec) && asTag === spec && !opened.tags.some((t) => t.name === spec)) {

@@ -10,7 +10,7 @@ export function findRepoRoot(from: string): string {
     const parent = path.dirname(dir);
     if (parent === dir) {
       throw new AnvilError('repo.not-found', `no prompt repository at or above ${from}`, {
-        hint: 'run inside a repository with anvil.yaml (create one with `anvil init`), or pass --repo <dir>',
+        hint: 'run inside a repository with anvil.yaml (create one with `npx anvil init`), or pass --repo <dir>',
       });
     }
     dir = parent;

@@ -79,7 +79,7 @@ export async function openForgeStore(values: Record<string, unknown>, cwd: strin
   } catch { /* missing: reported below */ }
   if (!isDir) {
     throw new AnvilError('forge.data-dir-missing', `the forge data dir ${location.dataDir} (from ${location.from}) does not exist`, {
-      hint: 'check the path, or start the forge once (`anvil serve`) to create it',
+      hint: 'check the path, or start the forge once (`npx anvil serve`) to create it',
     });
   }
   const db = await openStore({ file: path.join(location.dataDir, 'forge.db') });

@@ -36,7 +36,7 @@ function mainHelp(): string {
     'Commands:',
     ...commandList(COMMANDS),
     '',
-    'Run `anvil <command> --help` for a command\'s options. Exit codes: 0 ok, 1 user error, 2 bug.',
+    'Run `npx anvil <command> --help` for a command\'s options. Exit codes: 0 ok, 1 user error, 2 bug.',
   ].join('\n');
 }
 

@@ -37,12 +37,12 @@ export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {
 
   for (const tag of releases.tagChanges?.moved ?? []) {
     problems.push(problem('error', 'tag.moved', `release tag "${tag.name}" moved from ${tag.was.slice(0, 7)} to ${tag.now.slice(0, 7)}; releases are immutable`, {
-      hint: `put it back with \`git tag -f ${tag.name} ${tag.was}\` (and push it), or accept the move with \`anvil versions --accept-moved ${tag.name}\``,
+      hint: `put it back with \`git tag -f ${tag.name} ${tag.was}\` (and push it), or accept the move with \`npx anvil versions --accept-moved ${tag.name}\``,
     }));
   }
   for (const tag of releases.tagChanges?.deleted ?? []) {
     problems.push(problem('error', 'tag.deleted', `release tag "${tag.name}" (at ${tag.was.slice(0, 7)}) was deleted; releases are immutable`, {
-      hint: `restore it with \`git tag ${tag.name} ${tag.was}\` (or fetch it), or forget it with \`anvil versions --accept-moved ${tag.name}\``,
+      hint: `restore it with \`git tag ${tag.name} ${tag.was}\` (or fetch it), or forget it with \`npx anvil versions --accept-moved ${tag.name}\``,
     }));
   }
 

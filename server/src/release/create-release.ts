@@ -128,7 +128,7 @@ export async function rollbackSet(options: RollbackOptions): Promise<ReleaseOutc
   }
   if (options.releases.tagChanges?.moved.some((m) => m.name === target.name)) {
     throw new AnvilError('release.tag-moved', `release tag ${target.name} moved since it was first seen; its files are not trusted for a rollback`, {
-      hint: `see \`anvil versions ${set}\``,
+      hint: `see \`npx anvil versions ${set}\``,
     });
   }
 
@@ -151,7 +151,7 @@ export async function rollbackSet(options: RollbackOptions): Promise<ReleaseOutc
     await restoreFolder(ctx.root, target.name, current.dir);
     if (await isWorkingTreeClean(ctx.root, [current.dir])) {
       throw new AnvilError('rollback.no-change', `the files of ${set} are already as they were in ${to}`, {
-        hint: `nothing to roll back; \`anvil diff ${set} ${to}\` shows the difference to any other version`,
+        hint: `nothing to roll back; \`npx anvil diff ${set} ${to}\` shows the difference to any other version`,
       });
     }
     commit = await commitFiles(ctx.root, `Roll back ${set} to ${to}\n\nThe files of ${set}@${to}, released forward as ${set}@${version}.`, [current.dir]);
@@ -273,7 +273,7 @@ async function releasedBundle(ctx: BuildContext, set: string, version: string): 
   if (!built.bundle) {
     throw new AnvilError('release.base-unbuildable', `the previous release ${set}@${version} does not build, so the changes cannot be judged against it`, {
       details: { problems: built.problems },
-      hint: 'name the version explicitly only after fixing what `anvil build --ref` reports for that release',
+      hint: 'name the version explicitly only after fixing what `npx anvil build --ref` reports for that release',
     });
   }
   return built.bundle;

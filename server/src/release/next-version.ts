@@ -88,7 +88,7 @@ export function chooseVersion(existing: readonly string[], want: VersionRequest,
   }
   if (highest !== undefined && semver.lt(version, highest)) {
     throw new AnvilError('release.backwards', `${version} is lower than the release ${highest}; releases only move forward`, {
-      hint: `release a version above ${highest}; to go back to old content use \`anvil rollback --to <version>\``,
+      hint: `release a version above ${highest}; to go back to old content use \`npx anvil rollback --to <version>\``,
     });
   }
 
@@ -99,7 +99,7 @@ export function chooseVersion(existing: readonly string[], want: VersionRequest,
   if (!bumpCovers(declared, impact)) {
     const bump = smallestBumpFor(base, impact);
     throw new AnvilError('release.under-declared', `${version} declares a ${declared} change after ${base}, but the changes are ${impact}`, {
-      hint: `release ${semver.inc(base, bump)} or higher (\`anvil release ${want.set ?? '<set>'} ${bump}\`)`,
+      hint: `release ${semver.inc(base, bump)} or higher (\`npx anvil release ${want.set ?? '<set>'} ${bump}\`)`,
       details: { base, declared, required: impact },
     });
   }

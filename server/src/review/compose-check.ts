@@ -57,14 +57,14 @@ export function composeCheckRun(review: PullRequestReview, options: { detailsUrl
   const leftOut = annotatable.slice(MAX_ANNOTATIONS);
 
   const summary = cutMarkdown(summaryOf(review, leftOut.length, options.detailsUrl), CHECK_TEXT_MAX,
-    '**The summary was cut here: it is longer than GitHub allows.** Run `anvil lint` and `anvil diff` locally to see everything.');
+    '**The summary was cut here: it is longer than GitHub allows.** Run `npx anvil lint` and `npx anvil diff` locally to see everything.');
   const report: CheckRunReport = { name: 'Anvil', conclusion: failed(review) ? 'failure' : 'success', title: titleOf(review, TITLE_MAX), summary, annotations };
   if (leftOut.length > 0) {
     // Annotations past the cap are not lost: they are listed as `anvil lint` prints them.
     const lines = leftOut.map(formatProblem).join('\n');
     const fence = fenceFor(lines);
     report.text = cutMarkdown(`### Problems not annotated\n\n${fence}\n${lines}\n${fence}`, CHECK_TEXT_MAX,
-      '**The list was cut here.** Run `anvil lint` to see every problem.');
+      '**The list was cut here.** Run `npx anvil lint` to see every problem.');
   }
   return report;
 }
@@ -281,7 +281,7 @@ function summaryOf(review: PullRequestReview, leftOut: number, detailsUrl: strin
   if (repoUnlocated.length > 0) out.push('', '### Outside the sets', '', ...sortProblems(repoUnlocated).map(problemItem));
 
   if (leftOut > 0) {
-    out.push('', `**${plural(leftOut, 'problem')} not annotated:** a check shows at most ${MAX_ANNOTATIONS} annotations. They are listed in the details below, and \`anvil lint\` shows them all.`);
+    out.push('', `**${plural(leftOut, 'problem')} not annotated:** a check shows at most ${MAX_ANNOTATIONS} annotations. They are listed in the details below, and \`npx anvil lint\` shows them all.`);
   }
   if (detailsUrl !== undefined) out.push('', `[Details](${detailsUrl})`);
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();

@@ -301,7 +301,7 @@ function describeTemplateError(err: unknown): string {
 
 function capBody(body: string, maxChars: number, review: PullRequestReview): string {
   if (body.length <= maxChars) return body;
-  const command = `anvil diff <set> ${review.baseSha.slice(0, 7)} ${review.headSha.slice(0, 7)}`;
+  const command = `npx anvil diff <set> ${review.baseSha.slice(0, 7)} ${review.headSha.slice(0, 7)}`;
   const note = `**This comment was cut here: it would be longer than ${maxChars} characters.** Run \`${command}\` to see every change.`;
   const cut = cutMarkdown(body, maxChars, note);
   // A custom template may put the marker anywhere; the cut must not lose it, or the forge

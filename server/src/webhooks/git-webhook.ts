@@ -63,7 +63,7 @@ export function gitWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandler,
       const name = payload['project'];
       if (typeof name !== 'string' || name === '') throw new AnvilError('webhook.payload', 'the body names no project ("project": "<name>")');
       const project = ctx.projects.get(name);
-      if (!project) throw new AnvilError('project.unknown', `no project ${JSON.stringify(name)} on this forge`, { hint: 'check --project of `anvil hook install`' });
+      if (!project) throw new AnvilError('project.unknown', `no project ${JSON.stringify(name)} on this forge`, { hint: 'check --project of `npx anvil hook install`' });
       if (!verifyGitWebhook(project.webhookSecret, body, req.get(GIT_SIGNATURE_HEADER)!)) {
         throw new AnvilError('webhook.signature.invalid', `the X-Anvil-Signature-256 does not match the body signed with project ${name}'s webhook secret`, {
           hint: 'the repository\'s anvil.webhookSecret (or the hook\'s secret variable) and the project\'s webhookSecret on the forge must be the same',

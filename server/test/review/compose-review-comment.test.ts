@@ -144,7 +144,7 @@ describe('review: composeReviewComment', () => {
     const { body } = composeReviewComment(review([set('onboarding', { prompts })]), { template, maxChars: 20_000 });
     expect(body.length).to.be.at.most(20_000);
     expect(body.startsWith(REVIEW_COMMENT_MARKER)).to.equal(true);
-    expect(body).to.match(/\n```\n\n<\/details>\n\n\*\*This comment was cut here: it would be longer than 20000 characters\.\*\* Run `anvil diff <set> f0e1d2c a1b2c3d` to see every change\.$/);
+    expect(body).to.match(/\n```\n\n<\/details>\n\n\*\*This comment was cut here: it would be longer than 20000 characters\.\*\* Run `npx anvil diff <set> f0e1d2c a1b2c3d` to see every change\.$/);
   });
 
   it('never produces a body over GitHub\'s limit, whatever maxChars says', () => {

@@ -37,10 +37,10 @@ export const tokenCommand: Command = {
     }
     const project = values['project'] as string | undefined;
     const json = Boolean(values['json']);
-    if (sub !== 'list' && project === undefined) throw new AnvilError('cli.bad-arguments', `anvil token ${sub} needs --project <p>`, { hint: USAGE });
-    if (sub === 'revoke' && rest.length !== 1) throw new AnvilError('cli.bad-arguments', 'name the token to revoke by its id (tok_…) or prefix (anvil_…)', { hint: 'see `anvil token list`' });
+    if (sub !== 'list' && project === undefined) throw new AnvilError('cli.bad-arguments', `npx anvil token ${sub} needs --project <p>`, { hint: USAGE });
+    if (sub === 'revoke' && rest.length !== 1) throw new AnvilError('cli.bad-arguments', 'name the token to revoke by its id (tok_…) or prefix (anvil_…)', { hint: 'see `npx anvil token list`' });
     if (sub !== 'revoke' && rest.length > 0) throw new AnvilError('cli.bad-arguments', `unexpected argument "${rest[0]}"`, { hint: USAGE });
-    if (sub !== 'create' && values['label'] !== undefined) throw new AnvilError('cli.bad-arguments', '--label is for `anvil token create`', { hint: USAGE });
+    if (sub !== 'create' && values['label'] !== undefined) throw new AnvilError('cli.bad-arguments', '--label is for `npx anvil token create`', { hint: USAGE });
 
     const store = await openForgeStore(values, io.cwd);
     try {

@@ -44,7 +44,7 @@ export const versionsCommand: Command = {
     const accept = values['accept-moved'] as string | undefined;
     if (accept !== undefined) {
       if (!(await acceptTagChange(opened.root, accept, opened.tags))) {
-        throw new AnvilError('release.nothing-to-accept', `${accept} has not moved or vanished since it was first seen`, { hint: 'see `anvil versions` for tags that did' });
+        throw new AnvilError('release.nothing-to-accept', `${accept} has not moved or vanished since it was first seen`, { hint: 'see `npx anvil versions` for tags that did' });
       }
       io.out(`accepted ${accept} as it is now`);
       return EXIT_OK;
