@@ -75,21 +75,28 @@ export async function startupBenchmark(): Promise<string> {
 
     // The app's cache: the example's sets as bundles, signed by a forge key the app pins.
     const bundlesDir = path.join(dir, 'bundles');
-    await runOk(process.execPath, [anvil, 'build', '--out', bundlesDir], { cwd: example, env });
+    // onboarding and support depend on core's releases.
+    await runOk(process.execPath, [anvil, 'release', 'core'], { cwd: example, env });
+    await runOk(process.execPath, [anvil, 'build', 'core', '--ref', '1.0.0', '--out', bundlesDir], { cwd: example, env });
+    await runOk(process.execPath, [anvil, 'build', 'onboarding', 'support', '--out', bundlesDir], { cwd: example, env });
     const key = generateSigningKey();
     const cacheDir = path.join(app, '.anvil-cache');
     const cache = openDiskCache(cacheDir);
-    const state = receiverState(key, 'bench-startup');
-    for (const file of readdirSync(bundlesDir)) {
-      const bundle = JSON.parse(readFileSync(path.join(bundlesDir, file), 'utf8')) as Bundle;
+    const bundles = readdirSync(bundlesDir).map((file) => JSON.parse(readFileSync(path.join(bundlesDir, file), 'utf8')) as Bundle);
+    const project = bundles[0]!.project;
+    // core's release and head builds of the others: what a development receiver may serve.
+    const state = { ...receiverState(key, 'bench-startup'), project, channel: 'development' as const };
+    for (const bundle of bundles) {
       await cache.writeBundle(canonicalJson(bundle), bundle.integrity);
       state.sets[bundle.set] = { version: bundle.version, integrity: bundle.integrity };
       state.bundles[bundle.integrity] = { set: bundle.set, version: bundle.version, signatures: [signIntegrity(key, bundle.integrity)] };
     }
     await cache.commit(state);
+    const check = openDiskCache(cacheDir);
+    if ((await check.load())?.source !== 'current') throw new Error(`the app's cache does not verify: ${JSON.stringify(check.lastLoadProblems)}`);
     writeFileSync(path.join(app, 'app.js'), [
       "import { createClient } from '@anvil/client';",
-      `const anvil = await createClient({ forge: 'http://127.0.0.1:9', project: 'bench', token: 'unused', channel: 'production', cacheDir: '.anvil-cache', publicKey: ${JSON.stringify({ [key.keyId]: key.publicKey })}, pollMs: 0 });`,
+      `const anvil = await createClient({ forge: 'http://127.0.0.1:9', project: ${JSON.stringify(project)}, token: 'unused', channel: 'development', cacheDir: '.anvil-cache', publicKey: ${JSON.stringify({ [key.keyId]: key.publicKey })}, pollMs: 0 });`,
       "const text = anvil.prompt('welcome.message', { name: 'Ada' });",
       "if (!text.includes('Ada')) throw new Error('not rendered');",
       'process.stdout.write(text);',

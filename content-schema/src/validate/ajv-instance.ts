@@ -3,14 +3,7 @@
  * needed; a built package has them compiled ahead of time (validators.ts).
  */
 import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2020.js';
-
-/**
- * Two flavours. Authored files (`set.yaml`, `anvil.yaml`, front matter) get their defaults
- * filled in (`useDefaults`), on a copy. Transport formats (bundle, envelope, lock file) are
- * never defaulted: what was hashed and signed is exactly what is checked, and a 10 MB bundle
- * is validated in place instead of being copied.
- */
-export type AjvFlavour = 'authored' | 'transport';
+import type { AjvFlavour } from './validators.ts';
 
 const instances = new Map<AjvFlavour, Ajv2020>();
 

@@ -3,7 +3,6 @@
  * on first use); `npm run build` bundles the generated module (scripts/write-validators.ts) in
  * this file's place.
  */
-import type { ValidateFunction } from 'ajv/dist/2020.js';
-import type { ValidatorName } from './validators.ts';
+import type { CompiledValidator, ValidatorName } from './validators.ts';
 
-export const PRECOMPILED_VALIDATORS: Partial<Record<ValidatorName, ValidateFunction>> | undefined = undefined;
+export const PRECOMPILED_VALIDATORS: Partial<Record<ValidatorName, CompiledValidator>> | undefined = undefined;

@@ -3,6 +3,7 @@
  * depth), validate against the JSON Schema, then run the format's own checks (semver ranges,
  * cross-references). Every stage runs, so one call reports every problem.
  */
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { issuesFromAjv } from './ajv-issues.ts';
 import { inspectData, type InspectOptions } from './inspect-data.ts';
 import { issue, type ValidationIssue, type ValidationResult } from './issues.ts';
@@ -58,7 +59,7 @@ export function runValidation<T>(input: unknown, spec: ValidationSpec): Validati
 
   const validate = validatorFor(spec.validator);
   validate(inspected.value);
-  const schemaIssues = issuesFromAjv(validate.errors);
+  const schemaIssues = issuesFromAjv(validate.errors as ErrorObject[] | null | undefined);
   for (const path of inspectedPaths) faulted.add(path);
   for (const found of schemaIssues) {
     if (spec.demote?.(found)) warnings.push(found);

@@ -7,7 +7,6 @@
  * options, so both paths check exactly the same.
  */
 import type { TSchema } from '@sinclair/typebox';
-import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { BundlePromptSchema, BundleSchema } from '../schemas/bundle.ts';
 import { EnvelopeSchema } from '../schemas/envelope.ts';
 import { ForgeConfigSchema } from '../schemas/forge-config.ts';
@@ -18,9 +17,26 @@ import { ReceiverLeaveSchema, ReceiverRegistrationSchema } from '../schemas/rece
 import { ReceiverStateSchema } from '../schemas/receiver-state.ts';
 import { RepoConfigSchema } from '../schemas/repo-config.ts';
 import { SetConfigSchema } from '../schemas/set-config.ts';
-import { compileValidator, type AjvFlavour } from './ajv-instance.ts';
+import { compileValidator } from './ajv-instance.ts';
 import { BundleOutlineSchema, EnvelopeOutlineSchema } from './deferred-prompts.ts';
 import { PRECOMPILED_VALIDATORS } from './precompiled-validators.ts';
+
+/**
+ * Two flavours. Authored files (`set.yaml`, `anvil.yaml`, front matter) get their defaults
+ * filled in (`useDefaults`), on a copy. Transport formats (bundle, envelope, lock file) are
+ * never defaulted: what was hashed and signed is exactly what is checked, and a 10 MB bundle
+ * is validated in place instead of being copied.
+ */
+export type AjvFlavour = 'authored' | 'transport';
+
+/**
+ * A compiled validator, as Ajv makes one (its ValidateFunction, described here so that the
+ * package's declarations need no Ajv types): true when valid, else its errors.
+ */
+export interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: unknown[] | null | undefined;
+}
 
 export interface ValidatedSchema {
   schema: TSchema;
@@ -46,10 +62,10 @@ export const VALIDATED_SCHEMAS = {
 
 export type ValidatorName = keyof typeof VALIDATED_SCHEMAS;
 
-const compiled = new Map<ValidatorName, ValidateFunction>();
+const compiled = new Map<ValidatorName, CompiledValidator>();
 
 /** The validator for `name`: compiled by the build, else compiled once, on first use. */
-export function validatorFor(name: ValidatorName): ValidateFunction {
+export function validatorFor(name: ValidatorName): CompiledValidator {
   let validate = compiled.get(name) ?? PRECOMPILED_VALIDATORS?.[name];
   if (!validate) {
     const { schema, flavour } = VALIDATED_SCHEMAS[name];

@@ -8,9 +8,9 @@
  * characters) would leave the pull request with a stale one.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { AnvilError } from '@anvil/content-schema';
+import { packageFile } from '../package-root.ts';
 import type { ContractChange } from '../release/contract-diff.ts';
 import type { PromptDiff } from '../diff/rendered-diff.ts';
 import { approvalLabel, cutMarkdown, fenceFor, releaseLabel } from './compose-check.ts';
@@ -18,7 +18,7 @@ import type { PullRequestReview, SetReview } from './pull-request-review.ts';
 
 /** The forge finds its own comment among the pull request's comments by this line. */
 export const REVIEW_COMMENT_MARKER = '<!-- anvil:review-comment -->';
-export const DEFAULT_REVIEW_TEMPLATE_PATH = fileURLToPath(new URL('../../templates/review/pull-request-comment.md.hbs', import.meta.url));
+export const DEFAULT_REVIEW_TEMPLATE_PATH = packageFile('templates', 'review', 'pull-request-comment.md.hbs');
 /** A repository's own template, read by the forge from the pull request's base branch. */
 export const REVIEW_TEMPLATE_OVERRIDE = '.anvil/templates/pull-request-comment.md.hbs';
 /** GitHub refuses a comment body longer than this. */

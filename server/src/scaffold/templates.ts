@@ -6,9 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../package-root.ts';
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const TEMPLATES_DIR = packageFile('templates');
 
 /**
  * What to do when the target file exists already: `create` refuses to replace a different file
@@ -66,6 +66,6 @@ export function readSchema(file: string): Promise<string> {
  * (`npm ci`) and `npx anvil` run the CLI that scaffolded the repository, or a compatible one.
  */
 export async function cliRange(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await readFile(packageFile('package.json'), 'utf8')) as { version: string };
   return `^${pkg.version}`;
 }
