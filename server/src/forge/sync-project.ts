@@ -52,7 +52,11 @@ export interface SyncReport {
 }
 
 export interface SyncOptions {
-  /** The project's default branch as configured (else anvil.yaml's, else the remote's HEAD). */
+  /**
+   * The project's default branch as the forge's configuration names it, else the remote's HEAD.
+   * Not anvil.yaml's: a commit must not be able to choose which branch the forge publishes from
+   * (`anvil dev` and the CLI, which act for the repository's own author, do read it).
+   */
   defaultBranch?: string | undefined;
   /** Who caused this sync, for the audit log. */
   actor?: string | undefined;
