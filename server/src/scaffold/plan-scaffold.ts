@@ -91,14 +91,8 @@ const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependenc
  * itself when nothing is missing; undefined when it is not a JSON object.
  */
 export function addMissingDependencies(current: string, wanted: string): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(current);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(parsed)) return undefined;
-  const pkg = parsed;
+  const pkg = parseJsonObject(current);
+  if (!pkg) return undefined;
   const has = (name: string) => DEPENDENCY_FIELDS.some((field) => isObject(pkg[field]) && Object.hasOwn(pkg[field], name));
   const missing = Object.entries(devDependenciesOf(wanted)).filter(([name]) => !has(name));
   if (missing.length === 0) return current;
@@ -113,6 +107,16 @@ export function addMissingDependencies(current: string, wanted: string): string 
 function devDependenciesOf(packageJson: string): Record<string, string> {
   const parsed = JSON.parse(packageJson) as { devDependencies?: Record<string, string> };
   return parsed.devDependencies ?? {};
+}
+
+/** A user's JSON file as an object, or undefined when it is not one (then it is left alone). */
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `current` with the rule lines of `wanted` it lacks appended (blank and comment lines are not rules). */
@@ -130,13 +134,8 @@ export function mergeLines(current: string, wanted: string): string {
  * plain JSON object (VS Code accepts comments in settings.json; rewriting would drop them).
  */
 export function mergeJsonText(current: string, wanted: string): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(current);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(parsed)) return undefined;
+  const parsed = parseJsonObject(current);
+  if (!parsed) return undefined;
   const merged = mergeJson(parsed, JSON.parse(wanted) as unknown);
   return JSON.stringify(merged) === JSON.stringify(parsed) ? current : `${JSON.stringify(merged, null, 2)}\n`;
 }
