@@ -7,7 +7,7 @@
  * tree and tag ids included — the same on every run and every machine.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatReleaseMessage } from '../../server/src/release/release-record.ts';
@@ -23,6 +23,8 @@ export interface BigSetOptions {
 export interface BigSetRepo {
   /** The repository (a normal clone with a working tree). */
   dir: string;
+  /** The folder holding the repository, its mirror and the git config they use. */
+  root: string;
   /** A bare mirror of it, packed as the forge's `git fetch` leaves it (DESIGN.md §10). */
   mirror: string;
   tag: string;
@@ -134,9 +136,31 @@ export async function createBigSetRepo(options: BigSetOptions = {}): Promise<Big
   await git(root, ['clone', '--quiet', '--mirror', '--no-local', dir, mirror]);
 
   return {
-    dir, mirror, tag: TAG, setDir, prompts, variants, partials: PARTIALS, bytes,
+    dir, root, mirror, tag: TAG, setDir, prompts, variants, partials: PARTIALS, bytes,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** The prompt file that releaseOnePromptChange edits, inside the set's folder. */
+export const CHANGED_PROMPT = 'area05/topic05/prompt_050.md';
+
+/**
+ * A one-prompt change (DESIGN.md §11 "build"): one more line at the end of one prompt, committed
+ * and released as `bigset@1.0.1` (still pinned to `core@1.0.0`), then fetched into the mirror as
+ * the forge fetches (a new small pack beside the old one). Dates and identities are fixed, so
+ * the commit and tag ids are the same on every run.
+ */
+export async function releaseOnePromptChange(big: BigSetRepo): Promise<{ tag: string; file: string }> {
+  const file = `${big.setDir}/${CHANGED_PROMPT}`;
+  const target = path.join(big.dir, ...file.split('/'));
+  writeFileSync(target, `${readFileSync(target, 'utf8')}Answer in at most three sentences.\n`);
+  const env = gitEnv(big.root);
+  const git = (cwd: string, args: string[], date?: number) => run(cwd, args, date === undefined ? env : { ...env, ...dated(date) });
+  const tag = `${SET}@1.0.1`;
+  await git(big.dir, ['commit', '--quiet', '--no-verify', '-m', `Shorter answers in ${CHANGED_PROMPT}`, '--', file], BASE_TIME + 3600);
+  await git(big.dir, ['tag', '--annotate', '--message', formatReleaseMessage({ set: SET, version: '1.0.1', dependencies: { core: '1.0.0' } }), tag], BASE_TIME + 3660);
+  await git(big.mirror, ['fetch', '--quiet', 'origin']);
+  return { tag, file };
 }
 
 interface Gen {

@@ -9,11 +9,13 @@
  * so that two different uncommitted states never share a version string.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path/posix';
 import semver from 'semver';
 import { AnvilError, type Bundle } from '@anvil/content-schema';
 import type { DependencyPartials } from '@anvil/client';
 import { problem, type Problem } from '../lint/problem.ts';
 import { loadRepo, type LoadedSet, type PartialFile } from '../load/load-repo.ts';
+import { withoutPromptTexts } from '../load/without-prompt-texts.ts';
 import type { GitCache } from '../repo/git-cache.ts';
 import { firstParentCount, headCommit, workingTreeId } from '../repo/git-cli.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
@@ -39,6 +41,9 @@ export interface BuiltTarget {
   bundle?: Bundle;
   problems: Problem[];
   reused: boolean;
+  /** Prompt files compiled (the others came from the build cache), and on how many threads. */
+  compiled: number;
+  threads: number;
   /** What was built, for messages: `onboarding@1.2.0`, `main`, `working tree`. */
   label: string;
   /** The partials of the dependencies the bundle was compiled with, to render it. */
@@ -89,7 +94,9 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
   }
 
   const snapshot = target.kind === 'worktree' ? openWorkingTree(ctx.root) : await openGitSnapshot(ctx.root, target.ref, { cache: ctx.cache });
-  const repo = await loadRepo(snapshot);
+  // From git, prompt texts are read by the build, and only those it compiles (build-release.ts).
+  const lazy = target.kind === 'ref';
+  const repo = await loadRepo(lazy ? withoutPromptTexts(snapshot, (file) => path.basename(file).startsWith('_')) : snapshot);
   const loaded = repo.sets.find((s) => s.name === set);
 
   let commit: string | undefined;
@@ -171,6 +178,7 @@ export async function buildTarget(ctx: BuildContext, set: string, target: BuildT
     },
     // The cache key holds dependency versions, which say nothing about a snapshot's own files.
     cache: previewProblems.length > 0 || uncommitted ? undefined : ctx.buildCache,
+    promptTexts: lazy ? snapshot : undefined,
   });
   // From the cache, buildSet asks for no partials; the renderer still needs them.
   if (built.bundle && built.reused) Object.assign(dependencyPartials, await readDependencyPartials(ctx, built.bundle.dependencies));
@@ -187,8 +195,8 @@ export async function headVersion(root: string, released: readonly string[], com
 
 /** A dependency's partials at one of its releases, or undefined when there is no such release. */
 export async function readReleasePartials(ctx: BuildContext, set: string, version: string): Promise<PartialFile[] | undefined> {
-  const name = `${set}@${version}`;
-  return ctx.tags.some((t) => t.name === name) ? readPartialsAt(ctx.root, name, set, ctx.cache) : undefined;
+  const release = ctx.tags.find((t) => t.name === `${set}@${version}`);
+  return release ? readPartialsAt(ctx.root, release, ctx.cache, ctx.buildCache) : undefined;
 }
 
 async function readDependencyPartials(ctx: BuildContext, dependencies: Record<string, string>): Promise<DependencyPartials> {

@@ -20,7 +20,8 @@ import { readYamlConfig } from './read-yaml-config.ts';
 
 export const REPO_CONFIG_FILE = 'anvil.yaml';
 export const SET_CONFIG_FILE = 'set.yaml';
-const PROMPT_EXTENSIONS = ['.md', '.prompt'];
+/** What a prompt file (or partial) is named: `.md`, or `.prompt` as Dotprompt names them. */
+export const PROMPT_EXTENSIONS: readonly string[] = ['.md', '.prompt'];
 
 export interface PromptFile {
   /** Repository-relative path. */

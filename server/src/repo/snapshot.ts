@@ -30,6 +30,12 @@ export interface RepoSnapshot {
    * the working tree or a missing dir. Incremental builds key on it.
    */
   treeId(dir: string): Promise<string | undefined>;
+  /**
+   * The git blob id of a file (content address: same bytes → same id), known without reading
+   * the file; undefined for a missing file. Absent where files have no blob id (the working
+   * tree, memory). The build's per-prompt cache keys on it, so unchanged prompts are not read.
+   */
+  blobId?(path: string): Promise<string | undefined>;
 }
 
 /** A snapshot over an in-memory map of files: for pure tests and for generated content. */

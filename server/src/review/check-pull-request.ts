@@ -140,7 +140,7 @@ async function tryBuild(build: BuildContext, set: string, ref: string): Promise<
   try {
     return await buildTarget(build, set, { kind: 'ref', ref }, { preview: true });
   } catch (err) {
-    return { problems: [buildErrorProblem(err)], reused: false, label: ref, dependencyPartials: {} };
+    return { problems: [buildErrorProblem(err)], reused: false, compiled: 0, threads: 0, label: ref, dependencyPartials: {} };
   }
 }
 

@@ -7,9 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { canonicalJson } from '@anvil/content-schema';
-import type { BundleContent } from '../../src/build/build-bundle.ts';
+import type { BuildCache, BuildCacheEntry } from '../../src/build/build-cache.ts';
 import { buildRelease } from '../../src/build/build-release.ts';
-import type { BuildCache } from '../../src/build/build-set.ts';
 import { fileBuildCache } from '../../src/build/file-build-cache.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { createGitCache, type GitCache } from '../../src/repo/git-cache.ts';
@@ -44,9 +43,14 @@ function countingGitCache(): GitCache & { reads: string[] } {
   };
 }
 
-function mapCache(): BuildCache & { store: Map<string, BundleContent> } {
-  const store = new Map<string, BundleContent>();
-  return { store, get: (key) => store.get(key), set: (key, content) => void store.set(key, content) };
+function mapCache(): BuildCache & { store: Map<string, BuildCacheEntry>; sets: () => number } {
+  const store = new Map<string, BuildCacheEntry>();
+  return {
+    store,
+    sets: () => [...store.values()].filter((e) => e.kind === 'set').length,
+    get: (key) => store.get(key),
+    set: (key, entry) => void store.set(key, entry),
+  };
 }
 
 /** core@1.0.0, onboarding@1.0.0 (pinned to core 1.0.0), and a prompt in core that onboarding never needs. */
@@ -106,7 +110,7 @@ describe('building a release from git', function () {
     // Cold: the set's prompts and the dependency's partials, never another set's prompts.
     expect(git.reads).to.include.members([message, signature]);
     expect(git.reads).to.not.include(formal);
-    expect(cache.store.size).to.equal(1);
+    expect(cache.sets()).to.equal(1);
 
     git.reads.length = 0;
     const warm = await buildRelease(repo.dir, 'onboarding@1.0.0', { project: 'acme', cache: git, buildCache: cache });
@@ -157,7 +161,7 @@ describe('building a release from git', function () {
       expect(warm.reused, tag).to.equal(true);
       expect(canonicalJson(warm.bundle), tag).to.equal(canonicalJson(cold.bundle));
     }
-    expect(cache.store.size).to.equal(3);
+    expect(cache.sets()).to.equal(3);
   });
 
   it('reports a set missing at its tag the same way, with or without a build cache', async function () {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { canonicalJson, validateBundle, verifyBundleIntegrity } from '@anvil/content-schema';
+import type { BuildCacheEntry } from '../../src/build/build-cache.ts';
 import { buildSet, type BuildCache, type BuildSetOptions } from '../../src/build/build-set.ts';
-import type { BundleContent } from '../../src/build/build-bundle.ts';
 import { loadRepo } from '../../src/load/load-repo.ts';
 import { memorySnapshot } from '../../src/repo/snapshot.ts';
 
@@ -53,7 +53,7 @@ describe('anvil build (buildSet)', function () {
   });
 
   it('does not recompile a set whose tree is unchanged (cache hit), and re-stamps it', async function () {
-    const store = new Map<string, BundleContent>();
+    const store = new Map<string, BuildCacheEntry>();
     const cache: BuildCache = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v) };
     const first = await buildSet(await options(FILES, { cache }));
     // Same tree, new version and commit: reused, but stamped anew.

@@ -46,20 +46,20 @@ export const buildCommand: Command = {
     const out = typeof values['out'] === 'string' ? path.resolve(io.cwd, values['out']) : undefined;
 
     const problems: Problem[] = [];
-    const written: { set: string; version: string; integrity: string; file?: string; reused: boolean }[] = [];
+    const written: { set: string; version: string; integrity: string; file?: string; reused: boolean; compiled: number; threads: number }[] = [];
     for (const set of sets) {
       const built = await buildTarget(ctx, set, targetOf(positionals.length === 1 ? set : undefined, ref, opened));
       problems.push(...built.problems);
       if (!built.bundle || hasErrors(built.problems)) continue;
       const { bundle } = built;
       const text = canonicalJson(bundle);
-      const entry = { set, version: bundle.version, integrity: bundle.integrity, reused: built.reused };
+      const entry = { set, version: bundle.version, integrity: bundle.integrity, reused: built.reused, compiled: built.compiled, threads: built.threads };
       if (out) {
         await mkdir(out, { recursive: true });
         const file = path.join(out, `${set}@${bundle.version}.json`);
         await writeFile(file, `${text}\n`);
         written.push({ ...entry, file });
-        if (!values['json']) io.err(`${colour(io, 32, 'built')} ${set}@${bundle.version} → ${path.relative(io.cwd, file) || file}${built.reused ? ' (tree unchanged, not recompiled)' : ''}`);
+        if (!values['json']) io.err(`${colour(io, 32, 'built')} ${set}@${bundle.version} → ${path.relative(io.cwd, file) || file}${built.reused ? ' (tree unchanged, not recompiled)' : ` (${built.compiled} prompt file${built.compiled === 1 ? '' : 's'} compiled${built.threads > 1 ? ` on ${built.threads} threads` : ''})`}`);
       } else {
         io.out(text);
         written.push(entry);
