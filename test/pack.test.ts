@@ -246,4 +246,31 @@ describe('the packed packages, installed outside the repository', function () {
       expect(compiled.code, label).to.not.equal(0);
     }
   });
+
+  it('anvil build from the installed package compiles a large set on every core, then only a changed prompt', async function () {
+    const big = path.join(root, 'big-prompts');
+    await mkdir(path.join(big, 'prompts/big'), { recursive: true });
+    await writeFile(path.join(big, 'anvil.yaml'), 'name: "@big"\n');
+    await writeFile(path.join(big, 'prompts/big/set.yaml'), 'mode: live\n');
+    for (let i = 0; i < 1_200; i++) {
+      await writeFile(path.join(big, `prompts/big/p${i}.md`), `---\ninput:\n  schema:\n    name: string\n---\nHello {{name}}, this is prompt ${i}.\n`);
+    }
+    await runOk('git', ['init', '-q', '-b', 'main'], { cwd: big, env });
+    await runOk('git', ['add', '-A'], { cwd: big, env });
+    await runOk('git', ['commit', '-qm', 'big'], { cwd: big, env });
+    const anvil = path.join(repo, 'node_modules/.bin/anvil');
+    const build = async () => {
+      const result = await run(anvil, ['build', 'big', '--repo', big, '--out', path.join(root, 'big-out'), '--json'], { cwd: root, env });
+      expect(result.code, result.stderr).to.equal(0);
+      return (JSON.parse(result.stdout) as { bundles: { compiled: number; threads: number; reused: boolean }[] }).bundles[0]!;
+    };
+    const cold = await build();
+    expect(cold.compiled).to.equal(1_200);
+    if (os.availableParallelism() > 1) expect(cold.threads, 'worker threads from dist/build/compile-worker.js').to.be.greaterThan(1);
+
+    await writeFile(path.join(big, 'prompts/big/p7.md'), '---\ninput:\n  schema:\n    name: string\n---\nHi {{name}}, prompt 7 changed.\n');
+    await runOk('git', ['commit', '-qam', 'one prompt'], { cwd: big, env });
+    const incremental = await build();
+    expect(incremental).to.include({ compiled: 1, reused: false });
+  });
 });
