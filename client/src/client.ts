@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
@@ -259,6 +259,9 @@ class LiveClient implements AnvilClient {
 
   async listen(port = 0, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
     const handler = this.receiver();
+    // Loaded here, not at start-up: most apps mount receiver() in their own server instead, and
+    // Node's HTTP server module is a noticeable part of a cold start (DESIGN.md §11, start-up).
+    const { createServer } = await import('node:http');
     const server = createServer((req, res) => handler(req, res));
     await new Promise<void>((resolve) => server.listen(port, host, resolve));
     this.servers.add(server);
