@@ -56,11 +56,10 @@ export async function startExample(options: { dataDir?: string; source?: string;
   };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
-  const port = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
-  const running = await startExample({ forgePort: port('ANVIL_FORGE_PORT', 0), appPort: port('PORT', 0) });
-  const rel = (p: string) => path.relative(process.cwd(), p) || '.';
-  console.log([
+/** What `npm start` prints once everything runs: where to look, what to edit, what to run. */
+export function startBanner(running: RunningExample, cwd: string): string {
+  const rel = (p: string) => path.relative(cwd, p) || '.';
+  return [
     '',
     'Anvil is running on embedded defaults (SQLite, the example repository).',
     `  example app  ${running.app.url}   ← open this`,
@@ -73,7 +72,13 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     `audit log: \`npx anvil audit --data-dir ${rel(path.join(DATA_DIR, 'forge'))}\`); they change through releases.`,
     'Ctrl-C stops.',
     '',
-  ].join('\n'));
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  const port = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+  const running = await startExample({ forgePort: port('ANVIL_FORGE_PORT', 0), appPort: port('PORT', 0) });
+  console.log(startBanner(running, process.cwd()));
   const stop = async () => {
     await running.close();
     process.exit(0);

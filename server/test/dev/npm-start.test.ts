@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { EXAMPLE_SOURCE, startExample, type RunningExample } from '../../../examples/start.ts';
+import { EXAMPLE_SOURCE, startBanner, startExample, type RunningExample } from '../../../examples/start.ts';
 import { listAudit } from '../../src/store/audit-log.ts';
 import { until } from '../support/until.ts';
 
@@ -39,6 +39,11 @@ describe('npm start: forge + example app + watcher on embedded defaults', functi
     expect(shown.prompts['support answer']!.served!.version).to.match(/^1\.0\.1-head\.\d+\+[0-9a-f]{7}$/);
     const html = await (await fetch(running.app.url)).text();
     expect(html).to.contain('Anvil example app');
+    // The banner names the app and the forge, and every command in it runs as typed (npx).
+    const banner = startBanner(running, root);
+    expect(banner).to.include(running.app.url).and.include(running.dev.forge.url);
+    const commands = [...banner.matchAll(/(\S*) anvil (?=[a-z])/g)].map((m) => m[1]);
+    expect(commands).to.deep.equal(['`npx']);
   });
 
   it('a saved edit to the live set reaches the running app', async () => {
