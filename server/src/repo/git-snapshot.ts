@@ -1,6 +1,7 @@
 import fs from 'node:fs';
-import git, { type TreeEntry } from 'isomorphic-git';
+import git from 'isomorphic-git';
 import { AnvilError } from '@anvil/content-schema';
+import type { TreeEntry } from './git-objects.ts';
 import type { BlobReader, GitObject } from './git-blob-reader.ts';
 import { createGitCache, type GitCache } from './git-cache.ts';
 import { findGitDirs } from './git-dir.ts';

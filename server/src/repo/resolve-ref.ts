@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import git, { type CommitObject } from 'isomorphic-git';
+import git from 'isomorphic-git';
+import type { CommitObject } from './git-objects.ts';
 import { AnvilError, closest } from '@anvil/content-schema';
 import type { GitDirs } from './git-dir.ts';
 
