@@ -1,5 +1,8 @@
 export { KNOWN_HELPERS, PromptEnvironment } from './render/environment.ts';
-export type { CompiledPrompt, CompileOptions, EnvironmentOptions, PartialSource, RenderData } from './render/environment.ts';
+export type { CompiledPrompt, CompileOptions, EnvironmentOptions, PartialSource, PromptCheck, PromptParts, RenderData } from './render/environment.ts';
+export { TEMPLATE_LIMITS } from './render/template-bounds.ts';
+export { helperName } from './render/helper-name.ts';
+export type { CallNode } from './render/helper-name.ts';
 export type { Message, Part, Role, Document, TextPart, MediaPart, PendingPart } from './render/messages.ts';
 export { parsePromptSource } from './parse/prompt-source.ts';
 export type { PromptSource } from './parse/prompt-source.ts';

@@ -146,6 +146,36 @@ export function findPromptIdProblem(id: string): NameProblem | undefined {
   return undefined;
 }
 
+/** Why `name` is not a partial name, or undefined when it is one. */
+export function findPartialNameProblem(name: string): NameProblem | undefined {
+  if (name.length === 0) return { message: 'partial name is empty', index: 0 };
+  if (name.length > PARTIAL_NAME_MAX_LENGTH) {
+    return { message: `partial name is longer than ${PARTIAL_NAME_MAX_LENGTH} characters`, index: PARTIAL_NAME_MAX_LENGTH };
+  }
+  if (RESERVED_WORDS.has(name)) return { message: `"${name}" is reserved and cannot name a partial`, index: 0 };
+  let segmentStart = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const ch = name[i];
+    if (ch === undefined || ch === '.' || ch === '/') {
+      if (i === segmentStart) {
+        const where = i === 0 ? `starts with "${ch ?? ''}"` : ch === undefined ? `ends with "${name[i - 1]}"` : 'has an empty segment';
+        return { message: `partial name ${where}`, index: ch === undefined ? i - 1 : i };
+      }
+      segmentStart = i + 1;
+      continue;
+    }
+    const full = charAt(name, i);
+    const ok = i === segmentStart ? /[A-Za-z0-9_]/.test(ch) : /[A-Za-z0-9_-]/.test(ch);
+    if (!ok) {
+      const rule = i === segmentStart
+        ? 'each partial name segment must start with a letter, digit or "_"'
+        : 'partial name segments may only contain letters, digits, "_" and "-"';
+      return { message: `${rule}, found ${describeChar(full)}`, index: i };
+    }
+  }
+  return undefined;
+}
+
 /** Why `name` is not a repository scope, or undefined when it is one. */
 export function findRepositoryNameProblem(name: string): NameProblem | undefined {
   if (!name.startsWith('@')) return { message: 'repository scope must start with "@"', index: 0 };

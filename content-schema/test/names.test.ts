@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  findPartialNameProblem,
   findPromptIdProblem,
   findSetNameProblem,
   isChannel,
@@ -67,5 +68,15 @@ describe('names', () => {
     expect(isPartialName('signature')).to.equal(true);
     expect(isPartialName('core/signature')).to.equal(true);
     expect(isPartialName('core//signature')).to.equal(false);
+  });
+
+  it('explains why a partial name is invalid, agreeing with the pattern', () => {
+    expect(findPartialNameProblem('__proto__')).to.deep.equal({ message: '"__proto__" is reserved and cannot name a partial', index: 0 });
+    expect(findPartialNameProblem('emails/-footer')?.index).to.equal(7);
+    expect(findPartialNameProblem('emails//footer')?.message).to.equal('partial name has an empty segment');
+    expect(findPartialNameProblem('my footer')?.message).to.contain('U+0020 (space)');
+    for (const name of ['signature', 'emails/footer', 'a.b', '__proto__', 'constructor', '', 'x/', '/x', 'a b', 'é']) {
+      expect(findPartialNameProblem(name) === undefined, name).to.equal(isPartialName(name));
+    }
   });
 });

@@ -9,13 +9,20 @@ import { PromptEnvironment, type CompiledPrompt } from '../render/environment.ts
 /** Partials by name, per dependency set: `{core: {signature: '…'}}`. */
 export type DependencyPartials = Record<string, Record<string, string>>;
 
+/**
+ * Partials compile when a prompt first includes them, as in a receiver (store/bundle-compiler.ts):
+ * whether a prompt renders depends on its own includes only, not on the order of the bundle's
+ * partials nor on a broken partial it does not use (issue 14: `anvil render` and `anvil diff`
+ * failed for a whole set when a partial included one declared after it).
+ */
 export function bundleEnvironment(bundle: Pick<Bundle, 'partials'>, dependencies: DependencyPartials = {}): PromptEnvironment {
-  const partials: Record<string, string> = {};
+  // As the build's partial scope (server partial-scope.ts): a dependency's `dep/name` wins over
+  // an own partial that happens to have the same name.
+  const partials = new Map<string, string>(Object.entries(bundle.partials));
   for (const [set, byName] of Object.entries(dependencies)) {
-    for (const [name, source] of Object.entries(byName)) partials[`${set}/${name}`] = source;
+    for (const [name, source] of Object.entries(byName)) partials.set(`${set}/${name}`, source);
   }
-  Object.assign(partials, bundle.partials);
-  return new PromptEnvironment({ partials });
+  return new PromptEnvironment({ resolvePartial: (name) => partials.get(name) });
 }
 
 /** Compiles one prompt of a bundle, or one of its variants. */

@@ -47,19 +47,15 @@ export function parseError(
   origin: TemplateOrigin,
   knownHelpers: string[],
 ): AnvilError {
+  if (isStackOverflow(err)) return tooDeep(err, origin);
   // Block mismatches are raised while the parser builds the AST, as located exceptions.
   if (err.lineNumber !== undefined) return compileError(err, origin, knownHelpers);
   const text = err.message;
   if (text.startsWith('Lexical error')) {
+    // An unclosed {{!-- comment is reported before parsing (template-bounds.ts).
     const at = locate(template, Math.max(0, (lexer?.matched?.length ?? 1) - 1));
-    const opened = /\{\{!--(?![\s\S]*--\}\})/.test(template);
-    return templateError(
-      'template.syntax',
-      opened ? 'a {{!-- comment is never closed' : 'unrecognised text in a template expression',
-      origin, at,
-      opened ? 'close the comment with --}}' : 'check the braces of the expression here',
-      err,
-    );
+    return templateError('template.syntax', 'unrecognised text in a template expression', origin, at,
+      'check the braces of the expression here', err);
   }
 
   const got = /got '([^']+)'/.exec(text)?.[1];
@@ -90,8 +86,23 @@ export function parseError(
     expecting ? `expected ${expecting.split(', ').slice(0, 4).map((t) => describeToken(t.replace(/'/g, ''))).join(', ')}` : undefined, err);
 }
 
+export function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
+/**
+ * The stack ran out while parsing or compiling: the template nests too deeply for Handlebars,
+ * which recurses over its syntax tree. Not a syntax error, so it has its own code; the limits
+ * checked before parsing (template-bounds.ts) keep real templates far from it.
+ */
+export function tooDeep(err: unknown, origin: TemplateOrigin): AnvilError {
+  return templateError('template.too-deep', 'the template nests too deeply to compile (the stack ran out)', origin, undefined,
+    'flatten nested blocks, {{else if}} chains and sub-expressions, or split the template into partials', err);
+}
+
 /** An error thrown by Handlebars' compiler (it carries a 1-based line and 0-based column). */
 export function compileError(err: Error & { lineNumber?: number; column?: number }, origin: TemplateOrigin, knownHelpers: string[]): AnvilError {
+  if (isStackOverflow(err)) return tooDeep(err, origin);
   const at = err.lineNumber !== undefined ? { line: err.lineNumber, column: err.column ?? 0 } : undefined;
   const message = err.message.replace(/ - \d+:\d+$/, '');
   const unknown = /unknown helper (\S+)/.exec(message)?.[1];

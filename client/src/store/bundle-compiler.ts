@@ -105,8 +105,8 @@ export class BundleCompiler {
   }
 
   /**
-   * Partials are resolved on demand rather than registered up front (as `bundleEnvironment`
-   * does), so a broken or missing partial fails only the prompts that include it. Resolution
+   * Partials are resolved on demand rather than registered up front, so a broken or missing
+   * partial fails only the prompts that include it. Resolution
    * follows the build (server compile-set): `dep/name` is the dependency's partial.
    */
   private environment(): PromptEnvironment {

@@ -52,6 +52,20 @@ export const LIMITS = {
   rolloutSets: 1_000,
   /** Nesting depth of any document; checked by the validators, not expressible in JSON Schema. */
   depth: 64,
+  /**
+   * Handlebars templates (prompt bodies and partials), checked by a linear scan before they are
+   * parsed (client/src/render/template-bounds.ts): Handlebars' parser and compiler take time
+   * that grows faster than the text with each of these, and recurse with nesting.
+   * Tags: `{{…}}` of any kind, comments included.
+   */
+  templateTags: 10_000,
+  /** `{{!-- … --}}` comments: Handlebars' lexer copies the rest of the template for each one. */
+  templateBlockComments: 100,
+  /**
+   * Nesting: blocks, `{{else if}}` branches (each one nests), sub-expressions, and partials
+   * included inside them, counted through every partial a template includes.
+   */
+  templateDepth: 100,
 } as const;
 
 /** `sha256-` + base64 of 32 bytes (always 43 characters and one `=`). */

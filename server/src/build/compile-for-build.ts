@@ -127,7 +127,7 @@ export async function compileForBuild(options: CompileForBuildOptions): Promise<
   for (let j = 0; j < toCompile.length; j++) {
     const outcome = outcomes[j]!;
     const i = toCompile[j]!;
-    if (outcome.problem) problems.push(outcome.problem);
+    if (outcome.problems) problems.push(...outcome.problems);
     else built[i] = { file: files[i]!, blob: blobs[i]!, compiled: outcome.output, reused: undefined };
   }
   problems.push(...checkPartials(scopeEnvironment(scope), scope, partials));

@@ -21,7 +21,8 @@ export interface PromptOutput {
   partials: string[] | undefined;
 }
 
-export type PromptOutcome = { output: PromptOutput; problem?: undefined } | { problem: Problem; output?: undefined };
+/** A compiled prompt, or every problem of its file (issue 14: all of them, in one run). */
+export type PromptOutcome = { output: PromptOutput; problems?: undefined } | { problems: Problem[]; output?: undefined };
 
 /**
  * One environment for a set's templates, resolving partials through its scope. Lint and build
@@ -38,12 +39,10 @@ export function scopeEnvironment(scope: PartialScope, options: { renderable?: bo
 }
 
 export function compilePromptFile(env: PromptEnvironment, scope: PartialScope, file: string, source: string): PromptOutcome {
-  try {
-    const compiled = env.compile(source, { file });
-    return { output: { template: compiled.template, metadata: compiled.metadata, partials: partialReferences(compiled.template) } };
-  } catch (err) {
-    return { problem: compileProblem(err, file, scope) };
-  }
+  const checked = env.check(source, { file });
+  const compiled = checked.prompt;
+  if (compiled === undefined) return { problems: checked.errors.map((err) => compileProblem(err, file, scope)) };
+  return { output: { template: compiled.template, metadata: compiled.metadata, partials: partialReferences(compiled.template) } };
 }
 
 /** A compile error as a Problem; anything but an AnvilError is a bug and is thrown on. */
@@ -56,14 +55,12 @@ export function compileProblem(err: unknown, file: string, scope: PartialScope):
   return found;
 }
 
-/** Partials no compiled template included are still checked, once. */
+/** Partials no compiled template included are still checked, once, each for every problem. */
 export function checkPartials(env: PromptEnvironment, scope: PartialScope, partials: readonly PartialFile[]): Problem[] {
   const problems: Problem[] = [];
   for (const partial of partials) {
     if (env.hasPartial(partial.name)) continue;
-    try {
-      env.definePartial(partial.name, partial.source, { file: partial.file });
-    } catch (err) {
+    for (const err of env.tryDefinePartial(partial.name, partial.source, { file: partial.file })) {
       problems.push(compileProblem(err, partial.file, scope));
     }
   }

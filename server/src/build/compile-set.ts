@@ -5,7 +5,7 @@
  * accepts is exactly what build ships; the build's own step, with its cache and worker
  * threads, is compile-for-build.ts.
  */
-import type { CompiledPrompt } from '@anvil/client';
+import type { CompiledPrompt, PromptParts } from '@anvil/client';
 import { dedupeProblems, type Problem } from '../lint/problem.ts';
 import type { LoadedSet, PartialFile, PromptFile } from '../load/load-repo.ts';
 import { checkPartials, compileProblem, scopeEnvironment } from './compile-prompt.ts';
@@ -16,8 +16,16 @@ export interface CompiledSetPrompt {
   compiled: CompiledPrompt;
 }
 
+/** A prompt file as far as it was read, compiled or not: for lint's own checks of the body. */
+export interface CheckedSetPrompt {
+  file: PromptFile;
+  parts: PromptParts;
+}
+
 export interface CompiledSet {
   prompts: CompiledSetPrompt[];
+  /** Every prompt whose front matter parsed, whether it compiled or not. */
+  checked: CheckedSetPrompt[];
   problems: Problem[];
 }
 
@@ -31,13 +39,13 @@ export function compileSet(set: LoadedSet, dependencyPartials: Record<string, Pa
   const env = scopeEnvironment(scope, { renderable: options.renderable });
   const problems: Problem[] = [];
   const prompts: CompiledSetPrompt[] = [];
+  const checked: CheckedSetPrompt[] = [];
   for (const file of set.prompts) {
-    try {
-      prompts.push({ file, compiled: env.compile(file.source, { file: file.file }) });
-    } catch (err) {
-      problems.push(compileProblem(err, file.file, scope));
-    }
+    const result = env.check(file.source, { file: file.file });
+    if (result.prompt) prompts.push({ file, compiled: result.prompt });
+    if (result.parts) checked.push({ file, parts: result.parts });
+    for (const err of result.errors) problems.push(compileProblem(err, file.file, scope));
   }
   problems.push(...checkPartials(env, scope, set.partials));
-  return { prompts, problems: dedupeProblems(problems) };
+  return { prompts, checked, problems: dedupeProblems(problems) };
 }

@@ -1,11 +1,13 @@
 /**
  * `anvil lint`: every problem of a loaded repository at once — layout and config problems from
  * loading, dependency graph problems, invalid release tags, template and front-matter errors
- * from compiling each set exactly as a build would, front-matter fields the schema does not
- * know, and variables used without being declared in `input.schema`.
+ * from compiling each set exactly as a build would (every error of each file, not the first),
+ * front-matter fields the schema does not know, variables used without being declared in
+ * `input.schema`, and input variables that a bare `{{name}}` cannot reach because a helper has
+ * that name. What lint accepts, the build ships and receivers render (issue 14).
  */
 import { LineCounter, parseDocument } from 'yaml';
-import { validateFrontMatter, type ValidationIssue } from '@anvil/content-schema';
+import { validateFrontMatter, type PromptMetadata, type ValidationIssue } from '@anvil/content-schema';
 import { filePosition, KNOWN_HELPERS } from '@anvil/client';
 import { compileSet } from '../build/compile-set.ts';
 import { resolveDependencies } from '../build/resolve-dependencies.ts';
@@ -13,7 +15,7 @@ import type { LoadedRepo, PartialFile } from '../load/load-repo.ts';
 import type { TagChanges } from '../repo/release-tags.ts';
 import { positionOf } from '../load/read-yaml-config.ts';
 import { dedupeProblems, problem, sortProblems, type Problem } from './problem.ts';
-import { declaredVariables, findUndeclaredVariables } from './undeclared-variables.ts';
+import { declaredVariables, findInputUses, inputNames, type VariableUse } from './undeclared-variables.ts';
 
 export interface ReleaseInfo {
   /** Released versions per set (from `<set>@<semver>` tags). */
@@ -62,20 +64,53 @@ export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {
   for (const set of repo.sets) {
     const compiled = compileSet(set, partialsBySet);
     problems.push(...compiled.problems);
-    for (const { file, compiled: prompt } of compiled.prompts) {
-      problems.push(...frontMatterProblems(file.file, file.source, prompt.raw));
-      const declared = declaredVariables(prompt.metadata.input?.schema);
-      if (!declared) continue;
-      for (const v of findUndeclaredVariables(prompt.template, declared, HELPERS)) {
-        const pos = filePosition({ start: prompt.templateStart }, v.line, v.column);
-        problems.push(problem('error', 'template.undeclared-variable', `variable "${v.name}" is not declared in input.schema`, {
-          file: file.file, line: pos.line, column: pos.column,
-          hint: `declare it (e.g. \`${v.name}: string\` under input.schema), or fix the name; declared: ${[...declared].join(', ') || 'none'}`,
-        }));
+    // Prompts with compile errors are read too: one run reports every problem of a file.
+    for (const { file, parts } of compiled.checked) {
+      problems.push(...frontMatterProblems(file.file, file.source, parts.raw));
+      if (parts.templateParsed && parts.metadata) {
+        const reported = compiled.problems.filter((p) => p.file === file.file);
+        problems.push(...variableProblems(file.file, parts.template, parts.templateStart, parts.metadata, reported));
       }
     }
   }
   return sortProblems(dedupeProblems(problems));
+}
+
+/**
+ * Variables used but not declared in a closed `input.schema`, and input variables written as
+ * a bare `{{name}}` that calls the helper of that name (unless compiling already said so there).
+ */
+function variableProblems(
+  file: string,
+  template: string,
+  templateStart: { line: number; column: number },
+  metadata: PromptMetadata,
+  reported: readonly Problem[],
+): Problem[] {
+  const out: Problem[] = [];
+  const uses = findInputUses(template, HELPERS);
+  const at = (v: VariableUse) => filePosition({ start: templateStart }, v.line, v.column);
+
+  const declared = declaredVariables(metadata.input?.schema);
+  for (const v of declared ? uses.variables.filter((u) => !declared.has(u.name)) : []) {
+    const pos = at(v);
+    out.push(problem('error', 'template.undeclared-variable', `variable "${v.name}" is not declared in input.schema`, {
+      file, line: pos.line, column: pos.column,
+      hint: `declare it (e.g. \`${v.name}: string\` under input.schema), or fix the name; declared: ${[...declared!].join(', ') || 'none'}`,
+    }));
+  }
+
+  const names = inputNames(metadata.input);
+  for (const v of uses.helperCalls) {
+    if (!names.has(v.name)) continue;
+    const pos = at(v);
+    if (reported.some((p) => p.line === pos.line && p.column === pos.column)) continue;
+    out.push(problem('error', 'template.helper-shadows-variable', `{{${v.name}}} calls the "${v.name}" helper, not the input variable "${v.name}"`, {
+      file, line: pos.line, column: pos.column,
+      hint: `write {{this.${v.name}}} to print the variable, or rename it`,
+    }));
+  }
+  return out;
 }
 
 /** Schema issues of a prompt's front matter, at the line of the offending key. */

@@ -6,6 +6,7 @@
  */
 import path from 'node:path/posix';
 import {
+  findPartialNameProblem,
   findPromptIdProblem,
   findSetNameProblem,
   isVariantName,
@@ -147,7 +148,18 @@ async function loadSet(
     const source = (await snapshot.readText(file)) ?? '';
     const base = path.basename(rel);
     if (base.startsWith('_')) {
-      partials.push({ file, name: path.join(path.dirname(rel), base.slice(1)).replace(/^\.\//, ''), source });
+      const name = path.join(path.dirname(rel), base.slice(1)).replace(/^\.\//, '');
+      // A bundle names its partials with the same pattern; `___proto__.md` (`__proto__`) would
+      // lint clean and then never render (issue 14).
+      const nameProblem = findPartialNameProblem(name);
+      if (nameProblem) {
+        problems.push(problem('error', 'partial.invalid-name', `"${rel}${ext}" gives the invalid partial name "${name}": ${nameProblem.message}`, {
+          file, line: 1, column: 1,
+          hint: 'a partial is named by its path without the leading "_": letters, digits, "_" and "-" in each folder and file name',
+        }));
+        continue;
+      }
+      partials.push({ file, name, source });
       continue;
     }
     const parsed = promptIdOf(rel);
