@@ -53,6 +53,9 @@ export function run(command: string, args: string[], options: { cwd: string; env
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A command that exits without reading its input closes the pipe first: EPIPE then says
+    // nothing about the command, whose exit code the caller checks.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

@@ -248,13 +248,15 @@ describe('the packed packages, installed outside the repository', function () {
   });
 
   it('anvil build from the installed package compiles a large set on every core, then only a changed prompt', async function () {
+    const PROMPTS = 2_000;
     const big = path.join(root, 'big-prompts');
     await mkdir(path.join(big, 'prompts/big'), { recursive: true });
     await writeFile(path.join(big, 'anvil.yaml'), 'name: "@big"\n');
     await writeFile(path.join(big, 'prompts/big/set.yaml'), 'mode: live\n');
-    for (let i = 0; i < 1_200; i++) {
-      await writeFile(path.join(big, `prompts/big/p${i}.md`), `---\ninput:\n  schema:\n    name: string\n---\nHello {{name}}, this is prompt ${i}.\n`);
-    }
+    // Prompts the size of the reference prompt, enough of them that the main thread is still
+    // compiling when the workers are ready (one-line prompts compile in ~0.2 ms each, so the
+    // main thread could finish before a worker had loaded, and the count would say 1).
+    for (let i = 0; i < PROMPTS; i++) await writeFile(path.join(big, `prompts/big/p${i}.md`), supportPrompt(i));
     await runOk('git', ['init', '-q', '-b', 'main'], { cwd: big, env });
     await runOk('git', ['add', '-A'], { cwd: big, env });
     await runOk('git', ['commit', '-qm', 'big'], { cwd: big, env });
@@ -265,7 +267,7 @@ describe('the packed packages, installed outside the repository', function () {
       return (JSON.parse(result.stdout) as { bundles: { compiled: number; threads: number; reused: boolean }[] }).bundles[0]!;
     };
     const cold = await build();
-    expect(cold.compiled).to.equal(1_200);
+    expect(cold.compiled).to.equal(PROMPTS);
     if (os.availableParallelism() > 1) expect(cold.threads, 'worker threads from dist/build/compile-worker.js').to.be.greaterThan(1);
 
     await writeFile(path.join(big, 'prompts/big/p7.md'), '---\ninput:\n  schema:\n    name: string\n---\nHi {{name}}, prompt 7 changed.\n');
@@ -274,3 +276,26 @@ describe('the packed packages, installed outside the repository', function () {
     expect(incremental).to.include({ compiled: 1, reused: false });
   });
 });
+
+/** A prompt shaped like ../shared/bench/reference-prompt.md (Picoschema, if/else, each). */
+function supportPrompt(i: number): string {
+  return [
+    '---',
+    'input:',
+    '  schema:',
+    '    company: string',
+    '    premium?: boolean',
+    '    question: string',
+    '    articles(array):',
+    '      title: string',
+    '      summary: string',
+    '---',
+    `You are support assistant ${i} for {{company}}. Answer clearly and politely.`,
+    '{{#if premium}}This is a premium customer: prioritize the request and offer escalation.{{else}}This is a free-plan customer: point to self-service docs.{{/if}}',
+    'Relevant articles:',
+    '{{#each articles}}- {{title}}: {{summary}}',
+    '{{/each}}',
+    'Customer question: {{question}}',
+    '',
+  ].join('\n');
+}
