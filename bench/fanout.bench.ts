@@ -84,6 +84,9 @@ async function startForge(key: SigningKey, dir: string, urls: string[]): Promise
     name: 'bench', publicUrl: 'http://127.0.0.1:1', dataDir: dir, projects: new Map(), db,
     keys: { active: key, signers: [key], published: () => [{ keyId: key.keyId, publicKey: key.publicKey, status: 'active' }] },
     secrets, logger: createLogger({ level: 'silent' }), metrics: createForgeMetrics(),
+    // The receivers are on loopback: allowed explicitly, as `anvil dev` does. Each push still
+    // goes through the target check (an address literal: no lookup).
+    pushTargets: { allowPrivateNetworks: true },
   };
   const at = storeTime();
   await db.insertInto('receivers').values(urls.map((url, i) => ({

@@ -41,6 +41,8 @@ export async function startExample(options: { dataDir?: string; source?: string;
   const say = options.quiet ? () => undefined : (line: string) => console.log(line);
   const dev = await runDev({
     source: options.source ?? EXAMPLE_SOURCE, dataDir, project: PROJECT, port: options.forgePort ?? 0,
+    // The example app's receiver listens on 127.0.0.1: a forge pushes to loopback only when told.
+    pushTargets: { allowPrivateNetworks: true },
     logger: createLogger({ level: process.env['ANVIL_LOG_LEVEL'] ?? 'warn' }),
     onSync: (report, trigger) => describe(report, trigger).forEach((l) => say(l)),
   });

@@ -26,6 +26,8 @@ const logger = pino({ name: 'anvil-forge', level: 'info' }, {
 const forge = await startForge({
   name: 'bench-forge', dataDir: dataDir!, host: '127.0.0.1', port: 0, keyRotationGraceDays: 7,
   projects: [{ name: 'bench', remote: remote!, provider: 'git', webhookSecret: webhookSecret! }], defaultBranches: {},
+  // The receivers are on loopback: allowed explicitly (a forge pushes to public addresses only by default).
+  pushTargets: { allowPrivateNetworks: true },
 }, {
   logger, syncOnStart: false,
   // The push worker as `anvil serve` runs it; ANVIL_BENCH_PUSH_CONCURRENCY changes its concurrency (default 32).

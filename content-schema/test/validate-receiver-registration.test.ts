@@ -48,6 +48,45 @@ describe('validateReceiverRegistration', () => {
       expect(validateReceiverRegistration(wrong).ok, JSON.stringify(wrong)).to.equal(false);
     }
   });
+
+  it('normalises the push URL (WHATWG serialisation), leaving the body it was given as it was', () => {
+    const cases: [string, string][] = [
+      ['HTTP://App.Example.COM:80/anvil', 'http://app.example.com/anvil'],
+      ['https://app.example.com', 'https://app.example.com/'],
+      ['http://[0:0:0:0:0:ffff:7f00:1]:4100/a', 'http://[::ffff:7f00:1]:4100/a'],
+      ['http://[::ffff:169.254.169.254]/', 'http://[::ffff:a9fe:a9fe]/'],
+      ['https://bücher.example/x?y=1', 'https://xn--bcher-kva.example/x?y=1'],
+    ];
+    for (const [url, normal] of cases) {
+      const body = { ...good(), url };
+      const result = validateReceiverRegistration(body);
+      expect(result.ok, url).to.equal(true);
+      expect(result.value!.url, url).to.equal(normal);
+      expect(body.url).to.equal(url);
+    }
+  });
+
+  it('refuses push URLs that URL parsers read differently: spaces, backslashes, odd IPv4 spellings, encoded hosts', () => {
+    const cases: [string, string][] = [
+      [' http://app.example.com/', 'url-whitespace'],
+      ['http://app.example.com/ ', 'url-whitespace'],
+      ['http://app.exa\nmple.com/', 'url-whitespace'],
+      ['http://app.example.com\\@evil.example/', 'url-backslash'],
+      ['http://@app.example.com/', 'url-credentials'],
+      ['http:app.example.com', 'url'],
+      ['http:///app.example.com', 'url'],
+      ['http://2852039166/', 'url-host'],
+      ['http://0xA9FEA9FE/', 'url-host'],
+      ['http://0251.0376.0251.0376/', 'url-host'],
+      ['http://127.1/', 'url-host'],
+      ['http://127.0.0.1./', 'url-host'],
+      ['http://%31%32%37.0.0.1/', 'url-host'],
+      ['http://app.example.com:0/', 'url-port'],
+    ];
+    for (const [url, code] of cases) {
+      expect(codes(validateReceiverRegistration({ ...good(), url }).errors), url).to.deep.equal([`receiver-registration.${code}@/url`]);
+    }
+  });
 });
 
 describe('validateReceiverLeave', () => {

@@ -58,6 +58,13 @@ export function checkRelease(
   if (bundle.set !== expected.set || bundle.version !== expected.version || bundle.project !== expected.project) {
     throw new AnvilError('install.bundle-mismatch', `asked the forge for ${expected.project}/${name}, it answered ${bundle.project}/${bundle.set}@${bundle.version}`);
   }
+  // A lock pins releases, which never change; a head build is replaced by the next push, so a
+  // lock on one could not be installed again. The forge serves releases only on this route.
+  if (bundle.stage !== 'release') {
+    throw new AnvilError('install.not-a-release', `the forge's ${name} is a ${bundle.stage} build, not a release`, {
+      hint: 'lock released versions (tags <set>@<version>); head builds reach receivers through their channel',
+    });
+  }
   if (!verifyBundleIntegrity(bundle)) {
     throw new AnvilError('install.integrity', `the forge's ${name} does not match its integrity ${bundle.integrity}: its content was changed`);
   }

@@ -25,7 +25,8 @@ export interface ReleaseList {
 
 /**
  * `GET …/sets/:set/versions/:version`: a released bundle and the forge's signatures over its
- * integrity, as parsed JSON; the caller checks schema, integrity and signatures.
+ * integrity, as parsed JSON; the caller checks schema, integrity and signatures. Releases only:
+ * the forge answers 404 for a head build's version (those come in the channel's envelope).
  */
 export interface ReleasedBundle {
   bundle: unknown;
@@ -52,7 +53,7 @@ export interface ForgeApiOptions {
 export interface ForgeApi {
   wellKnown(): Promise<WellKnown>;
   envelope(channel: string, etag?: string): Promise<EnvelopeAnswer>;
-  /** A released bundle with its signatures: `GET …/sets/:set/versions/:version`. */
+  /** A released bundle with its signatures: `GET …/sets/:set/versions/:version` (releases only; `forge.not-found` otherwise). */
   version(set: string, version: string): Promise<ReleasedBundle>;
   /** The releases of a set: `GET …/sets/:set/versions`. */
   versions(set: string): Promise<ReleaseList>;

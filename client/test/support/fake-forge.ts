@@ -143,7 +143,8 @@ export async function startFakeForge(options: { project?: string; token?: string
     const version = /^\/sets\/([^/]+)\/versions\/([^/]+)$/.exec(rest);
     if (version) {
       const bundle = releases.get(`${decodeURIComponent(version[1]!)}@${decodeURIComponent(version[2]!)}`);
-      if (!bundle) return json(404, { ok: false, code: 'no-version', reason: 'unknown version' });
+      // As the forge does: releases only; head builds come in envelopes.
+      if (!bundle || bundle.stage !== 'release') return json(404, { ok: false, code: 'release.unknown', reason: 'unknown version' });
       return json(200, `{"bundle":${canonicalJson(bundle)},"signatures":${JSON.stringify([signIntegrity(key, bundle.integrity)])}}`);
     }
     if (rest === '/receivers') {

@@ -72,6 +72,20 @@ export const ForgeConfigSchema = Type.Object(
     publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.url, title: 'Public URL', description: 'Where receivers and hooks reach the forge. Env: ANVIL_PUBLIC_URL. Default: http://<host>:<port>.' })),
     keyRotationGraceDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, title: 'Key rotation grace', description: 'Days a retired signing key stays published (and trusted) after `anvil keys rotate`.', default: 7 })),
     adminToken: Type.Optional(EnvRef('The environment variable holding the admin token (the admin API).', 'ANVIL_ADMIN_TOKEN')),
+    pushTargets: Type.Optional(Type.Object(
+      {
+        allowPrivateNetworks: Type.Optional(Type.Boolean({
+          title: 'Allow private networks',
+          description: 'Also push to loopback (127.0.0.0/8, ::1, localhost), private (10/8, 172.16/12, 192.168/16, fc00::/7) and shared (100.64/10) addresses: for local development (`anvil dev` sets it) or receivers on the forge\'s own private network. Link-local and cloud metadata addresses, and the forge itself, stay refused.',
+          default: false,
+        })),
+      },
+      {
+        additionalProperties: false,
+        title: 'Push targets',
+        description: 'Where the forge pushes envelopes to. Any project token can register a push URL, so by default only public addresses are pushed to, checked on the address each push connects to.',
+      },
+    )),
     projects: Type.Array(ForgeProjectSchema, { minItems: 1, maxItems: 1_000, title: 'Projects', description: 'The prompt repositories this forge serves.' }),
   },
   { additionalProperties: false, ...schemaHeader('forge-config.schema.json'), title: 'Anvil forge configuration', description: 'anvil-forge.yaml: what `anvil serve` serves.' },
@@ -79,3 +93,4 @@ export const ForgeConfigSchema = Type.Object(
 
 export type ForgeConfig = Static<typeof ForgeConfigSchema>;
 export type ForgeProjectConfig = Static<typeof ForgeProjectSchema>;
+export type ForgePushTargetsConfig = NonNullable<ForgeConfig['pushTargets']>;

@@ -146,10 +146,12 @@ export async function verifyAccessToken(db: Store, project: string, presented: s
   }
   if (!match) return invalid;
   if (match.revoked_at !== null) {
-    return { ok: false, code: 'auth.revoked', reason: `the access token ${match.prefix}… was revoked at ${match.revoked_at}`, hint: `create a new one with \`npx anvil token create --project ${match.project}\`` };
+    // Not the token's project: a leaked token, revoked because it leaked, must not name it.
+    return { ok: false, code: 'auth.revoked', reason: `the access token ${match.prefix}… was revoked at ${match.revoked_at}`, hint: 'ask the forge\'s operator for a new one (`npx anvil token create --project …`)' };
   }
   if (match.project !== project) {
-    return { ok: false, code: 'auth.forbidden', reason: `this access token belongs to another project than ${project}`, hint: 'a token works for its own project only' };
+    // The same answer whether or not the project asked for exists, and naming neither.
+    return { ok: false, code: 'auth.forbidden', reason: 'this access token is for another project', hint: 'a token works for its own project only' };
   }
   let lastUsedAt = match.last_used_at;
   if (lastUsedAt === null || Date.parse(lastUsedAt) + LAST_USED_RESOLUTION_MS <= now) {

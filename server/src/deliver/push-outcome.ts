@@ -8,7 +8,8 @@
  *   answer 200);
  * - a 409 whose code is neither `frozen` nor `stale` is a fault like any other, and is retried;
  * - a retry that could only happen after the delivery expires (a day after it was queued) is not
- *   scheduled: the delivery fails as `expired`, keeping the last fault as its reason.
+ *   scheduled: the delivery fails as `expired`, keeping the last fault as its reason;
+ * - a 3xx is not followed (a redirect could lead to an address the forge refuses): a fault.
  */
 import { backoffDelay } from '@anvil/client';
 
@@ -108,6 +109,9 @@ export function decidePushOutcome(answer: ReceiverAnswer, clock: OutcomeClock): 
     case 503:
       return retry(clock, status, code, reason || (status === 429 ? 'the receiver is busy' : 'the receiver is unavailable'), answer.retryAfter);
   }
+  // A redirect is not followed (it could lead anywhere, the token with it: issue 14); like any
+  // other unexpected answer it is a fault, retried in case the receiver is being moved.
+  if (status >= 300 && status < 400) return retry(clock, status, code, reason || `the receiver answered ${status}, a redirect, which the forge does not follow: register the URL it redirects to`, undefined);
   return retry(clock, status, code, reason || `the receiver answered ${status}`, undefined);
 }
 

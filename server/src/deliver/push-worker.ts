@@ -9,6 +9,10 @@
  * killed: the queue is the only state, a lease that runs out lets a restarted worker (or another
  * replica) retake a row, and a retried push carries the same webhook-id, which the receiver
  * answers 200 no-op if it had applied it.
+ *
+ * Pushes go only where the push-target rules allow (issue 14): each push resolves its host,
+ * checks every address, and connects to the one it checked (resolve-push-target.ts); a refused
+ * target fails for good as `target.blocked` without a request.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -19,6 +23,7 @@ import type { ForgeContext } from '../forge/forge-context.ts';
 import type { Delivery } from '../store/database.ts';
 import { claimDue, nextDueAt, queueDepth, recordOutcomes, type DeliveryResult } from './delivery-queue.ts';
 import { decidePushOutcome, type BackoffOptions, type PushOutcome, type ReceiverAnswer } from './push-outcome.ts';
+import { createPushTargetResolver, pinnedLookup, type CheckedAddress } from './resolve-push-target.ts';
 
 export interface PushWorkerOptions {
   /** Pushes in flight at once (default 32). */
@@ -54,6 +59,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   const timeoutMs = options.timeoutMs ?? 10_000;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = ctx.logger.child({ component: 'push-worker', owner });
+  const targets = createPushTargetResolver(ctx);
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: concurrency }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: concurrency }),
@@ -177,8 +183,19 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
     const body = await envelopeBytes(delivery.envelope_id);
     if (!body) return final('failed', 'envelope.missing', `envelope ${delivery.envelope_id} is not in the store`);
     const token = openToken(receiver.push_token);
+    let url: URL;
+    try {
+      url = new URL(delivery.url);
+    } catch {
+      return final('failed', 'target.invalid', `not a URL: ${delivery.url.slice(0, 200)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return final('failed', 'target.invalid', `not an http(s) URL: ${delivery.url.slice(0, 200)}`);
     const started = process.hrtime.bigint();
-    const answer = await post(delivery, body, token);
+    // Judged on the address this push connects to, resolved now (issue 14): a refused target
+    // gets no request at all, so nothing it could answer reaches `anvil receivers`.
+    const target = await targets.resolve(url);
+    if (target.kind === 'blocked') return final('failed', 'target.blocked', target.reason);
+    const answer = target.kind === 'unresolved' ? { error: target.error } : await post(delivery, url, target.addresses, body, token);
     const outcome = decidePushOutcome(answer, clockOf(delivery, Date.now()));
     ctx.metrics.pushLatency.observe({ outcome: outcome.kind === 'retry' ? 'retry' : outcome.state }, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
@@ -205,15 +222,12 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
     return plain;
   }
 
-  function post(delivery: Delivery, body: Buffer, token: string, retried = false): Promise<ReceiverAnswer> {
-    let url: URL;
-    try {
-      url = new URL(delivery.url);
-    } catch {
-      return Promise.resolve({ error: `not a URL: ${delivery.url}` });
-    }
-    const agent = url.protocol === 'https:' ? agents['https:'] : url.protocol === 'http:' ? agents['http:'] : undefined;
-    if (!agent) return Promise.resolve({ error: `not an http(s) URL: ${delivery.url}` });
+  /**
+   * One POST to the address already checked (`pinnedLookup`: no second lookup). Redirects are
+   * not followed (node:http never does): a 3xx is the receiver's answer, like any other.
+   */
+  function post(delivery: Delivery, url: URL, addresses: readonly CheckedAddress[], body: Buffer, token: string, retried = false): Promise<ReceiverAnswer> {
+    const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
     const timestamp = Math.floor(Date.now() / 1000);
     const headers = {
       'content-type': 'application/json',
@@ -232,7 +246,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
         clearTimeout(deadline);
         resolve(answer);
       };
-      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', agent, headers }, (res) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', agent, headers, lookup: pinnedLookup(addresses) }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -252,7 +266,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
         if (!retried && !done && req.reusedSocket && err.code === 'ECONNRESET') {
           done = true;
           clearTimeout(deadline);
-          resolve(post(delivery, body, token, true));
+          resolve(post(delivery, url, addresses, body, token, true));
           return;
         }
         finish({ error: err.code ?? err.message });
@@ -286,6 +300,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
         continue;
       }
       if (outcome.alert) log.error(fields, 'a receiver refused the forge\'s token or signature: check the project\'s tokens and the forge\'s keys');
+      else if (outcome.code === 'target.blocked') log.warn(fields, 'push refused: the receiver\'s URL leads to an address the forge does not push to (pushTargets in anvil-forge.yaml)');
       else if (outcome.state === 'failed') log.warn(fields, 'push failed for good');
       else log.debug(fields, `push ${outcome.state}`);
     }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { createAccessToken } from '../access/access-tokens.ts';
 import type { ResolvedForgeConfig } from '../forge/forge-config.ts';
+import type { PushTargetPolicy } from '../forge/forge-context.ts';
 import type { Logger } from '../forge/logger.ts';
 import { startForge, type RunningForge } from '../forge/start-forge.ts';
 import type { SyncReport } from '../forge/sync-project.ts';
@@ -33,6 +34,12 @@ export interface DevOptions {
   /** Debounce for bursts of saves (an editor writes several files at once). */
   debounceMs?: number;
   onSync?: (report: SyncReport, trigger: string) => void;
+  /**
+   * Where the dev forge pushes (issue 14). Default: loopback and private addresses allowed, as
+   * the receivers of a local forge run on this machine (127.0.0.1); link-local and metadata
+   * addresses, and the forge itself, stay refused.
+   */
+  pushTargets?: PushTargetPolicy;
 }
 
 export interface DevForge {
@@ -67,6 +74,7 @@ export async function runDev(options: DevOptions): Promise<DevForge> {
     // The branch the workspace commits to, not a fixed name: a forge following a branch nothing
     // is committed to publishes nothing.
     defaultBranches: { [options.project]: workspace.branch },
+    pushTargets: options.pushTargets ?? { allowPrivateNetworks: true },
   };
   let trigger = 'start';
   const forge = await startForge(config, {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
 import { problem, type Problem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
-import type { ForgeProject, GitHubAccess } from './forge-context.ts';
+import type { ForgeProject, GitHubAccess, PushTargetPolicy } from './forge-context.ts';
 
 export interface ResolvedForgeConfig {
   name: string;
@@ -22,6 +22,8 @@ export interface ResolvedForgeConfig {
   projects: ForgeProject[];
   /** The project's configured default branch, when the file names one. */
   defaultBranches: Record<string, string>;
+  /** Where pushes may go (`pushTargets`); absent: public addresses only. */
+  pushTargets?: PushTargetPolicy | undefined;
 }
 
 export interface ForgeConfigRead {
@@ -88,6 +90,7 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
     config: {
       name: config.name ?? 'anvil-forge', dataDir, host: config.host ?? '127.0.0.1', port, publicUrl,
       keyRotationGraceDays: config.keyRotationGraceDays ?? 7, adminToken, projects, defaultBranches,
+      pushTargets: { allowPrivateNetworks: config.pushTargets?.allowPrivateNetworks ?? false },
     },
     problems,
   };

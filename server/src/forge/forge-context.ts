@@ -42,6 +42,25 @@ export interface ForgeKeyring {
   published(): { keyId: string; publicKey: string; status: 'active' | 'retiring'; retiresAt?: string }[];
 }
 
+/** Which addresses the forge pushes to (issue 14; `pushTargets` in anvil-forge.yaml). */
+export interface PushTargetPolicy {
+  /**
+   * Loopback, private and shared (CGNAT) addresses are pushed to as well: local development, or
+   * receivers on the forge's own private network. Link-local and metadata addresses never are.
+   */
+  allowPrivateNetworks: boolean;
+}
+
+/** Every address a host name resolves to now (dns.lookup with `all`; tests inject their own). */
+export type HostResolver = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
+
+export interface PushTargets extends PushTargetPolicy {
+  /** The socket the forge listens on (startForge fills it in): never a push target. */
+  listening?: { address: string; port: number } | undefined;
+  /** How push hosts are resolved at push time (default: dns.lookup, every address). */
+  resolve?: HostResolver | undefined;
+}
+
 export interface ForgeContext {
   name: string;
   /** Where receivers and hooks reach this forge (no trailing slash). */
@@ -55,6 +74,8 @@ export interface ForgeContext {
   adminToken?: string | undefined;
   logger: Logger;
   metrics: ForgeMetrics;
+  /** Where pushes may go; absent: public addresses only (the default of anvil-forge.yaml). */
+  pushTargets?: PushTargets | undefined;
   /** How the forge talks to GitHub (tests turn GitHub's one-second spacing of writes off). */
   github?: { spaceWrites?: boolean; rateLimitRetries?: number; retryBaseMs?: number } | undefined;
 }

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startPushWorker, type PushWorker, type PushWorkerOptions } from '../deliver/push-worker.ts';
 import { startGitHubPoster, type GitHubPosterOptions } from '../github/github-outbox.ts';
@@ -17,7 +17,7 @@ import { clientFor, recordClosedPull, reviewsEnabled } from '../review/review-st
 import { openStore, storeTime } from '../store/open-store.ts';
 import type { ForgeEvent, PullRequestEvent, PullRequestReviewEvent } from '../webhooks/forge-event.ts';
 import type { ResolvedForgeConfig } from './forge-config.ts';
-import type { ForgeContext } from './forge-context.ts';
+import type { ForgeContext, PushTargets } from './forge-context.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createForgeMetrics } from './metrics.ts';
 import { loadSecretBox } from './secret-box.ts';
@@ -59,6 +59,13 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   mkdirSync(config.dataDir, { recursive: true });
   const logger = options.logger ?? createLogger();
   const db = await openStore({ file: path.join(config.dataDir, 'forge.db') });
+  // Public addresses only unless the configuration says otherwise (issue 14). Until the server
+  // listens (deliveries a previous run left are pushed at once), its configured address stands
+  // in for the one it binds.
+  const pushTargets: PushTargets = {
+    allowPrivateNetworks: config.pushTargets?.allowPrivateNetworks ?? false,
+    ...(config.port !== 0 && isIP(config.host) !== 0 ? { listening: { address: config.host, port: config.port } } : {}),
+  };
   const ctx: ForgeContext = {
     name: config.name,
     publicUrl: config.publicUrl ?? '',
@@ -70,6 +77,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     adminToken: config.adminToken,
     logger,
     metrics: createForgeMetrics({ defaults: true }),
+    pushTargets,
     github: {
       spaceWrites: options.github?.spaceWrites ?? true,
       ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}),
@@ -187,7 +195,8 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
-  const { port } = server.address() as AddressInfo;
+  const { port, address } = server.address() as AddressInfo;
+  pushTargets.listening = { address, port };
   const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   ctx.publicUrl = url;
 

@@ -2,12 +2,19 @@
  * The forge's HTTP surface (DESIGN §8) as one Express 5 app. Webhooks are mounted before any
  * JSON body parser: they verify signatures over the raw bytes (and @octokit/webhooks hangs when
  * express.json() has consumed the body). Every failure answers JSON with a code, never a stack.
+ *
+ * What an anonymous caller can learn is nothing about the projects (issue 14): `/healthz` names
+ * none, `/metrics` labels carry none, a webhook that does not verify gets one answer whatever it
+ * claims, and under `/api/v1/projects/:project` the token is checked before anything else —
+ * before the body is parsed and before the project is looked up — so an unknown project and a
+ * real one answer alike to anyone but the admin.
  */
-import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type Express, type Request, type Response } from 'express';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { gitWebhookHandler } from '../webhooks/git-webhook.ts';
 import { githubWebhookHandler } from '../webhooks/github-webhooks.ts';
 import type { ForgeEventHandler } from '../webhooks/forge-event.ts';
+import { healthRoutes } from './health-routes.ts';
 import { errorHandler, sendError } from './http-errors.ts';
 import { pullRoutes } from './pull-routes.ts';
 import { publishRoutes } from './publish-routes.ts';
@@ -34,7 +41,7 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  app.get('/healthz', (_req, res) => void res.json({ ok: true, name: ctx.name, projects: [...ctx.projects.keys()] }));
+  app.use(healthRoutes(ctx));
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
@@ -47,13 +54,10 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
   app.post('/webhooks/git', webhooks[1]);
 
   const project = Router({ mergeParams: true });
-  project.use((req: Request, res: Response, next: NextFunction) => {
-    const name = String(req.params['project']);
-    if (!ctx.projects.has(name)) return sendError(res, 404, 'project.unknown', `this forge has no project "${name}"`);
-    next();
-  });
-  project.use(express.json({ limit: JSON_LIMIT }));
+  // The gate first: nothing — the body, the project's existence — is looked at for a caller
+  // without a valid token.
   project.use(requireToken(ctx));
+  project.use(express.json({ limit: JSON_LIMIT }));
   project.use(pullRoutes(ctx));
   project.use(receiverRoutes(ctx));
   project.use(tokenRoutes(ctx));

@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'set.unknown': 404,
   'receiver.unknown': 404,
   'receiver.invalid': 422,
+  'receiver.url-blocked': 422,
   'token.unknown': 404,
   'token.ambiguous': 409,
   'webhook.signature': 401,

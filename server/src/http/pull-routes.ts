@@ -2,11 +2,18 @@
  * The pull side of the API (DESIGN §8): the current envelope of a channel with an ETag (304 on
  * `If-None-Match`), and the immutable releases. Bundles are answered as the stored canonical
  * bytes, so a receiver checks the integrity on exactly what was built.
+ *
+ * `…/sets/:set/versions[/:version]` serve releases only (bundles built from a `<set>@<version>`
+ * tag), which never change and may be cached for good. Head builds are not releases: they reach
+ * receivers inside their channel's envelope (`…/envelope`, revalidated on every pull), and a
+ * head version asked for here is unknown (404), like any version that was never released.
+ *
+ * Every answer here is for a token holder only: `private`, so that no shared cache between the
+ * forge and its callers keeps one and hands it to a caller without a token.
  */
 import { Router, type Request, type Response } from 'express';
 import { CHANNELS, canonicalJson, signIntegrity } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
-import { findBundle } from '../publish/bundle-store.ts';
 import { channelEnvelope } from '../publish/channel-state.ts';
 import { sendError } from './http-errors.ts';
 
@@ -23,7 +30,7 @@ export function pullRoutes(ctx: ForgeContext): Router {
     if (!envelope) return sendError(res, 404, 'not-found.envelope', `nothing is published on ${project}/${channel} yet`);
     const etag = `"${envelope.id}"`;
     res.setHeader('etag', etag);
-    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('cache-control', 'private, no-cache');
     if (req.headers['if-none-match'] === etag) return void res.status(304).end();
     res.type('application/json').send(envelope.body);
   });
@@ -34,15 +41,21 @@ export function pullRoutes(ctx: ForgeContext): Router {
     const rows = await ctx.db.selectFrom('bundles').select(['version', 'integrity'])
       .where('project', '=', project).where('set_name', '=', set).where('stage', '=', 'release').execute();
     if (rows.length === 0) return sendError(res, 404, 'set.unknown', `${project} has no release of ${set}`);
+    // A new release adds to the list: revalidate.
+    res.setHeader('cache-control', 'private, no-cache');
     res.json({ versions: rows.map((r) => ({ version: r.version, integrity: r.integrity })) });
   });
 
   router.get('/sets/:set/versions/:version', async (req: Request, res: Response) => {
     const project = String(req.params['project']);
-    const bundle = await findBundle(ctx, project, String(req.params['set']), String(req.params['version']));
-    if (!bundle) return sendError(res, 404, 'release.unknown', `${project} has no ${req.params['set']}@${req.params['version']}`);
-    // Immutable: a release's bytes never change, so caches may keep them.
-    res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    const set = String(req.params['set']);
+    const version = String(req.params['version']);
+    const bundle = await ctx.db.selectFrom('bundles').select(['integrity', 'body'])
+      .where('project', '=', project).where('set_name', '=', set).where('version', '=', version).where('stage', '=', 'release')
+      .orderBy('created_at').executeTakeFirst();
+    if (!bundle) return sendError(res, 404, 'release.unknown', `${project} has no release ${set}@${version}`, 'head builds are not served here; they come in the channel\'s envelope');
+    // Immutable: a release's bytes never change (a moved tag is refused), so the caller's own cache may keep them.
+    res.setHeader('cache-control', 'private, max-age=31536000, immutable');
     res.setHeader('etag', `"${bundle.integrity}"`);
     res.type('application/json').send(`{"bundle":${bundle.body},"signatures":${canonicalJson(ctx.keys.signers.map((key) => signIntegrity(key, bundle.integrity)))}}`);
   });

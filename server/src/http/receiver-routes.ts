@@ -11,11 +11,14 @@
  *   DELETE /tokens/:id     revoke by id or prefix               admin token
  *
  * Bodies are untrusted: a malformed one is a 400 or 422 with codes and locations, never a 5xx.
+ * A push URL is stored normalised, and one the forge would refuse to push to (a loopback,
+ * private, link-local or metadata address, the forge itself: issue 14) is refused at once.
  */
 import { Router, type Request, type Response } from 'express';
 import { isAnvilError, validateReceiverLeave, validateReceiverRegistration, type ValidationIssue } from '@anvil/content-schema';
 import { createAccessToken, listAccessTokens, revokeAccessToken } from '../access/access-tokens.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import { refuseBlockedPushUrl } from '../receivers/check-push-url.ts';
 import { listReceivers } from '../receivers/list-receivers.ts';
 import { recordReceiverCall, recordReceiverLeave } from '../receivers/register-receiver.ts';
 import { sendError, statusOfCode } from './http-errors.ts';
@@ -72,7 +75,9 @@ export function receiverRoutes(ctx: ForgeContext): Router {
     if (!checked.ok) return sendInvalid(res, 'receiver.invalid', kind === 'register' ? 'the registration' : 'the heartbeat', checked.errors);
     const caller = callerOf(res);
     if (caller.kind !== 'project') throw new Error('unreachable: receiver routes take project tokens only');
+    // The URL as content-schema normalised it: what is stored, shown and pushed to.
     const registration = checked.value;
+    refuseBlockedPushUrl(ctx, registration.url);
     const result = await recordReceiverCall(ctx, { project: caller.project, kind, registration, token: caller.token, actor: actorOf(caller) });
     if (result.joined || result.modeChangedFrom) {
       ctx.logger.info({ project: caller.project, instanceId: registration.instanceId, kind, mode: registration.mode, joined: result.joined }, 'receiver registered or changed mode');

@@ -2,11 +2,17 @@
  * The gate of `/api/v1/projects/:project/…` (DESIGN §9): a Bearer access token of that very
  * project — a token of one project can do nothing in another — or, where a route allows it, the
  * forge's admin token. Who is calling is left in `res.locals.caller` for the route.
+ *
+ * It runs before anything else looks at the request, the project's existence included, and the
+ * work it does does not depend on the project named: an anonymous caller, or one holding another
+ * project's token, gets the same answer for a project that exists as for one that does not
+ * (issue 14). Only the admin token learns that a project is unknown (404).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { verifyAccessToken } from '../access/access-tokens.ts';
+import { verifyAccessToken, type AuthFailureCode } from '../access/access-tokens.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import type { ForgeMetrics } from '../forge/metrics.ts';
 import { sendError, statusOfCode } from './http-errors.ts';
 
 export type Caller =
@@ -47,7 +53,7 @@ function sha256(text: string): Buffer {
 }
 
 /** Constant time in the admin token's content: both sides are hashed to 32 bytes first. */
-function isAdminToken(ctx: Pick<ForgeContext, 'adminToken'>, presented: string): boolean {
+export function isAdminToken(ctx: Pick<ForgeContext, 'adminToken'>, presented: string): boolean {
   if (!ctx.adminToken) return false;
   return timingSafeEqual(sha256(presented), sha256(ctx.adminToken));
 }
@@ -57,13 +63,14 @@ function isAdminToken(ctx: Pick<ForgeContext, 'adminToken'>, presented: string):
  * again on a route that narrows it (`never`, `only`): a caller already let through in this
  * request is not verified twice, only held to the route's rule.
  */
-export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'projects'>, options: RequireTokenOptions = {}): RequestHandler {
+export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'projects'> & { metrics?: Pick<ForgeMetrics, 'apiDenials'> }, options: RequireTokenOptions = {}): RequestHandler {
   const admin = options.admin ?? 'allowed';
   return async (req, res, next) => {
     const project = req.params['project'];
     if (typeof project !== 'string') return next(new Error('requireToken is mounted without a :project parameter (use Router({mergeParams: true}))'));
-    const deny = (code: string, reason: string, hint?: string): void => {
-      if (code === 'auth.missing' || code === 'auth.invalid' || code === 'auth.revoked') res.setHeader('www-authenticate', 'Bearer realm="anvil"');
+    const deny = (code: AuthFailureCode, reason: string, hint?: string): void => {
+      ctx.metrics?.apiDenials.inc({ code });
+      if (code !== 'auth.forbidden') res.setHeader('www-authenticate', 'Bearer realm="anvil"');
       sendError(res, statusOfCode(code), code, reason, hint);
     };
 
@@ -87,6 +94,9 @@ export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'proj
     if (caller.kind === 'project' && admin === 'only') {
       return deny('auth.forbidden', 'only the admin token may do this', ctx.adminToken ? 'use the admin token, or `anvil token` on the forge host' : 'the admin API is off: set ANVIL_ADMIN_TOKEN on the forge, or use `anvil token` on the forge host');
     }
+    // Past the gate: a project token is refused above for any project but its own, existing or
+    // not, so only the admin token (or a token of a project since removed from the
+    // configuration, asking about that project) learns here that a project is unknown.
     if (!ctx.projects.has(project)) return sendError(res, 404, 'project.unknown', `this forge has no project "${project.slice(0, 100)}"`);
     res.locals['caller'] = caller;
     next();

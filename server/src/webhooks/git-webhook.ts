@@ -21,6 +21,7 @@ import {
   createWebhookHandler, parseJsonObject, requireDeliveryId, requireJsonContent,
   type WebhookHandler, type WebhookHandlerOptions,
 } from './webhook-intake.ts';
+import { DECOY_SECRET, signatureRejected } from './webhook-rejection.ts';
 
 export const GIT_SIGNATURE_HEADER = 'x-anvil-signature-256';
 export const GIT_DELIVERY_HEADER = 'x-anvil-delivery';
@@ -63,13 +64,12 @@ export function gitWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandler,
       const name = payload['project'];
       if (typeof name !== 'string' || name === '') throw new AnvilError('webhook.payload', 'the body names no project ("project": "<name>")');
       const project = ctx.projects.get(name);
-      if (!project) throw new AnvilError('project.unknown', `no project ${JSON.stringify(name)} on this forge`, { hint: 'check --project of `npx anvil hook install`' });
-      if (!verifyGitWebhook(project.webhookSecret, body, req.get(GIT_SIGNATURE_HEADER)!)) {
-        throw new AnvilError('webhook.signature.invalid', `the X-Anvil-Signature-256 does not match the body signed with project ${name}'s webhook secret`, {
-          hint: 'the repository\'s anvil.webhookSecret (or the hook\'s secret variable) and the project\'s webhookSecret on the forge must be the same',
-          details: { project: name },
-        });
-      }
+      // An unknown project, or one without a secret, is checked against the decoy secret: the
+      // same HMAC and the same answer as a wrong signature, so the answer and its timing do not
+      // tell which project names exist (webhook-rejection.ts).
+      const secret = project?.webhookSecret ? project.webhookSecret : DECOY_SECRET;
+      const valid = verifyGitWebhook(secret, body, req.get(GIT_SIGNATURE_HEADER)!);
+      if (!valid || !project || secret === DECOY_SECRET) throw signatureRejected('git', project ? { project: name } : { claimed: name });
       if (payload['delivery'] !== deliveryId) {
         throw new AnvilError('webhook.headers.delivery', 'the X-Anvil-Delivery header and the body\'s "delivery" differ', { details: { project: name } });
       }

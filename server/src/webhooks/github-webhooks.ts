@@ -7,8 +7,10 @@
  *   app.post('/webhooks/github', githubWebhookHandler(ctx, onEvent));   // before express.json()
  *
  * Answers: 202 accepted (events handed on in the background), 200 duplicate or ignored event,
- * 400 missing headers or malformed body, 401 missing or wrong signature, 404 unknown repository,
- * 413 too large. Never a 5xx for anything the sender did.
+ * 400 missing headers or malformed body, 401 missing or wrong signature — and an unknown
+ * repository is a wrong signature too, answered alike after the same work, so that an unsigned
+ * request cannot find out which repositories the forge serves (webhook-rejection.ts) — 413 too
+ * large. Never a 5xx for anything the sender did.
  */
 import { emitterEventNames, Webhooks } from '@octokit/webhooks';
 import { AnvilError } from '@anvil/content-schema';
@@ -19,6 +21,7 @@ import {
   createWebhookHandler, parseJsonObject, requireDeliveryId, requireJsonContent,
   type WebhookHandler, type WebhookHandlerOptions,
 } from './webhook-intake.ts';
+import { DECOY_SECRET, signatureRejected } from './webhook-rejection.ts';
 
 const KNOWN_EVENTS = new Set<string>(emitterEventNames);
 const MAX_PING_BYTES = 64 * 1024;
@@ -26,11 +29,20 @@ const MAX_PING_BYTES = 64 * 1024;
 export function githubWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandler, options: WebhookHandlerOptions = {}): WebhookHandler {
   // One octokit verifier per secret, made on first use.
   const verifiers = new Map<string, Webhooks>();
-  const verify = (project: ForgeProject, text: string, signature: string): Promise<boolean> => {
-    if (!project.webhookSecret) return Promise.resolve(false);
-    let verifier = verifiers.get(project.webhookSecret);
-    if (!verifier) verifiers.set(project.webhookSecret, (verifier = new Webhooks({ secret: project.webhookSecret })));
-    return verifier.verify(text, signature);
+  const verifierOf = (secret: string): Webhooks => {
+    let verifier = verifiers.get(secret);
+    if (!verifier) verifiers.set(secret, (verifier = new Webhooks({ secret })));
+    return verifier;
+  };
+  /**
+   * Whether `project`'s secret signed `text`. No project, or one without a secret, is checked
+   * against the decoy secret and refused: the same HMAC either way, so the time taken does not
+   * tell an unknown repository from a wrong signature.
+   */
+  const verify = async (project: ForgeProject | undefined, text: string, signature: string): Promise<boolean> => {
+    const secret = project?.webhookSecret ? project.webhookSecret : DECOY_SECRET;
+    const valid = await verifierOf(secret).verify(text, signature);
+    return valid && secret !== DECOY_SECRET;
   };
 
   return createWebhookHandler(ctx, onEvent, {
@@ -63,19 +75,17 @@ export function githubWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandl
 
       let project: ForgeProject | undefined;
       if (typeof repository === 'string') {
-        project = projectOfRepository(ctx, repository);
-        if (!project) {
-          throw new AnvilError('project.unknown', `no project on this forge is the GitHub repository ${repository}`, {
-            hint: 'set githubRepository in the project\'s configuration on the forge',
-          });
-        }
-        if (!(await verify(project, text, signature))) throw signatureError(project);
+        const claimed = projectOfRepository(ctx, repository);
+        // Verified first, whatever was found: an unknown repository costs the same HMAC.
+        const valid = await verify(claimed, text, signature);
+        if (!valid || !claimed) throw signatureRejected('github', claimed ? { project: claimed.name } : { claimed: repository });
+        project = claimed;
       } else {
         // Organisation and app hooks send a ping that names no repository: the project is the
         // one whose secret signed it. Only for a ping of ping's size, so that an unsigned body
         // cannot make the forge hash megabytes once per project.
         if (event !== 'ping' || body.length > MAX_PING_BYTES) {
-          throw new AnvilError('project.unknown', `the ${event} payload names no repository`, { hint: 'the forge takes repository events; point a repository webhook at it' });
+          throw new AnvilError('webhook.payload.repository', `the ${event} payload names no repository`, { hint: 'the forge takes repository events; point a repository webhook at it' });
         }
         for (const candidate of ctx.projects.values()) {
           if (candidate.githubRepository !== undefined && (await verify(candidate, text, signature))) {
@@ -83,7 +93,7 @@ export function githubWebhookHandler(ctx: ForgeContext, onEvent: ForgeEventHandl
             break;
           }
         }
-        if (!project) throw new AnvilError('project.unknown', 'the payload names no repository, and no GitHub project\'s secret signed it');
+        if (!project) throw signatureRejected('github');
       }
 
       const mapped = fromGithubEvent(event, payload, project.name, deliveryId);
@@ -101,11 +111,4 @@ function projectOfRepository(ctx: ForgeContext, fullName: string): ForgeProject 
     if (project.githubRepository?.toLowerCase() === wanted) return project;
   }
   return undefined;
-}
-
-function signatureError(project: ForgeProject): AnvilError {
-  return new AnvilError('webhook.signature.invalid', `the X-Hub-Signature-256 does not match the body signed with project ${project.name}'s webhook secret`, {
-    hint: 'the secret on the GitHub webhook and the project\'s webhookSecret on the forge must be the same',
-    details: { project: project.name },
-  });
 }

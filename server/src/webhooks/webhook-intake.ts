@@ -7,14 +7,20 @@
  * A source (github-webhooks.ts, git-webhook.ts) supplies two steps: `precheck` looks at the
  * headers before any body is read, `receive` parses, finds the project, verifies the signature
  * and maps the payload. Both throw AnvilErrors; their codes decide the status (http-errors.ts).
+ *
+ * A refused request is counted (`anvil_webhooks_total`, `anvil_webhook_rejections_total`) and
+ * logged at most once per source, project and reason per interval — never written to the audit
+ * log, which keeps only what an authenticated party did: anyone can post here (issue 14).
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { AnvilError, isAnvilError } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import { rateLimitedLog } from '../forge/rate-limited-log.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import { sendError, statusOfCode } from '../http/http-errors.ts';
 import type { ForgeEvent, ForgeEventHandler } from './forge-event.ts';
+import { rejectionReason } from './webhook-rejection.ts';
 
 export type WebhookSource = 'github' | 'git';
 
@@ -27,6 +33,8 @@ export interface WebhookHandler extends RequestHandler {
 export interface WebhookHandlerOptions {
   /** Largest body accepted (bytes, or a string such as `'25mb'`). */
   limit?: string | number;
+  /** At most one refusal line per source, project and reason this often (default 60 s). */
+  logIntervalMs?: number;
 }
 
 export interface Precheck {
@@ -44,8 +52,9 @@ export interface WebhookSourceAdapter {
   defaultLimit: string | number;
   precheck(req: Request): Precheck;
   /**
-   * Parses, finds the project, verifies and maps. A signature failure is an AnvilError with a
-   * `webhook.signature…` code and `details.project` when the project is known.
+   * Parses, finds the project, verifies and maps. A signature failure is `signatureRejected()`
+   * (webhook-rejection.ts): one answer whether or not the project exists; `details` say, for
+   * the log, which project it was (`project`) or what the body claimed (`claimed`).
    */
   receive(req: Request, body: Buffer, pre: Precheck): Promise<Received>;
 }
@@ -109,6 +118,8 @@ export function createWebhookHandler(
   const { source } = adapter;
   const parseRaw = express.raw({ type: () => true, limit: options.limit ?? adapter.defaultLimit });
   const pending = new Set<Promise<void>>();
+  // What anyone can cause at will (a refusal, a replay) is logged rate-limited.
+  const limitedLog = rateLimitedLog(ctx.logger, options.logIntervalMs === undefined ? {} : { intervalMs: options.logIntervalMs });
 
   const readBody = (req: Request, res: Response) => new Promise<Buffer>((resolve, reject) => {
     parseRaw(req, res, (err?: unknown) => {
@@ -161,7 +172,8 @@ export function createWebhookHandler(
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
         ctx.metrics.webhooks.inc({ source, event, outcome: 'duplicate' });
-        ctx.logger.info({ source, event, delivery: deliveryId, project }, 'webhook already received');
+        // Rate-limited too: whoever captured one signed delivery can send it again at will.
+        limitedLog.log('info', `${source} ${project} duplicate`, { source, event, delivery: deliveryId, project }, 'webhook already received');
         res.status(200).json({ ok: true, duplicate: true, delivery: deliveryId });
         return;
       }
@@ -186,11 +198,11 @@ export function createWebhookHandler(
       pending.add(work);
       void work.finally(() => pending.delete(work));
     } catch (err) {
-      await answerFailure(req, res, err, event, deliveryId);
+      answerFailure(req, res, err, event, deliveryId);
     }
   };
 
-  const answerFailure = async (req: Request, res: Response, err: unknown, event: string, deliveryId: string | undefined) => {
+  const answerFailure = (req: Request, res: Response, err: unknown, event: string, deliveryId: string | undefined): void => {
     if (!isAnvilError(err)) {
       ctx.metrics.webhooks.inc({ source, event, outcome: 'error' });
       ctx.logger.error({ err, source, event, delivery: deliveryId }, 'unexpected error while receiving a webhook');
@@ -198,16 +210,20 @@ export function createWebhookHandler(
       return;
     }
     const status = statusOfCode(err.code);
-    const outcome = status === 401 ? 'rejected' : status === 404 ? 'unknown-project' : 'invalid';
-    ctx.metrics.webhooks.inc({ source, event, outcome });
-    const project = typeof err.details?.['project'] === 'string' ? err.details['project'] : undefined;
-    ctx.logger.warn({ source, event, delivery: deliveryId, project, code: err.code, reason: err.message, ip: req.ip }, 'webhook refused');
-    if (err.code.startsWith('webhook.signature')) {
-      await appendAudit(ctx.db, {
-        project, kind: 'webhook.rejected', subject: event, actor: `ip:${req.ip ?? 'unknown'}`,
-        detail: { source, ...(deliveryId ? { delivery: deliveryId } : {}), code: err.code, reason: err.message },
-      }).catch((auditErr: unknown) => ctx.logger.error({ err: auditErr }, 'could not audit a rejected webhook'));
-    }
+    const reason = rejectionReason(err.code);
+    ctx.metrics.webhooks.inc({ source, event, outcome: status === 401 ? 'rejected' : 'invalid' });
+    ctx.metrics.webhookRejections.inc({ source, reason });
+    // Only a project the forge has goes into the limiter's key: what a sender claims is
+    // unbounded, and would let it grow the key set (and write a line per name).
+    const named = err.details?.['project'];
+    const project = typeof named === 'string' && ctx.projects.has(named) ? named : undefined;
+    const claimed = err.details?.['claimed'];
+    limitedLog.log('warn', `${source} ${project ?? '(no project)'} ${reason}`, {
+      source, event, reason, code: err.code, message: err.message, ip: req.ip,
+      ...(project !== undefined ? { project } : {}),
+      ...(typeof claimed === 'string' ? { claimed } : {}),
+      ...(deliveryId !== undefined ? { delivery: deliveryId } : {}),
+    }, 'webhook refused');
     if (!res.headersSent) sendError(res, status, err.code, err.message, err.hint);
   };
 

@@ -46,6 +46,8 @@ describe('forge end to end: git → webhook → policy → build → signed push
     return {
       name: 'e2e-forge', dataDir, host: '127.0.0.1', port: 0, keyRotationGraceDays: 7, adminToken: ADMIN,
       projects: [{ name: 'acme', remote: repo.dir, provider: 'git', webhookSecret: SECRET }], defaultBranches: {},
+      // The receivers listen on 127.0.0.1.
+      pushTargets: { allowPrivateNetworks: true },
     };
   }
 
@@ -203,7 +205,8 @@ describe('forge end to end: git → webhook → policy → build → signed push
     const wellKnown = (await (await fetch(`${forge.url}/.well-known/anvil.json`)).json()) as { keys: { keyId: string }[] };
     expect(wellKnown.keys[0]!.keyId).to.equal(forge.ctx.keys.active.keyId);
     expect((await fetch(`${forge.url}/api/v1/projects/acme/envelope?channel=production`)).status).to.equal(401);
-    expect((await fetch(`${forge.url}/api/v1/projects/nope/envelope?channel=production`, { headers: auth })).status).to.equal(404);
+    // A project token is refused for any other project, existing or not: it learns no names (issue 14).
+    expect((await fetch(`${forge.url}/api/v1/projects/nope/envelope?channel=production`, { headers: auth })).status).to.equal(403);
     const metrics = await (await fetch(`${forge.url}/metrics`)).text();
     expect(metrics).to.contain('anvil_deliveries_total');
     expect(await verifyAuditChain(forge.ctx.db)).to.include({ ok: true });

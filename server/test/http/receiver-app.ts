@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { Router } from 'express';
 import { createAccessToken } from '../../src/access/access-tokens.ts';
+import type { PushTargets } from '../../src/forge/forge-context.ts';
 import { loadSecretBox } from '../../src/forge/secret-box.ts';
 import { errorHandler, sendError } from '../../src/http/http-errors.ts';
 import { receiverRoutes, tokenRoutes } from '../../src/http/receiver-routes.ts';
@@ -26,8 +27,9 @@ export interface ReceiverApp {
   close(): Promise<void>;
 }
 
-export async function startReceiverApp(options: { admin?: boolean; projects?: string[] } = {}): Promise<ReceiverApp> {
-  const forge = await createTestForge();
+export async function startReceiverApp(options: { admin?: boolean; projects?: string[]; pushTargets?: PushTargets } = {}): Promise<ReceiverApp> {
+  // Receivers on 127.0.0.1 are registered unless a test passes stricter push targets.
+  const forge = await createTestForge(options.pushTargets ? { pushTargets: options.pushTargets } : {});
   const { ctx } = forge;
   for (const name of options.projects ?? ['acme', 'beta']) {
     ctx.projects.set(name, { name, remote: `/srv/${name}.git`, provider: 'git', webhookSecret: 'x'.repeat(32) });

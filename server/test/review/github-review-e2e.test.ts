@@ -56,6 +56,8 @@ describe('GitHub review end to end: pull request → check + comment → approva
         github: { apiUrl: github.url, auth: { kind: 'token', token: TOKEN } },
       }],
       defaultBranches: {},
+      // The receivers listen on 127.0.0.1.
+      pushTargets: { allowPrivateNetworks: true },
     };
   }
 

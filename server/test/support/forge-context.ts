@@ -3,12 +3,15 @@
  * a see-through secret box (tests read what they sealed), silent logs and a fresh metrics
  * registry. Pass `file` (and `key`) to open a second forge on the same store, as a restarted
  * forge or another replica would.
+ *
+ * Tests push to receivers on 127.0.0.1, so these forges allow private networks unless a test
+ * says otherwise (`pushTargets`); a real forge does not by default (issue 14).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSigningKey, type SigningKey } from '@anvil/content-schema';
-import type { ForgeContext } from '../../src/forge/forge-context.ts';
+import type { ForgeContext, PushTargets } from '../../src/forge/forge-context.ts';
 import { createLogger } from '../../src/forge/logger.ts';
 import { createForgeMetrics } from '../../src/forge/metrics.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -28,7 +31,9 @@ export const testSecrets = {
   open: (sealed: string) => Buffer.from(sealed.replace(/^test\./, ''), 'base64').toString('utf8'),
 };
 
-export async function createTestForge(options: { file?: string; key?: SigningKey; name?: string } = {}): Promise<TestForge> {
+export const LOOPBACK_ALLOWED: PushTargets = { allowPrivateNetworks: true };
+
+export async function createTestForge(options: { file?: string; key?: SigningKey; name?: string; pushTargets?: PushTargets } = {}): Promise<TestForge> {
   const own = options.file === undefined;
   const dir = own ? mkdtempSync(path.join(tmpdir(), 'anvil-forge-')) : path.dirname(options.file!);
   const file = options.file ?? path.join(dir, 'forge.db');
@@ -44,6 +49,7 @@ export async function createTestForge(options: { file?: string; key?: SigningKey
     secrets: testSecrets,
     logger: createLogger({ level: 'silent' }),
     metrics: createForgeMetrics(),
+    pushTargets: { ...(options.pushTargets ?? LOOPBACK_ALLOWED) },
   };
   let closed = false;
   return {

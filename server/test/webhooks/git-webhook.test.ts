@@ -88,13 +88,15 @@ describe('POST /webhooks/git', () => {
       expect(verifyGitWebhook('', body, signGitWebhook('', body))).to.equal(false);
     });
 
-    it('a wrong secret answers 401, is audited, and nothing is processed', async () => {
+    it('a wrong secret answers 401 and is counted, not audited; nothing is processed', async () => {
       const answer = await send({ secret: 'wrong' });
       expect(answer.status).to.equal(401);
       expect(answer.body['code']).to.equal('webhook.signature.invalid');
+      expect(JSON.stringify(answer.body)).not.to.contain('plain');
       await forge.drain();
       expect(forge.events).to.deep.equal([]);
-      expect((await listAudit(forge.forge.ctx.db)).map((r) => [r.kind, r.project])).to.deep.equal([['webhook.rejected', 'plain']]);
+      expect(await listAudit(forge.forge.ctx.db)).to.deep.equal([]);
+      expect(await forge.forge.ctx.metrics.registry.metrics()).to.contain('anvil_webhook_rejections_total{source="git",reason="signature-invalid"} 1');
     });
 
     it('a missing signature answers 401', async () => {
@@ -137,11 +139,13 @@ describe('POST /webhooks/git', () => {
   });
 
   describe('bad requests are 4xx, never 5xx', () => {
-    it('an unknown project answers 404', async () => {
+    it('an unknown project is answered as a wrong signature for a real one is', async () => {
       const delivery = randomUUID();
       const answer = await send({ delivery, body: { project: 'nope', delivery, updates: [] } });
-      expect(answer.status).to.equal(404);
-      expect(answer.body['code']).to.equal('project.unknown');
+      const known = await send({ delivery, body: { project: 'plain', delivery, updates: [] }, secret: 'wrong' });
+      expect(answer.status).to.equal(401);
+      expect(answer.body).to.deep.equal(known.body);
+      expect(JSON.stringify(answer.body)).not.to.match(/nope|plain/);
     });
 
     it('malformed bodies and updates answer 400', async () => {

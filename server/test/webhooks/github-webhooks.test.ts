@@ -157,10 +157,15 @@ describe('POST /webhooks/github', () => {
       forge.events.length = 0;
       const org = githubExample('ping', (p) => p['repository'] === undefined);
       expect(await eventOf({ event: 'ping', payload: org })).to.include({ kind: 'ping', project: 'hello' });
-      expect((await deliver({ event: 'ping', payload: org, secret: 'another secret' })).status).to.equal(404);
+      // Signed by no project's secret: a wrong signature, like any other.
+      const unsigned = await deliver({ event: 'ping', payload: org, secret: 'another secret' });
+      expect(unsigned.status).to.equal(401);
+      expect(unsigned.body['code']).to.equal('webhook.signature.invalid');
       // Only a ping may name no repository.
       const { repository: _repository, ...orphan } = githubExample('push', (p) => p['ref'] === 'refs/heads/master');
-      expect((await deliver({ event: 'push', payload: orphan })).status).to.equal(404);
+      const answer = await deliver({ event: 'push', payload: orphan });
+      expect(answer.status).to.equal(400);
+      expect(answer.body['code']).to.equal('webhook.payload.repository');
     });
 
     it('matches the repository whatever its case', async () => {
@@ -194,7 +199,7 @@ describe('POST /webhooks/github', () => {
   });
 
   describe('signatures', () => {
-    it('a wrong signature answers 401, audits the rejection, and nothing is processed', async () => {
+    it('a wrong signature answers 401 and is counted, not audited; nothing is processed', async () => {
       const payload = githubExample('push', (p) => p['ref'] === 'refs/heads/master');
       const answer = await deliver({ event: 'push', payload, secret: 'not the secret' });
       expect(answer.status).to.equal(401);
@@ -203,9 +208,11 @@ describe('POST /webhooks/github', () => {
       await sleep(20);
       expect(forge.events).to.deep.equal([]);
       expect(await forge.forge.ctx.db.selectFrom('webhook_deliveries').selectAll().execute()).to.deep.equal([]);
-      const rows = await listAudit(forge.forge.ctx.db);
-      expect(rows.map((r) => [r.kind, r.project])).to.deep.equal([['webhook.rejected', 'hello']]);
-      expect(await forge.forge.ctx.metrics.registry.metrics()).to.contain('outcome="rejected"} 1');
+      // The audit log keeps what authenticated parties did; anyone can post a wrong signature.
+      expect(await listAudit(forge.forge.ctx.db)).to.deep.equal([]);
+      const metrics = await forge.forge.ctx.metrics.registry.metrics();
+      expect(metrics).to.contain('outcome="rejected"} 1');
+      expect(metrics).to.contain('anvil_webhook_rejections_total{source="github",reason="signature-invalid"} 1');
     });
 
     it('a body changed after signing is refused', async () => {
@@ -250,12 +257,14 @@ describe('POST /webhooks/github', () => {
   });
 
   describe('bad requests are 4xx, never 5xx, and nothing is processed', () => {
-    it('an unknown repository answers 404 project.unknown', async () => {
+    it('an unknown repository is answered as a wrong signature is, naming nothing', async () => {
       const payload = githubExample('push');
       payload['repository'].full_name = 'someone/else';
       const answer = await deliver({ event: 'push', payload });
-      expect(answer.status).to.equal(404);
-      expect(answer.body['code']).to.equal('project.unknown');
+      const known = await deliver({ event: 'push', payload: githubExample('push'), secret: 'not the secret' });
+      expect(answer.status).to.equal(401);
+      expect(answer.body).to.deep.equal(known.body);
+      expect(JSON.stringify(answer.body)).not.to.match(/someone|else|hello|Hello-World/i);
     });
 
     it('malformed JSON, correctly signed, answers 400', async () => {

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
 import type { ForgeProject } from '../../src/forge/forge-context.ts';
+import type { Logger } from '../../src/forge/logger.ts';
 import { errorHandler } from '../../src/http/http-errors.ts';
 import type { ForgeEvent, ForgeEventHandler } from '../../src/webhooks/forge-event.ts';
 import { gitWebhookHandler } from '../../src/webhooks/git-webhook.ts';
@@ -29,8 +30,9 @@ export interface WebhookForge {
   close(): Promise<void>;
 }
 
-export async function startWebhookForge(options: { projects?: ForgeProject[]; limit?: string | number } = {}): Promise<WebhookForge> {
+export async function startWebhookForge(options: { projects?: ForgeProject[]; limit?: string | number; logger?: Logger; logIntervalMs?: number } = {}): Promise<WebhookForge> {
   const forge = await createTestForge();
+  if (options.logger) forge.ctx.logger = options.logger;
   const projects = options.projects ?? [
     { name: 'hello', remote: 'https://github.com/Codertocat/Hello-World.git', provider: 'github', githubRepository: 'Codertocat/Hello-World', webhookSecret: GITHUB_SECRET },
     { name: 'plain', remote: '/srv/git/plain.git', provider: 'git', webhookSecret: GIT_SECRET },
@@ -43,7 +45,10 @@ export async function startWebhookForge(options: { projects?: ForgeProject[]; li
     events.push(event);
     await handler(event);
   };
-  const handlerOptions: WebhookHandlerOptions = options.limit === undefined ? {} : { limit: options.limit };
+  const handlerOptions: WebhookHandlerOptions = {
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.logIntervalMs === undefined ? {} : { logIntervalMs: options.logIntervalMs }),
+  };
   const github = githubWebhookHandler(forge.ctx, onEvent, handlerOptions);
   const git = gitWebhookHandler(forge.ctx, onEvent, handlerOptions);
 
@@ -110,6 +115,11 @@ export function githubExample(name: string, pick: (payload: Json) => boolean = (
   const found = definitions.find((d) => d.name === name)?.examples.find(pick);
   if (!found) throw new Error(`no ${name} example matches`);
   return structuredClone(found);
+}
+
+/** Every example payload GitHub publishes, with its event name: real bodies for fuzzing. */
+export function allGithubExamples(): { event: string; payload: Json }[] {
+  return definitions.flatMap((d) => d.examples.map((payload) => ({ event: d.name, payload: structuredClone(payload) })));
 }
 
 /** Resolves after `ms`. */
