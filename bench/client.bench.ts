@@ -24,7 +24,7 @@ import {
   bundleIntegrity,
   canonicalJson,
   generateSigningKey,
-  signIntegrity,
+  signEnvelope, signIntegrity,
   type Bundle,
   type Envelope,
   type ReceiverState,
@@ -71,10 +71,10 @@ export function receiverState(key: SigningKey, instanceId: string): ReceiverStat
 }
 
 export function envelopeOf(key: SigningKey, bundles: Bundle[]): Envelope {
-  return {
+  return signEnvelope([key], {
     format: ENVELOPE_FORMAT, id: `env-${bundles[0]!.version}`, forge: 'bench', project: 'bench', channel: 'production',
-    bundles, rollouts: {}, signatures: bundles.map((b) => signIntegrity(key, b.integrity)),
-  };
+    bundles, rollouts: {},
+  });
 }
 
 async function promptBenchmark(key: SigningKey, dir: string): Promise<string[]> {

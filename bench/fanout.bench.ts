@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENVELOPE_FORMAT, canonicalJson, generateSigningKey, signIntegrity, signWebhook, type Envelope, type SigningKey } from '@anvil/content-schema';
+import { ENVELOPE_FORMAT, canonicalJson, generateSigningKey, signEnvelope, signIntegrity, signWebhook, type Envelope, type SigningKey } from '@anvil/content-schema';
 import { enqueueDeliveries } from '../server/src/deliver/delivery-queue.ts';
 import { startPushWorker, type PushWorker } from '../server/src/deliver/push-worker.ts';
 import type { ForgeContext } from '../server/src/forge/forge-context.ts';
@@ -64,10 +64,10 @@ let versionCount = 0;
 function nextEnvelope(key: SigningKey, salt: string): { envelope: Envelope; body: Buffer } {
   const version = `1.0.${++versionCount}`;
   const bundle = sealed('onboarding', version, bigPrompts(8 * 1024, salt));
-  const envelope: Envelope = {
+  const envelope: Envelope = signEnvelope([key], {
     format: ENVELOPE_FORMAT, id: `env-${version}`, forge: 'bench', project: 'bench', channel: 'production',
-    bundles: [bundle], rollouts: {}, signatures: [signIntegrity(key, bundle.integrity)],
-  };
+    bundles: [bundle], rollouts: {},
+  });
   return { envelope, body: Buffer.from(canonicalJson(envelope)) };
 }
 

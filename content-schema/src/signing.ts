@@ -1,15 +1,17 @@
 /**
  * Ed25519 signing, shared by the forge (which signs) and receivers (which verify): bundle
- * signatures over integrity strings (DESIGN §7) and Standard Webhooks `v1a` request
- * signatures on pushes (DESIGN §8, https://www.standardwebhooks.com).
+ * signatures over integrity strings (DESIGN §7), envelope signatures over the envelope
+ * statement (which binds the bundles to a project, channel and rollouts: issue 18) and Standard
+ * Webhooks `v1a` request signatures on pushes (DESIGN §8, https://www.standardwebhooks.com).
  *
  * Verifiers never throw on what arrives over the wire: they answer `{ok: false, code, reason}`.
  * Signers throw AnvilError, since a bad key or message there is the caller's bug.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 import { AnvilError } from './errors.ts';
 import { INTEGRITY_PATTERN } from './schemas/common.ts';
-import type { EnvelopeSignature } from './schemas/envelope.ts';
+import type { Envelope, EnvelopeSignature, EnvelopeStatementSignature } from './schemas/envelope.ts';
 
 /** A forge signing key. `publicKey` is what receivers pin; `privateKey` never leaves the forge. */
 export interface SigningKey {
@@ -175,6 +177,102 @@ export function verifyBundleSignatures(
     };
   }
   return { ok: true };
+}
+
+/** Tells an envelope statement apart from every other message a forge key signs. */
+export const ENVELOPE_STATEMENT = 'anvil.envelope-statement/1';
+
+/** What an envelope statement is made of: an envelope without its prompts and signatures. */
+export interface EnvelopeStatementSource {
+  readonly format: string;
+  readonly forge: string;
+  readonly id?: string | undefined;
+  readonly project: string;
+  readonly channel: string;
+  readonly bundles: readonly { readonly integrity: string; readonly set: string; readonly version: string; readonly stage: string; readonly mode: string }[];
+  readonly rollouts: Readonly<Record<string, { readonly version: string; readonly percent: number }>>;
+}
+
+/**
+ * The statement the forge signs for a whole envelope: canonical JSON of its format, forge, id,
+ * project, channel, each bundle's integrity (with its set, version, stage and mode, in envelope
+ * order) and rollouts. A bundle's own signature says "the forge built this"; this one says
+ * "the forge sends these, to this project's `channel`, with these rollouts", so a bundle signed
+ * for staging cannot be re-wrapped into a production envelope, nor a rollout added or dropped.
+ * Prompts are not in it: the integrities cover them.
+ */
+export function envelopeStatement(source: EnvelopeStatementSource): string {
+  const rollouts: Record<string, { version: string; percent: number }> = {};
+  for (const [set, r] of Object.entries(source.rollouts)) rollouts[set] = { version: r.version, percent: r.percent };
+  return canonicalJson({
+    statement: ENVELOPE_STATEMENT,
+    format: source.format,
+    forge: source.forge,
+    ...(source.id !== undefined ? { id: source.id } : {}),
+    project: source.project,
+    channel: source.channel,
+    bundles: source.bundles.map((b) => ({ integrity: b.integrity, set: b.set, version: b.version, stage: b.stage, mode: b.mode })),
+    rollouts,
+  });
+}
+
+/** Signs an envelope's statement with one key: an entry of the envelope's `envelopeSignatures`. */
+export function signEnvelopeStatement(key: Pick<SigningKey, 'keyId' | 'privateKey'>, source: EnvelopeStatementSource): EnvelopeStatementSignature {
+  const statement = Buffer.from(envelopeStatement(source), 'utf8');
+  return { keyId: key.keyId, signature: sign(null, statement, privateKeyObject(key.privateKey)).toString('base64') };
+}
+
+/**
+ * Checks that the envelope statement carries a valid signature by a trusted key. One Ed25519
+ * verification when the forge signed with a key the receiver pinned (stops at the first that
+ * verifies); a trusted key's signature that does not verify means the envelope was changed
+ * after signing: another channel, project, bundle list or rollouts than the forge sent.
+ */
+export function verifyEnvelopeStatement(
+  source: EnvelopeStatementSource,
+  signatures: readonly EnvelopeStatementSignature[],
+  trusted: TrustedKeys,
+): SignatureVerification {
+  if (!Array.isArray(signatures)) return { ok: false, code: 'signature.malformed', reason: 'envelopeSignatures is not a list' };
+  if (signatures.length === 0) return { ok: false, code: 'signature.missing', reason: 'the envelope carries no envelope signature' };
+  let statement: Buffer;
+  try {
+    statement = Buffer.from(envelopeStatement(source), 'utf8');
+  } catch {
+    return { ok: false, code: 'signature.malformed', reason: 'the envelope has no statement to verify (fields missing or not JSON)' };
+  }
+  let trustedTried: string | undefined;
+  for (const candidate of (signatures as unknown[]).slice(0, MAX_WEBHOOK_SIGNATURES)) {
+    const keyId = stringField(candidate, 'keyId');
+    if (keyId === undefined || !trustedKey(trusted, keyId)) continue;
+    trustedTried = keyId;
+    if (verifyDetached(trusted[keyId], statement, stringField(candidate, 'signature'))) return { ok: true };
+  }
+  const where = `for project ${source.project}, channel ${source.channel}`;
+  if (trustedTried !== undefined) {
+    return {
+      ok: false,
+      code: 'signature.invalid',
+      reason: `the envelope signature by key ${trustedTried} does not verify: this envelope (${where}) is not what the forge signed — its channel, project, bundles or rollouts were changed`,
+    };
+  }
+  const keyIds = (signatures as unknown[]).map((c) => stringField(c, 'keyId') ?? '?').join(', ');
+  return { ok: false, code: 'signature.untrusted-key', reason: `the envelope (${where}) is signed only by keys not trusted here (${keyIds})` };
+}
+
+/**
+ * An envelope signed as a forge signs it: every bundle's integrity and the envelope statement,
+ * each by every key (the active one and retiring ones during a rotation).
+ */
+export function signEnvelope(
+  keys: readonly Pick<SigningKey, 'keyId' | 'privateKey'>[],
+  unsigned: Omit<Envelope, 'signatures' | 'envelopeSignatures'>,
+): Envelope {
+  return {
+    ...unsigned,
+    signatures: unsigned.bundles.flatMap((b) => keys.map((key) => signIntegrity(key, b.integrity))),
+    envelopeSignatures: keys.map((key) => signEnvelopeStatement(key, unsigned)),
+  };
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type LockFile,
   type ResolvedLiveConfig,
 } from '@anvil/content-schema';
+import { channelAccepts } from '../receive/channel-policy.ts';
 import type { ReleaseList, ReleasedBundle } from '../sync/forge-api.ts';
 
 export const LOCK_FILE = 'anvil.lock.json';
@@ -25,6 +26,8 @@ export const LOCK_FILE = 'anvil.lock.json';
 export interface VerifiedRelease {
   bundle: Bundle;
   signatures: EnvelopeSignature[];
+  /** The channels the forge allows the release on, when it said (a cached release does not). */
+  channels?: string[];
 }
 
 export interface ReleaseSource {
@@ -83,21 +86,27 @@ export function checkRelease(
       hint: 'if the forge rotated its keys, check the new key out of band and run `anvil-live connect --yes` again',
     });
   }
-  return { bundle, signatures };
+  return { bundle, signatures, ...(answer.channels ? { channels: answer.channels } : {}) };
 }
 
-/** Only releases of `locked` sets reach production (DESIGN §6), however they are fetched. */
+/**
+ * The forge's own decision (issue 18): a release it allows only on some channels — or refused,
+ * and then not listed at all — is not installed for another channel, whatever the bundle says.
+ */
+export function checkForgeChannels(set: string, version: string, channels: readonly string[] | undefined, channel: string): void {
+  if (channels === undefined || channels.includes(channel)) return;
+  throw new AnvilError('install.channel', `the forge does not allow ${set}@${version} on ${channel} (allowed: ${channels.join(', ') || 'no channel'})`, {
+    hint: 'choose a range whose releases the forge published to this channel, or another channel',
+  });
+}
+
+/**
+ * The channel's policy (DESIGN §6; receive/channel-policy.ts, the same rule a receiver applies
+ * to what is pushed): only stable releases of `locked` sets reach production, however fetched.
+ */
 export function checkChannel(bundle: Bundle, channel: string): void {
-  if (channel !== 'production') return;
-  const name = `${bundle.set}@${bundle.version}`;
-  if (bundle.stage !== 'release' || semver.prerelease(bundle.version) !== null) {
-    throw new AnvilError('install.channel', `${name} is not a stable release, and production takes only stable releases`, { hint: 'use a range without prereleases, or the staging channel' });
-  }
-  if (bundle.mode !== 'locked') {
-    throw new AnvilError('install.channel', `${name} is a release of a "${bundle.mode}" set; only releases of "locked" sets reach production`, {
-      hint: 'set `mode: locked` in the set\'s set.yaml and release it again, or use the staging channel',
-    });
-  }
+  const verdict = channelAccepts(channel, bundle, 'set');
+  if (!verdict.ok) throw new AnvilError('install.channel', `channel ${channel} refuses ${verdict.reason}`, { hint: verdict.hint });
 }
 
 export interface Resolution {
@@ -148,7 +157,11 @@ export async function resolveLock(config: ResolvedLiveConfig, source: ReleaseSou
     for (const set of names) {
       const range = config.sets[set] as string;
       const list = await listOf(set);
-      const version = pins.get(set) ?? semver.maxSatisfying(list.versions.map((v) => v.version), range);
+      // Only releases the forge allows on this channel are candidates.
+      const allowed = list.versions.filter((v) => v.channels === undefined || v.channels.includes(config.channel));
+      const version = pins.get(set) ?? semver.maxSatisfying(allowed.map((v) => v.version), range);
+      const outside = version === null ? semver.maxSatisfying(list.versions.map((v) => v.version), range) : null;
+      if (outside !== null) checkForgeChannels(set, outside, list.versions.find((v) => v.version === outside)?.channels, config.channel);
       if (version === null) {
         const known = list.versions.map((v) => v.version).sort(semver.compareBuild).slice(-10).join(', ');
         throw new AnvilError('install.no-match', `no release of ${set} satisfies ${range}${known ? ` (latest releases: ${known})` : ''}`, {
@@ -157,6 +170,7 @@ export async function resolveLock(config: ResolvedLiveConfig, source: ReleaseSou
       }
       const found = await release(set, version, list.versions.find((v) => v.version === version)?.integrity);
       checkChannel(found.bundle, config.channel);
+      checkForgeChannels(set, version, found.channels ?? list.versions.find((v) => v.version === version)?.channels, config.channel);
       chosen.set(set, found);
     }
 

@@ -15,11 +15,13 @@ import {
   integrityOfBundleBytes,
   verifyBundleIntegrity,
   verifyBundleSignatures,
+  verifyEnvelopeStatement,
   verifyWebhook,
   WEBHOOK_TOLERANCE_SECONDS,
   type Envelope,
 } from '@anvil/content-schema';
 import { promptsFromBytes } from '../bundle/bundle-bytes.ts';
+import { channelAccepts, type BundleRole } from './channel-policy.ts';
 import { bundleSpans, isSpanChain, readEnvelopeBytes, scanBundleSpans, type EnvelopeBytes } from './envelope-spans.ts';
 
 export interface PushRequest {
@@ -117,7 +119,10 @@ export interface EnvelopeCheckOptions {
 
 /**
  * The envelope itself, pushed or pulled: JSON, schema, project and channel, every bundle's
- * integrity and forge signature, the receiver's ranges, and versions that only move forward.
+ * integrity and forge signature, the forge's signature over the envelope statement (which binds
+ * the bundles to this project, channel and rollouts: issue 18), the channel's policy for every
+ * bundle (channel-policy.ts), the receiver's ranges, and versions that only move forward —
+ * rollout bundles included.
  *
  * A canonical body (a forge sends nothing else) is read without its prompt entries: they stay
  * in the body, located, and each is parsed when its prompt is first used (bundle/bundle-bytes.ts;
@@ -188,12 +193,24 @@ function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, 
   }
   const signed = verifyBundleSignatures(envelope.bundles, envelope.signatures, view.forgeKeys);
   if (!signed.ok) return reject({ status: 422, code: 'push.signature', reason: signed.reason });
+  // One more Ed25519 verification per envelope: the bundle signatures say the forge built each
+  // bundle, this one that the forge sent these bundles and rollouts to this project's channel.
+  const bound = verifyEnvelopeStatement(envelope, envelope.envelopeSignatures, view.forgeKeys);
+  if (!bound.ok) return reject({ status: 422, code: 'push.envelope-signature', reason: bound.reason });
+
+  const roles = bundleRoles(envelope, view.sets);
+  for (const [i, bundle] of envelope.bundles.entries()) {
+    const verdict = channelAccepts(view.channel, bundle, roles[i]);
+    if (!verdict.ok) return reject({ status: 422, code: 'push.channel-policy', reason: `channel ${view.channel} refuses ${verdict.reason}` });
+  }
 
   const served = servedBundles(envelope, view.sets);
-  for (const bundle of served) {
+  const rolledOut = rolloutBundles(envelope, view.sets);
+  for (const bundle of [...served, ...rolledOut]) {
     const range = view.ranges[bundle.set];
     if (range !== undefined && !semver.satisfies(bundle.version, range, { includePrerelease: true })) {
-      return reject({ status: 422, code: 'push.out-of-range', reason: `${bundle.set}@${bundle.version} is outside this receiver's range ${range}` });
+      const what = served.includes(bundle) ? '' : 'rollout ';
+      return reject({ status: 422, code: 'push.out-of-range', reason: `${what}${bundle.set}@${bundle.version} is outside this receiver's range ${range}` });
     }
   }
   let forward = false;
@@ -204,7 +221,29 @@ function checkParsedEnvelope(body: Buffer, parsed: unknown, view: EnvelopeView, 
       return reject({ status: 409, code: 'stale', reason: `this receiver has ${bundle.set}@${current}, newer than ${bundle.version}` });
     } else if (semver.gt(bundle.version, current)) forward = true;
   }
+  // A rollout moves some keys to another version: never to one older than the set's current one.
+  for (const bundle of rolledOut) {
+    const current = view.versions[bundle.set];
+    if (current !== undefined && semver.lt(bundle.version, current)) {
+      return reject({ status: 409, code: 'stale', reason: `this receiver has ${bundle.set}@${current}, newer than the rollout's ${bundle.version}` });
+    }
+  }
   return { ok: true, envelope, bundleBytes, changed: forward || rolloutChanged(envelope, view) };
+}
+
+/**
+ * How the receiver would use each bundle, for the channel policy: the rollout version of a set,
+ * a dependency (pinned by exact version by another bundle of the envelope, or of a set this
+ * receiver does not serve), or a set's current bundle.
+ */
+function bundleRoles(envelope: Envelope, sets: readonly string[] | undefined): BundleRole[] {
+  const pinned = new Set<string>();
+  for (const b of envelope.bundles) for (const [dep, version] of Object.entries(b.dependencies)) pinned.add(`${dep}@${version}`);
+  return envelope.bundles.map((b) => {
+    if (envelope.rollouts[b.set]?.version === b.version) return 'rollout';
+    if (pinned.has(`${b.set}@${b.version}`) || (sets !== undefined && !sets.includes(b.set))) return 'dependency';
+    return 'set';
+  });
 }
 
 /**
@@ -232,6 +271,11 @@ function verifiedBundleBytes(body: Buffer, bundles: Envelope['bundles'], spans?:
 /** The bundles an envelope offers for the sets this receiver serves (not rollouts or dependencies). */
 export function servedBundles(envelope: Envelope, sets: readonly string[] | undefined): Envelope['bundles'] {
   return envelope.bundles.filter((b) => (sets === undefined || sets.includes(b.set)) && envelope.rollouts[b.set]?.version !== b.version);
+}
+
+/** The rollout bundles an envelope offers for the sets this receiver serves. */
+export function rolloutBundles(envelope: Envelope, sets: readonly string[] | undefined): Envelope['bundles'] {
+  return envelope.bundles.filter((b) => (sets === undefined || sets.includes(b.set)) && envelope.rollouts[b.set]?.version === b.version);
 }
 
 function rolloutChanged(envelope: Envelope, view: EnvelopeView): boolean {

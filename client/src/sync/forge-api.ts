@@ -18,9 +18,13 @@ export interface WellKnown {
   keys: ForgeKey[];
 }
 
-/** `GET …/sets/:set/versions`: the set's releases, each with its bundle's integrity. */
+/**
+ * `GET …/sets/:set/versions`: the set's releases, each with its bundle's integrity and, from a
+ * forge that records its decisions, the channels it may be served on (refused releases are not
+ * listed at all).
+ */
 export interface ReleaseList {
-  versions: { version: string; integrity: string }[];
+  versions: { version: string; integrity: string; channels?: string[] }[];
 }
 
 /**
@@ -31,6 +35,8 @@ export interface ReleaseList {
 export interface ReleasedBundle {
   bundle: unknown;
   signatures: unknown[];
+  /** The channels the forge allows the release on, when it says. */
+  channels?: string[];
 }
 
 export type EnvelopeAnswer = { status: 304 } | { status: 200; etag: string | undefined; body: Buffer };
@@ -114,7 +120,8 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
       const parsed = await jsonOf(await call('GET', url), url);
       const signatures = fieldOf(parsed, 'signatures');
       if (fieldOf(parsed, 'bundle') === undefined || !Array.isArray(signatures)) throw badAnswer(url, 'expected {bundle, signatures}');
-      return { bundle: fieldOf(parsed, 'bundle'), signatures: signatures as unknown[] };
+      const channels = channelsOf(fieldOf(parsed, 'channels'));
+      return { bundle: fieldOf(parsed, 'bundle'), signatures: signatures as unknown[], ...(channels ? { channels } : {}) };
     },
     async versions(set) {
       const url = `${project}/sets/${encodeURIComponent(set)}/versions`;
@@ -122,7 +129,12 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
       const entries = Array.isArray(list) ? (list as unknown[]) : undefined;
       const ok = entries?.every((e) => typeof fieldOf(e, 'version') === 'string' && typeof fieldOf(e, 'integrity') === 'string');
       if (!entries || !ok) throw badAnswer(url, 'expected {versions: [{version, integrity}]}');
-      return { versions: entries.map((e) => ({ version: fieldOf(e, 'version') as string, integrity: fieldOf(e, 'integrity') as string })) };
+      return {
+        versions: entries.map((e) => {
+          const channels = channelsOf(fieldOf(e, 'channels'));
+          return { version: fieldOf(e, 'version') as string, integrity: fieldOf(e, 'integrity') as string, ...(channels ? { channels } : {}) };
+        }),
+      };
     },
     async register(receiver) {
       await call('POST', `${project}/receivers`, { body: receiver });
@@ -156,4 +168,9 @@ function badAnswer(url: string, what: string): AnvilError {
 /** Exponential backoff with full jitter (a random delay up to the exponential cap). */
 export function backoffDelay(attempt: number, { baseMs = 1_000, maxMs = 300_000, random = Math.random } = {}): number {
   return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30)));
+}
+
+/** A forge's `channels` field: a list of names, or absent (a forge from before it said). */
+function channelsOf(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((c) => typeof c === 'string') ? (value as string[]) : undefined;
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { AnvilError, RECEIVER_STATE_FORMAT, canonicalJson, generateSigningKey, signIntegrity, type Bundle, type Envelope, type ReceiverState } from '@anvil/content-schema';
+import { AnvilError, RECEIVER_STATE_FORMAT, canonicalJson, generateSigningKey, signEnvelope, signIntegrity, type Bundle, type Envelope, type ReceiverState } from '@anvil/content-schema';
 import { applyEnvelope, stageEnvelope } from '../../src/apply/apply-envelope.ts';
 import { checkEnvelopeYielding } from '../../src/receive/check-push.ts';
 import { openDiskCache, type DiskCache } from '../../src/cache/disk-cache.ts';
@@ -12,9 +12,8 @@ describe('applyEnvelope: served once verified, answered once durable', function 
   const key = generateSigningKey();
   const v1 = makeBundle('onboarding', '1.0.0', { hello: 'Hi (v1)' });
   const v2 = makeBundle('onboarding', '1.1.0', { hello: 'Hi (v2)' });
-  const envelope = (bundles: Bundle[]): Envelope => ({
+  const envelope = (bundles: Bundle[]): Envelope => signEnvelope([key], {
     format: 'anvil.envelope/1', id: 'env-1', forge: 'f', project: 'acme', channel: 'production', bundles, rollouts: {},
-    signatures: bundles.map((b) => signIntegrity(key, b.integrity)),
   });
   const fresh: ReceiverState = {
     format: RECEIVER_STATE_FORMAT, forge: 'http://forge', project: 'acme', channel: 'production', mode: 'accepting',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { canonicalJson, generateSigningKey, integrityOfBundleBytes, signIntegrity, type Bundle } from '@anvil/content-schema';
+import { canonicalJson, generateSigningKey, integrityOfBundleBytes, signEnvelope, signIntegrity, type Bundle } from '@anvil/content-schema';
 import { checkEnvelope } from '../../src/receive/check-push.ts';
 import { bundleSpans, readEnvelopeBytes, scanBundleSpans } from '../../src/receive/envelope-spans.ts';
 import { makeBundle, startFakeForge } from '../support/fake-forge.ts';
@@ -40,10 +40,9 @@ describe('integrity on the bytes as received', function () {
   describe('checkEnvelope', function () {
     const key = generateSigningKey();
     const view = { project: 'acme', channel: 'production', forgeKeys: { [key.keyId]: key.publicKey }, versions: {}, rollouts: {}, ranges: {} };
-    const body = (bundles: Bundle[]) => Buffer.from(canonicalJson({
+    const body = (bundles: Bundle[]) => Buffer.from(canonicalJson(signEnvelope([key], {
       format: 'anvil.envelope/1', id: 'env-1', forge: 'f', project: 'acme', channel: 'production', bundles, rollouts: {},
-      signatures: bundles.map((x) => signIntegrity(key, x.integrity)),
-    }));
+    })));
 
     it('keeps the exact bytes of each bundle, to write them as received', function () {
       const checked = checkEnvelope(body([a, b]), view);

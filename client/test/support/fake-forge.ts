@@ -12,6 +12,7 @@ import {
   bundleIntegrity,
   canonicalJson,
   generateSigningKey,
+  signEnvelope,
   signIntegrity,
   signWebhook,
   type Bundle,
@@ -71,6 +72,11 @@ export interface FakeForge {
    * served by `GET …/sets/:set/versions[/:version]` (as `{versions}` and `{bundle, signatures}`).
    */
   publish(channel: Channel, bundles: Bundle[], rollouts?: Envelope['rollouts']): Envelope;
+  /**
+   * Makes `body` what a pull of `channel` answers, byte for byte, whatever it holds: how a man in
+   * the middle (or a compromised TLS terminator) would answer a receiver's pull.
+   */
+  serve(channel: Channel, body: Envelope | string): void;
   /** Makes bundles releases (served by the versions endpoints) without publishing an envelope. */
   release(...bundles: Bundle[]): void;
   envelope(channel: Channel, bundles: Bundle[], rollouts?: Envelope['rollouts'], options?: { key?: SigningKey }): Envelope;
@@ -162,11 +168,14 @@ export async function startFakeForge(options: { project?: string; token?: string
   const forge: FakeForge = {
     url, key, token, project, requests, receivers,
     envelope(channel, bundles, rollouts = {}, opts = {}) {
-      const signer = opts.key ?? key;
-      return {
+      return signEnvelope([opts.key ?? key], {
         format: ENVELOPE_FORMAT, id: `env-${randomUUID()}`, forge: 'fake-forge', project, channel, bundles, rollouts,
-        signatures: bundles.map((b) => signIntegrity(signer, b.integrity)),
-      };
+      });
+    },
+    serve(channel, payload) {
+      const body = typeof payload === 'string' ? payload : canonicalJson(payload);
+      const envelope = (typeof payload === 'string' ? JSON.parse(payload) : payload) as Envelope;
+      envelopes.set(channel, { envelope, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
     },
     release(...bundles) {
       for (const b of bundles) releases.set(`${b.set}@${b.version}`, b);

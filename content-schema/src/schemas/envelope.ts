@@ -1,7 +1,10 @@
 /**
  * An envelope (`anvil.envelope/1`): the body of a push and of a pull (DESIGN §7, §8). It
- * carries bundles, the rollouts that apply to them, and the forge's Ed25519 signatures over
- * each bundle's integrity string, so a bundle verifies wherever it was fetched from.
+ * carries bundles, the rollouts that apply to them, the forge's Ed25519 signatures over each
+ * bundle's integrity string, so a bundle verifies wherever it was fetched from, and the forge's
+ * signatures over the envelope statement (signing.ts `envelopeStatement`), which bind the
+ * bundles to this project, channel and rollouts: without them a bundle signed for one channel
+ * could be re-wrapped into an envelope for another (issue 18).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import {
@@ -19,6 +22,8 @@ import { BundleDefinition, BundlePromptDefinition } from './bundle.ts';
 import { PromptMetadataDefinition } from './prompt-metadata.ts';
 
 export const ENVELOPE_FORMAT = 'anvil.envelope/1';
+/** One envelope signature per forge signing key; a rotation has two or three at a time. */
+export const MAX_ENVELOPE_SIGNATURES = 16;
 
 export const EnvelopeSchema = Type.Object(
   {
@@ -43,6 +48,27 @@ export const EnvelopeSchema = Type.Object(
       title: 'Rollouts',
       description: 'Set → the version being rolled out and the share of keys that get it.',
     }),
+    envelopeSignatures: Type.Array(
+      Type.Object(
+        {
+          keyId: Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Key id', description: 'Which of the forge\'s public keys signed.' }),
+          signature: Type.String({
+            pattern: '^[A-Za-z0-9+/]{86}==$',
+            patternErrorMessage: 'An Ed25519 signature is 64 bytes: 88 base64 characters ending in "==".',
+            title: 'Signature',
+            description: 'Base64 Ed25519 signature over the UTF-8 bytes of the envelope statement.',
+          }),
+        },
+        { additionalProperties: false, title: 'Envelope signature' },
+      ),
+      {
+        minItems: 1,
+        maxItems: MAX_ENVELOPE_SIGNATURES,
+        title: 'Envelope signatures',
+        description:
+          'The forge\'s signatures, one per signing key, over the envelope statement: the canonical JSON of {statement: "anvil.envelope-statement/1", format, forge, id, project, channel, bundles: [{integrity, set, version, stage, mode}], rollouts}.',
+      },
+    ),
     signatures: Type.Array(
       Type.Object(
         {
@@ -73,3 +99,5 @@ export const EnvelopeSchema = Type.Object(
 export type Envelope = Static<typeof EnvelopeSchema>;
 /** One signature of an envelope. */
 export type EnvelopeSignature = Envelope['signatures'][number];
+/** One signature over an envelope's statement. */
+export type EnvelopeStatementSignature = Envelope['envelopeSignatures'][number];

@@ -68,6 +68,7 @@ export function sampleEnvelope(): Envelope {
     bundles,
     rollouts: { onboarding: { version: '1.3.0', percent: 10 } },
     signatures: bundles.map((b) => ({ keyId: 'k1', integrity: b.integrity, signature: SIGNATURE })),
+    envelopeSignatures: [{ keyId: 'k1', signature: SIGNATURE }],
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * Project access tokens (DESIGN §9): 256 random bits, shown once, stored only as a SHA-256
  * hash beside a short prefix to recognise them by, compared in constant time, scoped to one
- * project, revocable with effect on the very next request, last use recorded.
+ * project, revocable with immediate effect (the next request, and the next push: issue 18), last
+ * use recorded.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AnvilError, SET_NAME_PATTERN } from '@anvil/content-schema';
 import type { AccessToken } from '../store/database.ts';
-import { appendAudit } from '../store/audit-log.ts';
+import { endReceiversOfToken } from '../receivers/end-revoked-receivers.ts';
+import { appendAudit, appendAuditEntries } from '../store/audit-log.ts';
 import { storeTime, type Store } from '../store/open-store.ts';
 
 /** Every token starts with this, so that secret scanners and people can tell what it is. */
@@ -100,11 +102,33 @@ export async function listAccessTokens(db: Store, project?: string): Promise<Acc
   return (await q.execute()).map(infoOf);
 }
 
+/** What a revocation ended (issue 18): the receivers registered with the token, and their pending deliveries. */
+export interface RevocationResult {
+  token: AccessTokenInfo;
+  alreadyRevoked: boolean;
+  /** Instance ids of the receivers that get no more pushes (none when it was already revoked). */
+  receivers: string[];
+  /** Deliveries to them that were cancelled (superseded, code `token.revoked`). */
+  cancelledDeliveries: number;
+}
+
+export interface RevokeOptions extends TokenActionOptions {
+  /**
+   * Opens the receivers' sealed push tokens (the forge's secret box). With it, receivers that
+   * registered before tokens were linked to them (migration 005) are found too; without it
+   * (a data dir whose forge never sealed a token) the push worker finds them before it would push.
+   */
+  secrets?: { open(sealed: string): string } | undefined;
+}
+
 /**
- * Revokes a token of `project`, named by id (`tok_…`) or prefix (`anvil_AbCdEfGh`). Effective
- * on the next request: every request checks the store. Revoking a revoked token changes nothing.
+ * Revokes a token of `project`, named by id (`tok_…`) or prefix (`anvil_AbCdEfGh`), with
+ * immediate effect (DESIGN §9): every request checks the store, and in the same transaction the
+ * receivers that registered with it are marked revoked and their pending deliveries, those being
+ * pushed included, are cancelled (receivers/end-revoked-receivers.ts); the push worker checks
+ * the token again just before each push. Revoking a revoked token changes nothing.
  */
-export async function revokeAccessToken(db: Store, project: string, idOrPrefix: string, options: TokenActionOptions = {}): Promise<{ token: AccessTokenInfo; alreadyRevoked: boolean }> {
+export async function revokeAccessToken(db: Store, project: string, idOrPrefix: string, options: RevokeOptions = {}): Promise<RevocationResult> {
   const wanted = idOrPrefix.trim();
   const rows = await db.selectFrom('access_tokens').selectAll()
     .where('project', '=', project)
@@ -117,12 +141,74 @@ export async function revokeAccessToken(db: Store, project: string, idOrPrefix: 
     throw new AnvilError('token.ambiguous', `"${wanted}" names ${rows.length} tokens of ${project}`, { hint: `revoke by id: ${rows.map((r) => r.id).join(', ')}` });
   }
   const row = rows[0]!;
-  if (row.revoked_at !== null) return { token: infoOf(row), alreadyRevoked: true };
+  const already = { token: infoOf(row), alreadyRevoked: true, receivers: [], cancelledDeliveries: 0 };
+  if (row.revoked_at !== null) return already;
   const now = options.now ?? Date.now();
   const revokedAt = storeTime(now);
-  await db.updateTable('access_tokens').set({ revoked_at: revokedAt }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
-  await appendAudit(db, { project, kind: 'token.revoked', subject: row.prefix, actor: options.actor ?? 'forge', detail: { id: row.id, label: row.label } }, now);
-  return { token: { ...infoOf(row), revokedAt }, alreadyRevoked: false };
+  const effect = await db.transaction().execute(async (trx) => {
+    // The first statement writes: SQLite takes the write lock here, so no registration with this
+    // token and no enqueue can come between the revocation and the end of its receivers.
+    const changed = await trx.updateTable('access_tokens').set({ revoked_at: revokedAt }).where('id', '=', row.id).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(changed.numUpdatedRows) === 0) return undefined;
+    if (options.secrets) await linkSealedReceivers(trx, options.secrets, project, row);
+    const ended = await endReceiversOfToken(trx, { project, tokenId: row.id, prefix: row.prefix, at: revokedAt });
+    await appendAuditEntries(trx, [{
+      project, kind: 'token.revoked', subject: row.prefix, actor: options.actor ?? 'forge',
+      detail: {
+        id: row.id, label: row.label, receivers: ended.receivers.length, cancelledDeliveries: ended.deliveries,
+        ...(ended.receivers.length > 0 ? { receiverIds: ended.receivers.slice(0, AUDITED_RECEIVER_IDS) } : {}),
+      },
+    }], now);
+    return ended;
+  });
+  // Revoked by someone else in the meantime: theirs is the revocation that counts.
+  if (!effect) return already;
+  return { token: { ...infoOf(row), revokedAt }, alreadyRevoked: false, receivers: effect.receivers, cancelledDeliveries: effect.deliveries };
+}
+
+/** The audit row names this many receivers at most; the count is always whole. */
+const AUDITED_RECEIVER_IDS = 100;
+
+/** Links the project's not-yet-linked receivers whose sealed push token is this token. */
+async function linkSealedReceivers(trx: Store, secrets: { open(sealed: string): string }, project: string, token: AccessToken): Promise<void> {
+  const unlinked = await trx.selectFrom('receivers').select(['instance_id', 'push_token'])
+    .where('project', '=', project).where('token_id', 'is', null).where('gone_at', 'is', null).execute();
+  const stored = Buffer.from(token.hash, 'hex');
+  for (const r of unlinked) {
+    let plain: string;
+    try {
+      plain = secrets.open(r.push_token);
+    } catch {
+      continue; // Sealed under another key: the push worker cannot push to it either.
+    }
+    const digest = Buffer.from(hashToken(plain), 'hex');
+    if (!timingSafeEqual(stored, digest)) continue;
+    await trx.updateTable('receivers').set({ token_id: token.id }).where('project', '=', project).where('instance_id', '=', r.instance_id).execute();
+  }
+}
+
+/**
+ * The ids of the stored tokens that these tokens are (plain token → id), found as
+ * verifyAccessToken finds one: by prefix, then the hash compared in constant time. For tokens
+ * the forge holds sealed (the push worker linking receivers registered before migration 005).
+ */
+export async function storedTokenIds(db: Store, tokens: readonly string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(tokens.filter((t) => TOKEN_PATTERN.test(t)))];
+  const found = new Map<string, string>();
+  if (wanted.length === 0) return found;
+  const prefixes = [...new Set(wanted.map(tokenPrefix))];
+  const candidates: AccessToken[] = [];
+  for (let i = 0; i < prefixes.length; i += 500) {
+    candidates.push(...await db.selectFrom('access_tokens').selectAll().where('prefix', 'in', prefixes.slice(i, i + 500)).execute());
+  }
+  for (const token of wanted) {
+    const digest = Buffer.from(hashToken(token), 'hex');
+    for (const row of candidates) {
+      const stored = Buffer.from(row.hash, 'hex');
+      if (row.prefix === tokenPrefix(token) && stored.length === digest.length && timingSafeEqual(stored, digest)) found.set(token, row.id);
+    }
+  }
+  return found;
 }
 
 /**

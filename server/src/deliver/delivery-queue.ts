@@ -12,6 +12,7 @@ import semver from 'semver';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { canonicalJson } from '@anvil/content-schema';
 import type { Delivery, DeliveryState, DeliveryUpdate, ReceiverTable } from '../store/database.ts';
+import { endReceiversOfToken, revokedReason, TOKEN_REVOKED } from '../receivers/end-revoked-receivers.ts';
 import { appendAuditEntries } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import type { PushOutcome } from './push-outcome.ts';
@@ -49,7 +50,7 @@ export function rangeAllows(ranges: Readonly<Record<string, string>>, set: strin
 
 /**
  * Queues one delivery of the envelope to each receiver of the project that takes it now: same
- * channel, accepting, not gone, range allowing the version. Older pending deliveries of the same
+ * channel, accepting, not gone, its token not revoked, range allowing the version. Older pending deliveries of the same
  * set to the same receiver are superseded (a receiver only needs the latest); one already being
  * pushed is left to finish. A receiver that has a newer version of the set still pending gets
  * nothing (it would answer 409 stale). All in one transaction; returns the number queued.
@@ -60,11 +61,16 @@ export async function enqueueDeliveries(ctx: QueueContext, request: EnqueueReque
   const expires = storeTime(now + (request.ttlMs ?? DELIVERY_TTL_MS));
   return ctx.db.transaction().execute(async (trx) => {
     const receivers = await trx.selectFrom('receivers')
-      .select(['instance_id', 'url', 'ranges'])
-      .where('project', '=', request.project)
-      .where('channel', '=', request.channel)
-      .where('mode', '=', 'accepting')
-      .where('gone_at', 'is', null)
+      .leftJoin('access_tokens', 'access_tokens.id', 'receivers.token_id')
+      .select(['receivers.instance_id', 'receivers.url', 'receivers.ranges'])
+      .where('receivers.project', '=', request.project)
+      .where('receivers.channel', '=', request.channel)
+      .where('receivers.mode', '=', 'accepting')
+      .where('receivers.gone_at', 'is', null)
+      .where('receivers.revoked_at', 'is', null)
+      // Not one whose token is revoked but that was not marked (it registered as the token was
+      // being revoked): the worker would refuse it anyway (issue 18).
+      .where('access_tokens.revoked_at', 'is', null)
       .execute();
     const eligible = receivers.filter((r) => rangeAllows(parseRanges(r.ranges), request.set, request.version));
     if (eligible.length === 0) return 0;
@@ -250,6 +256,64 @@ function groupBy<T, V>(items: readonly T[], valueOf: (item: T) => V): { value: V
     else groups.set(k, { value, items: [item] });
   }
   return [...groups.values()];
+}
+
+/** A push the worker did not send because the receiver's token is revoked (push-worker.ts). */
+export interface RevokedPush {
+  delivery: Delivery;
+  /** The token the receiver registered with, when the forge knows which. */
+  tokenId: string | null;
+  prefix: string | null;
+}
+
+/**
+ * Cancels deliveries the worker `owner` refused to push because the receiver's token is revoked
+ * (issue 18), and ends the pushes of every receiver of those tokens that the revocation itself
+ * did not reach (one that registered as it happened, or from before tokens were linked): the
+ * same end as `anvil token revoke` gives, audited as `receiver.revoked` per receiver.
+ * Returns how many of the given deliveries were cancelled here.
+ */
+export async function cancelRevokedPushes(ctx: QueueContext, owner: string, pushes: readonly RevokedPush[], now: number = Date.now()): Promise<number> {
+  if (pushes.length === 0) return 0;
+  const at = storeTime(now);
+  return ctx.db.transaction().execute(async (trx) => {
+    let cancelled = 0;
+    for (const group of groupBy(pushes, (p) => p.prefix)) {
+      for (const ids of chunks(group.items.map((p) => p.delivery.id), UPDATE_CHUNK)) {
+        const changed = await trx.updateTable('deliveries')
+          .set({ state: 'superseded', lease_owner: null, lease_until: null, updated_at: at, last_code: TOKEN_REVOKED, last_reason: revokedReason(group.value) })
+          .where('id', 'in', ids).where('state', '=', 'pending').where('lease_owner', '=', owner)
+          .executeTakeFirst();
+        cancelled += Number(changed.numUpdatedRows);
+      }
+    }
+    const entries = [];
+    const tokens = groupBy(pushes.filter((p) => p.tokenId !== null), (p) => ({ project: p.delivery.project, tokenId: p.tokenId!, prefix: p.prefix }));
+    for (const { value } of tokens) {
+      const ended = await endReceiversOfToken(trx, { project: value.project, tokenId: value.tokenId, prefix: value.prefix, at });
+      for (const instanceId of ended.receivers) {
+        entries.push({ project: value.project, kind: 'receiver.revoked', subject: instanceId, detail: { token: value.tokenId, foundBy: 'push-worker', cancelledDeliveries: ended.deliveries } });
+      }
+    }
+    await appendAuditEntries(trx, entries, now);
+    return cancelled;
+  });
+}
+
+export interface TokenState {
+  project: string;
+  prefix: string;
+  revoked: boolean;
+}
+
+/** The state of each token (by id) now; a token the store does not hold is absent. */
+export async function tokensInForce(ctx: QueueContext, ids: readonly string[]): Promise<Map<string, TokenState>> {
+  const found = new Map<string, TokenState>();
+  for (const chunk of chunks([...ids], UPDATE_CHUNK)) {
+    const rows = await ctx.db.selectFrom('access_tokens').select(['id', 'project', 'prefix', 'revoked_at']).where('id', 'in', chunk).execute();
+    for (const r of rows) found.set(r.id, { project: r.project, prefix: r.prefix, revoked: r.revoked_at !== null });
+  }
+  return found;
 }
 
 /** One result; see recordOutcomes. Returns whether it was recorded. */

@@ -13,6 +13,11 @@
  * Pushes go only where the push-target rules allow (issue 14): each push resolves its host,
  * checks every address, and connects to the one it checked (resolve-push-target.ts); a refused
  * target fails for good as `target.blocked` without a request.
+ *
+ * Pushes go only with a token still in force (issue 18): just before each request the worker
+ * reads the state of the token the receiver registered with (checks asked for in the same turn
+ * of the event loop share one read), so a delivery claimed before a revocation, racing it, is
+ * not sent; it is cancelled (`token.revoked`) and the receiver marked revoked, as revoking does.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -21,7 +26,8 @@ import { randomUUID } from 'node:crypto';
 import { signWebhook } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import type { Delivery } from '../store/database.ts';
-import { claimDue, nextDueAt, queueDepth, recordOutcomes, type DeliveryResult } from './delivery-queue.ts';
+import { storedTokenIds } from '../access/access-tokens.ts';
+import { cancelRevokedPushes, claimDue, nextDueAt, queueDepth, recordOutcomes, tokensInForce, type DeliveryResult, type RevokedPush, type TokenState } from './delivery-queue.ts';
 import { decidePushOutcome, type BackoffOptions, type PushOutcome, type ReceiverAnswer } from './push-outcome.ts';
 import { createPushTargetResolver, pinnedLookup, type CheckedAddress } from './resolve-push-target.ts';
 
@@ -52,6 +58,22 @@ const ANSWER_LIMIT = 64 * 1024;
 const ENVELOPE_CACHE = 16;
 const TOKEN_CACHE = 100_000;
 
+/** What a push needs of its receiver's row. */
+interface PushReceiver {
+  instance_id: string;
+  push_token: string;
+  gone_at: string | null;
+  token_id: string | null;
+  revoked_at: string | null;
+}
+
+/** Not pushed: the receiver's token is revoked (or otherwise not in force). */
+interface Refused {
+  kind: 'revoked';
+  tokenId: string | null;
+  prefix: string | null;
+}
+
 export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = {}): PushWorker {
   const concurrency = Math.max(1, options.concurrency ?? 32);
   const leaseMs = options.leaseMs ?? 60_000;
@@ -69,6 +91,11 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   const envelopes = new Map<string, Promise<Buffer | undefined>>();
   // Sealed → plain push tokens: opening is cheap, but not free a thousand times per publish.
   const tokens = new Map<string, string>();
+  // Sealed push token → the id of the access token it is, for receivers not yet linked to one
+  // (registered before migration 005); null: no token of the store (nothing to revoke).
+  const links = new Map<string, string | null>();
+  // Token checks asked for in this turn of the event loop, answered together (tokenInForce).
+  let gate: Map<string, { resolve: (state: TokenState | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
 
   let inFlight = 0;
   let stopping = false;
@@ -79,6 +106,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   let timer: NodeJS.Timeout | undefined;
   let depthAt = 0;
   const answered: DeliveryResult[] = [];
+  const refused: RevokedPush[] = [];
   const drainWaiters: { after: number; resolve: () => void }[] = [];
   const idleWaiters: (() => void)[] = [];
 
@@ -112,7 +140,7 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
         const now = Date.now();
         const due = await claimDue(ctx, owner, free, leaseMs, now);
         if (due.length > 0) await start(due, now);
-        idle = due.length < free && inFlight === 0 && answered.length === 0;
+        idle = due.length < free && inFlight === 0 && answered.length === 0 && refused.length === 0;
       } while (again);
     } catch (err) {
       log.error({ err }, 'the push queue could not be read or written; trying again shortly');
@@ -146,20 +174,22 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   }
 
   async function start(due: Delivery[], now: number): Promise<void> {
-    const byKey = new Map<string, { push_token: string; gone_at: string | null }>();
+    const byKey = new Map<string, PushReceiver>();
     for (const project of new Set(due.map((d) => d.project))) {
       const receivers = await ctx.db.selectFrom('receivers')
-        .select(['instance_id', 'push_token', 'gone_at'])
+        .select(['instance_id', 'push_token', 'gone_at', 'token_id', 'revoked_at'])
         .where('project', '=', project)
         .where('instance_id', 'in', [...new Set(due.filter((d) => d.project === project).map((d) => d.instance_id))])
         .execute();
+      await linkTokens(project, receivers.filter((r) => r.token_id === null && r.gone_at === null));
       for (const r of receivers) byKey.set(`${project}\0${r.instance_id}`, r);
     }
     for (const delivery of due) {
       const receiver = byKey.get(`${delivery.project}\0${delivery.instance_id}`);
       inFlight++;
       void attempt(delivery, receiver, now).then((outcome) => {
-        answered.push({ delivery, outcome, at: Date.now() });
+        if (outcome.kind === 'revoked') refused.push({ delivery, tokenId: outcome.tokenId, prefix: outcome.prefix });
+        else answered.push({ delivery, outcome, at: Date.now() });
       }, (err: unknown) => {
         // A bug, not the receiver's answer: keep the delivery and try again after backoff.
         log.error({ err, delivery: delivery.id }, 'a push failed inside the forge');
@@ -175,10 +205,67 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
     return { attempt: delivery.attempts, now, expiresAt: Date.parse(delivery.expires_at), backoff: options.backoff };
   }
 
-  async function attempt(delivery: Delivery, receiver: { push_token: string; gone_at: string | null } | undefined, claimedAt: number): Promise<PushOutcome> {
+  /**
+   * Links receivers registered before tokens were linked (migration 005) to the token their
+   * sealed push token is (found as a presented token is found), so that the check before each push applies to them
+   * and a later revocation finds them. Once per sealed token per worker; rows are written once.
+   */
+  async function linkTokens(project: string, unlinked: PushReceiver[]): Promise<void> {
+    const toFind = new Map<string, PushReceiver[]>();
+    for (const r of unlinked) {
+      const known = links.get(r.push_token);
+      if (known !== undefined) {
+        r.token_id = known;
+        continue;
+      }
+      let plain: string;
+      try {
+        plain = openToken(r.push_token);
+      } catch {
+        continue; // attempt() meets the same error and retries, as before.
+      }
+      toFind.set(plain, [...(toFind.get(plain) ?? []), r]);
+    }
+    if (toFind.size === 0) return;
+    const ids = await storedTokenIds(ctx.db, [...toFind.keys()]);
+    for (const [plain, receivers] of toFind) {
+      const id = ids.get(plain) ?? null;
+      for (const r of receivers) {
+        if (links.size >= TOKEN_CACHE) links.clear();
+        links.set(r.push_token, id);
+        r.token_id = id;
+        if (id !== null) {
+          await ctx.db.updateTable('receivers').set({ token_id: id })
+            .where('project', '=', project).where('instance_id', '=', r.instance_id).where('token_id', 'is', null).execute();
+        }
+      }
+    }
+  }
+
+  /** The state of a token now; the checks asked for in one turn of the event loop share one read. */
+  function tokenInForce(id: string): Promise<TokenState | undefined> {
+    return new Promise((resolve, reject) => {
+      if (!gate) {
+        const waiting = new Map<string, { resolve: (state: TokenState | undefined) => void; reject: (err: unknown) => void }[]>();
+        gate = waiting;
+        setImmediate(() => {
+          gate = undefined;
+          tokensInForce(ctx, [...waiting.keys()]).then((found) => {
+            for (const [tokenId, waiters] of waiting) for (const w of waiters) w.resolve(found.get(tokenId));
+          }, (err: unknown) => {
+            for (const waiters of waiting.values()) for (const w of waiters) w.reject(err);
+          });
+        });
+      }
+      gate.set(id, [...(gate.get(id) ?? []), { resolve, reject }]);
+    });
+  }
+
+  async function attempt(delivery: Delivery, receiver: PushReceiver | undefined, claimedAt: number): Promise<PushOutcome | Refused> {
     const final = (state: 'failed' | 'gone', code: string, reason: string): PushOutcome => ({ kind: 'final', state, status: null, code, reason, alert: false, deregister: false });
     if (claimedAt >= Date.parse(delivery.expires_at)) return final('failed', 'expired', 'the delivery expired before it could be pushed');
     if (!receiver) return final('failed', 'receiver.unknown', 'the receiver is no longer registered');
+    if (receiver.revoked_at !== null) return { kind: 'revoked', tokenId: receiver.token_id, prefix: null };
     if (receiver.gone_at !== null) return final('gone', 'receiver.gone', `the receiver left at ${receiver.gone_at}`);
     const body = await envelopeBytes(delivery.envelope_id);
     if (!body) return final('failed', 'envelope.missing', `envelope ${delivery.envelope_id} is not in the store`);
@@ -195,6 +282,14 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
     // gets no request at all, so nothing it could answer reaches `anvil receivers`.
     const target = await targets.resolve(url);
     if (target.kind === 'blocked') return final('failed', 'target.blocked', target.reason);
+    // Last, right before the request: a revocation committed while this push waited (for its
+    // claim, the envelope, the lookup) stops it. A receiver still without a link after
+    // linkTokens holds a token this store never had, so there is nothing to revoke: tokens are
+    // never deleted, and only a store written by hand (a test fixture) has such a row.
+    if (receiver.token_id !== null && target.kind === 'allowed') {
+      const state = await tokenInForce(receiver.token_id);
+      if (!state || state.revoked || state.project !== delivery.project) return { kind: 'revoked', tokenId: receiver.token_id, prefix: state?.prefix ?? null };
+    }
     const answer = target.kind === 'unresolved' ? { error: target.error } : await post(delivery, url, target.addresses, body, token);
     const outcome = decidePushOutcome(answer, clockOf(delivery, Date.now()));
     ctx.metrics.pushLatency.observe({ outcome: outcome.kind === 'retry' ? 'retry' : outcome.state }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -276,6 +371,18 @@ export function startPushWorker(ctx: ForgeContext, options: PushWorkerOptions = 
   }
 
   async function flush(): Promise<void> {
+    if (refused.length > 0) {
+      const batch = refused.splice(0);
+      let cancelled: number;
+      try {
+        cancelled = await cancelRevokedPushes(ctx, owner, batch);
+      } catch (err) {
+        refused.unshift(...batch);
+        throw err;
+      }
+      ctx.metrics.deliveries.inc({ outcome: 'revoked' }, batch.length);
+      log.warn({ refused: batch.length, cancelled, receivers: [...new Set(batch.map((p) => p.delivery.instance_id))].slice(0, 20) }, 'not pushed: the access token the receiver registered with is revoked');
+    }
     if (answered.length === 0) return;
     const batch = answered.splice(0);
     let recorded: DeliveryResult[];

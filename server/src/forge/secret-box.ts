@@ -33,15 +33,29 @@ export function secretBox(key: Buffer): SecretBox {
 
 /** The data dir's sealing key, created (0600) on first start. */
 export function loadSecretBox(dataDir: string): SecretBox {
-  const file = path.join(dataDir, 'keys', 'seal.key');
-  let key: Buffer;
-  try {
-    key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    key = randomBytes(32);
-    writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  const existing = readSecretBox(dataDir);
+  if (existing) return existing;
+  const file = sealKeyFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   return secretBox(key);
+}
+
+/**
+ * The data dir's sealing key if the forge has made one, for CLI commands that act on a store
+ * without running the forge (`anvil token revoke` opens receivers' sealed tokens with it) and
+ * must not create a key of their own.
+ */
+export function readSecretBox(dataDir: string): SecretBox | undefined {
+  try {
+    return secretBox(Buffer.from(readFileSync(sealKeyFile(dataDir), 'utf8').trim(), 'base64'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function sealKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'keys', 'seal.key');
 }

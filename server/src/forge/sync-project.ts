@@ -17,20 +17,24 @@ import { buildErrorProblem, buildTarget, type BuildContext } from '../build/buil
 import { fileBuildCache } from '../build/file-build-cache.ts';
 import { lintRepo } from '../lint/lint-repo.ts';
 import { problemsInDir, type Problem } from '../lint/problem.ts';
-import { loadRepo, type LoadedRepo } from '../load/load-repo.ts';
-import { branchCommit, mirrorHeadBranch, treeAt, updateMirror } from '../mirror/mirror-repo.ts';
+import { loadRepo } from '../load/load-repo.ts';
+import { branchCommit, isAncestorIn, mirrorHeadBranch, treeAt, updateMirror } from '../mirror/mirror-repo.ts';
 import { decidePublish, type PolicyDecision, type PolicyEvent } from '../policy/decide-publish.ts';
+import { checkReleaseTag, type TagRefusal } from '../policy/release-tag-rules.ts';
 import { findBundle, saveBundle } from '../publish/bundle-store.ts';
 import { publishBundle, type PublishOutcome } from '../publish/publish-bundle.ts';
 import { createGitCache } from '../repo/git-cache.ts';
 import { openGitSnapshot } from '../repo/git-snapshot.ts';
-import { compareWithSeen, listReleaseTags, releasesBySet, type ReleaseTag } from '../repo/release-tags.ts';
+import { compareWithSeen, isAnnotated, listReleaseTags, releasesBySet, type ReleaseTag } from '../repo/release-tags.ts';
 import { enqueueGitHubPost } from '../github/github-outbox.ts';
 import { composeUnreviewedStatus } from '../review/compose-check.ts';
 import { reviewsEnabled, unreviewedChanges, unreviewedChangesOfRelease } from '../review/review-state.ts';
+import { adoptBaseline, advanceTrust, isReleaseTrusted, seedTrustOnce, trustTrees } from '../review/set-trust.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
+import { recordReleaseDecision } from '../publish/release-decisions.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
+import { syncRollouts } from './sync-rollouts.ts';
 
 export interface SetDecision {
   set: string;
@@ -151,28 +155,43 @@ async function syncBranch(
 
   const snapshot = await openGitSnapshot(mirror, commit, { cache: build.cache });
   const repo = await loadRepo(snapshot);
-  await saveRollouts(ctx, project.name, repo);
+  await syncRollouts({ ctx, project, mirror, before: last?.commit, commit, repo, tags, report, options });
   const problems = lintRepo(repo, { releases: releasesBySet(tags) });
   const source = `${branch}@${commit.slice(0, 7)}`;
   const unreviewedSets: string[] = [];
+  // Trusted content (issue 18, review/trust-rules.ts): the branch as first seen is adopted; a store
+  // from before trusted trees adopts what the forge had accepted.
+  if (reviewsEnabled(project)) {
+    if (!last) await adoptBaseline(ctx, project.name, commit, repo.sets);
+    else await seedTrustOnce(ctx, project.name, mirror, last.baseline_commit ?? undefined, repo.sets);
+  }
 
   for (const set of repo.sets) {
     // The snapshot read the set's tree id already; only the last commit's needs asking.
     const now = set.treeId;
     const before = last ? await treeAt(mirror, last.commit, set.dir) : undefined;
-    if (last && now === before) continue;
+    if (last && now === before) {
+      // Back where it was, but a tag may mark a reviewed merge in between: its content is trusted too.
+      if (set.config.mode !== 'live' && reviewsEnabled(project)) await advanceTrust(ctx, project, mirror, last.commit, commit, set);
+      continue;
+    }
     // First sight of the branch: its state is not a change anyone made, so only live sets (whose
     // every commit publishes) get a head build; review and locked sets wait for real changes.
     if (!last && set.config.mode !== 'live') continue;
     const setProblems = problemsInDir(problems, set.dir);
     // Every change since the last processed commit must be a reviewed merge, not only the last
-    // one: a sync may find several commits at once.
-    const unreviewed = set.config.mode === 'live' || !last ? [] : await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set);
-    const event: PolicyEvent = { kind: 'push', reviewedMerge: reviewsEnabled(project) && unreviewed.length === 0 };
+    // one: a sync may find several commits at once. And the content they lead to must be trusted:
+    // a reviewed merge on top of an earlier unreviewed change vouches only for its own diff.
+    const review = set.config.mode === 'live' || !last ? { unreviewed: [], trusted: true }
+      : reviewsEnabled(project) ? await advanceTrust(ctx, project, mirror, last.commit, commit, set)
+        : { unreviewed: await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set), trusted: false };
+    const unreviewed = review.unreviewed;
+    const event: PolicyEvent = { kind: 'push', reviewedMerge: reviewsEnabled(project) && unreviewed.length === 0 && review.trusted };
     const decision = decidePublish({ event, mode: set.config.mode, lintErrors: setProblems.some((p) => p.severity === 'error') });
     const entry: SetDecision = { set: set.name, source, decision, problems: setProblems };
     report.decisions.push(entry);
-    await auditDecision(ctx, project.name, set.name, source, decision, setProblems, actor, unreviewed);
+    const untrusted = reviewsEnabled(project) && unreviewed.length === 0 && !review.trusted;
+    await auditDecision(ctx, project.name, set.name, source, decision, setProblems, actor, unreviewed, untrusted ? UNTRUSTED_CONTENT : undefined);
     if (decision.audit === 'decision.unreviewed-change') unreviewedSets.push(set.name);
     if (!decision.publish) continue;
     const built = await buildAndCount(ctx, build, set.name, commit, 'head');
@@ -195,16 +214,24 @@ async function syncBranch(
 
 async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, built: Built, report: SyncReport, options: SyncOptions): Promise<void> {
   const actor = options.actor;
+  // DESIGN §5, for every provider and before any policy: an annotated tag on the default branch.
+  const refusal = checkReleaseTag({
+    tag: tag.name, annotated: isAnnotated(tag), branch: report.branch,
+    onBranch: report.commit !== undefined && (await isAncestorIn(build.root, tag.commit, report.commit)),
+  });
+  if (refusal) return refuseTag(ctx, project, tag, refusal, report, options);
   const bundle = built.bundle;
   if (bundle) built.problems.push(...(await ensureDependencies(ctx, build, bundle)));
   const errors = built.problems.filter((p) => p.severity === 'error');
   const mode = bundle?.mode ?? 'review';
-  const unreviewed = mode === 'live' || !reviewsEnabled(project) ? [] : await unreviewedChangesOfTag(ctx, project, build, tag, report.baseline);
-  const event: PolicyEvent = { kind: 'release', prerelease: semver.prerelease(tag.version) !== null, unreviewedChange: unreviewed.length > 0 };
-  const decision = decidePublish({ event, mode, lintErrors: !bundle || errors.length > 0 });
+  const review = mode === 'live' || !reviewsEnabled(project) ? { trusted: true, unreviewed: [] } : await reviewOfTag(ctx, project, build, tag, report.baseline);
+  const unreviewed = review.unreviewed;
+  const event: PolicyEvent = { kind: 'release', prerelease: semver.prerelease(tag.version) !== null, unreviewedChange: !review.trusted };
+  // Recorded for everything that later offers the release (versions route, rollouts, publish again); channels a rollout holds are left to it.
+  const decision = await recordReleaseDecision(ctx, project.name, tag, bundle, decidePublish({ event, mode, lintErrors: !bundle || errors.length > 0 }));
   const entry: SetDecision = { set: tag.set, source: tag.name, decision, problems: built.problems };
   report.decisions.push(entry);
-  await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor, unreviewed);
+  await auditDecision(ctx, project.name, tag.set, tag.name, decision, built.problems, actor, unreviewed, review.trusted ? undefined : UNTRUSTED_CONTENT);
   if (decision.audit === 'decision.unreviewed-release') {
     await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: tag.commit, status: composeUnreviewedStatus('release', [tag.set], tag.name) });
     options.onGitHubPost?.();
@@ -212,17 +239,44 @@ async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: Buil
   if (decision.publish && bundle) {
     entry.published = await publishBundle(ctx, { project: project.name, bundle, channels: decision.publish.channels, reason: decision.reason, actor });
     options.onPublish?.();
+    // An accepted release's content is trusted from now on (it already was, unless the release
+    // is from the history the forge adopted).
+    if (mode !== 'live' && reviewsEnabled(project) && bundle.source.tree) {
+      await trustTrees(ctx, project.name, tag.set, [{ tree: bundle.source.tree, commit: tag.commit }], 'release');
+    }
   }
-  // Published or not, the bundle was stored when it was built: the versions endpoint serves
-  // every release the forge built.
+  // Published or not, the bundle was stored when it was built; what may be offered is the
+  // recorded decision's to say (release-decisions.ts), never the stored bundle's.
 }
 
-/** The release's changes to its set that no approved, merged pull request covers (the set's folder as the tag has it). */
-async function unreviewedChangesOfTag(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, baseline: string | undefined): Promise<string[]> {
+/**
+ * A tag that is not a release as DESIGN §5 defines it: refused and audited once (the tag is new
+ * only once), with a failing status on GitHub like an unreviewed release gets; nothing published.
+ */
+async function refuseTag(ctx: ForgeContext, project: ForgeProject, tag: ReleaseTag, refusal: TagRefusal, report: SyncReport, options: SyncOptions): Promise<void> {
+  report.refusedTags.push({ tag: tag.name, reason: refusal.reason });
+  await appendAudit(ctx.db, {
+    project: project.name, kind: refusal.kind, subject: `${tag.set} ${tag.name}`, actor: options.actor,
+    detail: { tag: tag.name, commit: tag.commit, annotated: isAnnotated(tag), branch: report.branch ?? null, reason: refusal.reason, hint: refusal.hint },
+  });
+  ctx.logger.warn({ project: project.name, tag: tag.name, hint: refusal.hint }, refusal.reason);
+  if (reviewsEnabled(project)) {
+    await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: tag.commit, status: { state: 'failure', description: refusal.status, context: 'anvil/review' } });
+    options.onGitHubPost?.();
+  }
+}
+
+/**
+ * Whether the release's content of its set is trusted (review/set-trust.ts) and, when it is not,
+ * the changes since the set's previous release that no approved, merged pull request covers, for
+ * the audit log (empty when the untrusted content came from before that release).
+ */
+async function reviewOfTag(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, baseline: string | undefined): Promise<{ trusted: boolean; unreviewed: string[] }> {
   const repo = await loadRepo(await openGitSnapshot(build.root, tag.commit, { cache: build.cache }));
   const set = repo.sets.find((s) => s.name === tag.set);
-  if (!set) return [];
-  return unreviewedChangesOfRelease(ctx, project, build.root, tag, build.tags, set, baseline);
+  if (!set) return { trusted: true, unreviewed: [] };
+  if (await isReleaseTrusted(ctx, project.name, build.root, tag.commit, set, baseline)) return { trusted: true, unreviewed: [] };
+  return { trusted: false, unreviewed: await unreviewedChangesOfRelease(ctx, project, build.root, tag, build.tags, set, baseline) };
 }
 
 async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string, ref: string, stage: 'head' | 'release'): Promise<Built> {
@@ -236,9 +290,13 @@ async function buildAndCount(ctx: ForgeContext, build: BuildContext, set: string
   }
 }
 
+/** The audit note of a set whose content is not trusted though no change in view is unreviewed. */
+const UNTRUSTED_CONTENT = 'the set\'s content is not one the forge trusts: it still carries a change no approved pull request covered '
+  + '(an approval covers only its own diff); merge an approved pull request that reverts that change (server/docs/github-review.md)';
+
 async function auditDecision(
   ctx: ForgeContext, project: string, set: string, source: string, decision: PolicyDecision, problems: readonly Problem[], actor: string | undefined,
-  unreviewed: readonly string[] = [],
+  unreviewed: readonly string[] = [], untrusted?: string,
 ): Promise<void> {
   const errors = problems.filter((p) => p.severity === 'error');
   await appendAudit(ctx.db, {
@@ -248,17 +306,8 @@ async function auditDecision(
       ...(decision.publish ? { channels: decision.publish.channels, stage: decision.publish.stage } : {}),
       ...(decision.failStatus ? { status: decision.failStatus } : {}),
       ...(unreviewed.length > 0 ? { unreviewedCommits: unreviewed.slice(0, 20) } : {}),
+      ...(untrusted !== undefined ? { untrusted } : {}),
       ...(errors.length > 0 ? { errors: errors.slice(0, 20).map((p) => `${p.file ?? ''}:${p.line ?? ''}:${p.column ?? ''} ${p.code} ${p.message}`) } : {}),
     },
-  });
-}
-
-/** anvil.yaml's rollouts at the branch head become what channel envelopes carry. */
-async function saveRollouts(ctx: ForgeContext, project: string, repo: LoadedRepo): Promise<void> {
-  const rows = Object.entries(repo.config.rollouts).flatMap(([set, channels]) =>
-    Object.entries(channels ?? {}).map(([channel, r]) => ({ project, set_name: set, channel, version: r.version, percent: r.percent })));
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('rollouts').where('project', '=', project).execute();
-    if (rows.length > 0) await trx.insertInto('rollouts').values(rows).execute();
   });
 }

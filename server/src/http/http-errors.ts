@@ -20,6 +20,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   'not-found': 404,
   'project.unknown': 404,
   'release.unknown': 404,
+  // A release the forge decided not to publish: the request is understood, the state forbids it.
+  'release.refused': 409,
   'set.unknown': 404,
   'receiver.unknown': 404,
   'receiver.invalid': 422,

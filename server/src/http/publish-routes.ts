@@ -1,5 +1,6 @@
 /**
- * `POST /api/v1/projects/:project/publish {set, version}`: "Publish to LIVE", admin only; and
+ * `POST /api/v1/projects/:project/publish {set, version, overrideRefusal?, reason?}`: "Publish to
+ * LIVE", admin only (a refused release only with `overrideRefusal` and a `reason`, audited); and
  * `GET …/deliveries?envelope=<id>`: where each push of it stands, for `anvil publish`'s progress.
  */
 import { Router, type Request, type Response } from 'express';
@@ -13,14 +14,19 @@ export function publishRoutes(ctx: ForgeContext, wake: () => void): Router {
   const router = Router({ mergeParams: true });
   router.post('/publish', async (req: Request, res: Response) => {
     if (res.locals['caller']?.kind !== 'admin') return sendError(res, 403, 'auth.forbidden', 'publishing needs the admin token');
-    const body = (req.body ?? {}) as { set?: unknown; version?: unknown };
+    const body = (req.body ?? {}) as { set?: unknown; version?: unknown; overrideRefusal?: unknown; reason?: unknown };
     if (typeof body.set !== 'string' || typeof body.version !== 'string' || !isExactVersion(body.version)) {
       throw new AnvilError('request.invalid', 'the body must be {"set": "<set>", "version": "<exact version>"}');
+    }
+    if ((body.overrideRefusal !== undefined && typeof body.overrideRefusal !== 'boolean') || (body.reason !== undefined && typeof body.reason !== 'string')) {
+      throw new AnvilError('request.invalid', '"overrideRefusal" must be a boolean and "reason" a string');
     }
     // Deliveries of this publish are the ones made from now on (an envelope id is derived from
     // its content, so an earlier publish of the same state shares it).
     const at = storeTime();
-    const outcome = await republishRelease(ctx, String(req.params['project']), body.set, body.version, 'api:admin');
+    const outcome = await republishRelease(ctx, String(req.params['project']), body.set, body.version, 'api:admin', {
+      overrideRefusal: body.overrideRefusal === true, reason: typeof body.reason === 'string' ? body.reason : undefined,
+    });
     wake();
     res.json({ ok: true, at, ...outcome });
   });

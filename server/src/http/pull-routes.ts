@@ -4,7 +4,9 @@
  * bytes, so a receiver checks the integrity on exactly what was built.
  *
  * `…/sets/:set/versions[/:version]` serve releases only (bundles built from a `<set>@<version>`
- * tag), which never change and may be cached for good. Head builds are not releases: they reach
+ * tag), which never change and may be cached for good; and of those only the ones the forge
+ * decided to publish, with the channels each may be served on (`?channel=` filters the list):
+ * a release refused as unreviewed is not offered (issue 18). Head builds are not releases: they reach
  * receivers inside their channel's envelope (`…/envelope`, revalidated on every pull), and a
  * head version asked for here is unknown (404), like any version that was never released.
  *
@@ -15,6 +17,7 @@ import { Router, type Request, type Response } from 'express';
 import { CHANNELS, canonicalJson, signIntegrity } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { channelEnvelope } from '../publish/channel-state.ts';
+import { readReleaseDecision, refusedError, releaseDecisionsOf } from '../publish/release-decisions.ts';
 import { sendError } from './http-errors.ts';
 
 export function pullRoutes(ctx: ForgeContext): Router {
@@ -38,12 +41,24 @@ export function pullRoutes(ctx: ForgeContext): Router {
   router.get('/sets/:set/versions', async (req: Request, res: Response) => {
     const project = String(req.params['project']);
     const set = String(req.params['set']);
+    const channel = req.query['channel'];
+    if (channel !== undefined && (typeof channel !== 'string' || !(CHANNELS as readonly string[]).includes(channel))) {
+      return sendError(res, 400, 'request.channel', `channel must be one of ${CHANNELS.join(', ')}`);
+    }
     const rows = await ctx.db.selectFrom('bundles').select(['version', 'integrity'])
       .where('project', '=', project).where('set_name', '=', set).where('stage', '=', 'release').execute();
     if (rows.length === 0) return sendError(res, 404, 'set.unknown', `${project} has no release of ${set}`);
+    // Only releases the forge decided to publish, each with the channels it may be served on
+    // (issue 18): a refused or never decided release is nobody's to install.
+    const decisions = await releaseDecisionsOf(ctx, project, set);
+    const offered = rows.flatMap((r) => {
+      const decision = decisions.get(r.version);
+      if (!decision || decision.refused || (channel !== undefined && !decision.channels.includes(channel))) return [];
+      return [{ version: r.version, integrity: r.integrity, channels: decision.channels }];
+    });
     // A new release adds to the list: revalidate.
     res.setHeader('cache-control', 'private, no-cache');
-    res.json({ versions: rows.map((r) => ({ version: r.version, integrity: r.integrity })) });
+    res.json({ versions: offered });
   });
 
   router.get('/sets/:set/versions/:version', async (req: Request, res: Response) => {
@@ -54,10 +69,15 @@ export function pullRoutes(ctx: ForgeContext): Router {
       .where('project', '=', project).where('set_name', '=', set).where('version', '=', version).where('stage', '=', 'release')
       .orderBy('created_at').executeTakeFirst();
     if (!bundle) return sendError(res, 404, 'release.unknown', `${project} has no release ${set}@${version}`, 'head builds are not served here; they come in the channel\'s envelope');
+    const decision = await readReleaseDecision(ctx, project, set, version);
+    if (!decision || decision.refused) {
+      const refused = refusedError(set, version, decision);
+      return sendError(res, 404, refused.code, refused.message, 'the forge serves only releases it decided to publish');
+    }
     // Immutable: a release's bytes never change (a moved tag is refused), so the caller's own cache may keep them.
     res.setHeader('cache-control', 'private, max-age=31536000, immutable');
     res.setHeader('etag', `"${bundle.integrity}"`);
-    res.type('application/json').send(`{"bundle":${bundle.body},"signatures":${canonicalJson(ctx.keys.signers.map((key) => signIntegrity(key, bundle.integrity)))}}`);
+    res.type('application/json').send(`{"bundle":${bundle.body},"channels":${canonicalJson(decision.channels)},"signatures":${canonicalJson(ctx.keys.signers.map((key) => signIntegrity(key, bundle.integrity)))}}`);
   });
 
   return router;

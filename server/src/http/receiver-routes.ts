@@ -10,6 +10,9 @@
  *   GET    /tokens         list tokens (never the secrets)      admin token
  *   DELETE /tokens/:id     revoke by id or prefix               admin token
  *
+ * A receiver is linked to the token it last called with: revoking that token ends its pushes at
+ * once (issue 18), and it is back only when it calls with a valid one.
+ *
  * Bodies are untrusted: a malformed one is a 400 or 422 with codes and locations, never a 5xx.
  * A push URL is stored normalised, and one the forge would refuse to push to (a loopback,
  * private, link-local or metadata address, the forge itself: issue 14) is refused at once.
@@ -78,7 +81,7 @@ export function receiverRoutes(ctx: ForgeContext): Router {
     // The URL as content-schema normalised it: what is stored, shown and pushed to.
     const registration = checked.value;
     refuseBlockedPushUrl(ctx, registration.url);
-    const result = await recordReceiverCall(ctx, { project: caller.project, kind, registration, token: caller.token, actor: actorOf(caller) });
+    const result = await recordReceiverCall(ctx, { project: caller.project, kind, registration, token: caller.token, tokenId: caller.tokenId, actor: actorOf(caller) });
     if (result.joined || result.modeChangedFrom) {
       ctx.logger.info({ project: caller.project, instanceId: registration.instanceId, kind, mode: registration.mode, joined: result.joined }, 'receiver registered or changed mode');
     }
@@ -132,7 +135,8 @@ export function tokenRoutes(ctx: ForgeContext): Router {
 
   router.delete('/tokens/:id', adminOnly, answering(async (req, res) => {
     const caller = callerOf(res);
-    const revoked = await revokeAccessToken(ctx.db, caller.project, String(req.params['id']), { actor: actorOf(caller) });
+    // With the secret box, receivers from before tokens were linked to them end at once too.
+    const revoked = await revokeAccessToken(ctx.db, caller.project, String(req.params['id']), { actor: actorOf(caller), secrets: ctx.secrets });
     res.json({ ok: true, ...revoked });
   }));
 

@@ -140,3 +140,28 @@ export async function mergeBase(mirror: string, base: string, head: string): Pro
     return undefined;
   }
 }
+
+/** What `git merge-tree --write-tree` made of two commits: the merged tree, and whether it merged without conflicts. */
+export interface MergeTreeResult {
+  tree: string;
+  clean: boolean;
+}
+
+/**
+ * Merges `head` onto `base` in the object database only (no work tree, no ref moves), as GitHub's
+ * merge button would: the result an approval of `head` vouches for (issue 18: "evil merges").
+ * Undefined when git cannot merge them at all (unrelated histories, a missing commit). A conflicted
+ * merge still has a tree, with conflict markers in it; `clean` is false then.
+ */
+export async function mergeTree(mirror: string, base: string, head: string): Promise<MergeTreeResult | undefined> {
+  try {
+    const { stdout } = await run('git', ['merge-tree', '--write-tree', '--end-of-options', base, head], { cwd: mirror, maxBuffer: 64 * 1024 * 1024 });
+    const tree = stdout.split('\n')[0]?.trim();
+    return tree ? { tree, clean: true } : undefined;
+  } catch (err) {
+    // Exit code 1 is "merged with conflicts"; the first line is still the tree. Anything else is a failure.
+    const { code, stdout } = err as { code?: unknown; stdout?: string };
+    const tree = code === 1 ? stdout?.split('\n')[0]?.trim() : undefined;
+    return tree && /^[0-9a-f]{40,64}$/.test(tree) ? { tree, clean: false } : undefined;
+  }
+}

@@ -2,7 +2,8 @@
  * Receivers as people and tools see them (`anvil receivers`, `GET …/receivers`): channel, mode,
  * versions, when each was last seen, and how the last push to it went, from the columns the push
  * worker fills. A receiver that missed its heartbeats for a while is `stale`; one that left (or
- * answered 410) is `gone`. The query is thin; the view and the table are pure.
+ * answered 410) is `gone`; one whose access token was revoked is `revoked` (issue 18: it gets no
+ * pushes until it registers with a valid token). The query is thin; the view and the table are pure.
  */
 import type { Receiver } from '../store/database.ts';
 import type { Store } from '../store/open-store.ts';
@@ -10,7 +11,7 @@ import type { Store } from '../store/open-store.ts';
 /** Heartbeats come every 30 s by default: four missed ones make a receiver stale. */
 export const DEFAULT_STALE_AFTER_MS = 2 * 60_000;
 
-export type ReceiverStatus = 'active' | 'stale' | 'gone';
+export type ReceiverStatus = 'active' | 'stale' | 'gone' | 'revoked';
 
 export interface LastDelivery {
   at: string;
@@ -33,6 +34,10 @@ export interface ReceiverView {
   registeredAt: string;
   lastSeenAt: string;
   goneAt: string | null;
+  /** The access token (id) it registered with, when known; never the token. */
+  tokenId: string | null;
+  /** When that token was revoked, ending its pushes. */
+  revokedAt: string | null;
   lastDelivery: LastDelivery | null;
 }
 
@@ -55,7 +60,9 @@ export async function listReceivers(db: Store, options: ListReceiversOptions = {
 
 /** One row as shown: never the sealed push token. */
 export function receiverView(row: Receiver, now: number, staleAfterMs: number = DEFAULT_STALE_AFTER_MS): ReceiverView {
-  const status: ReceiverStatus = row.gone_at !== null ? 'gone' : Date.parse(row.last_seen_at) + staleAfterMs < now ? 'stale' : 'active';
+  const status: ReceiverStatus = row.revoked_at !== null ? 'revoked'
+    : row.gone_at !== null ? 'gone'
+      : Date.parse(row.last_seen_at) + staleAfterMs < now ? 'stale' : 'active';
   return {
     project: row.project,
     instanceId: row.instance_id,
@@ -68,6 +75,8 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
     registeredAt: row.registered_at,
     lastSeenAt: row.last_seen_at,
     goneAt: row.gone_at,
+    tokenId: row.token_id,
+    revokedAt: row.revoked_at,
     lastDelivery: row.last_delivery_at === null ? null : {
       at: row.last_delivery_at,
       state: row.last_delivery_state,
@@ -115,7 +124,7 @@ export interface TableStyle {
   colour?: (code: number, text: string) => string;
 }
 
-/** A fixed-width table, one receiver a line; colour marks stale, gone and failed ones. */
+/** A fixed-width table, one receiver a line; colour marks stale, gone, revoked and failed ones. */
 export function formatReceiverTable(views: readonly ReceiverView[], now: number, style: TableStyle = {}): string {
   const paint = style.colour ?? ((_code: number, text: string) => text);
   const manyProjects = new Set(views.map((v) => v.project)).size > 1;
@@ -136,7 +145,7 @@ export function formatReceiverTable(views: readonly ReceiverView[], now: number,
   rows.forEach((cells, i) => {
     const view = views[i]!;
     const text = line(cells);
-    if (view.status === 'gone') out.push(paint(2, text));
+    if (view.status === 'gone' || view.status === 'revoked') out.push(paint(2, text));
     else if (view.status === 'stale') out.push(paint(33, text));
     else if (view.lastDelivery?.state === 'failed') out.push(paint(31, text));
     else out.push(text);

@@ -18,6 +18,8 @@ export interface ReceiverCall {
   registration: ReceiverRegistration;
   /** The access token the receiver presented: pushes present it back, so it is kept sealed. */
   token: string;
+  /** Which stored token that is (requireToken verified it): revoking it ends this receiver's pushes. */
+  tokenId?: string | undefined;
   /** Who called, for the audit log (the token's prefix). */
   actor: string;
   now?: number | undefined;
@@ -32,7 +34,8 @@ export interface ReceiverCallResult {
 
 /**
  * Registers or refreshes a receiver, upserting by instance id: url, channel, mode, ranges,
- * versions, the sealed token, last seen; a receiver that had left is back. An unknown instance
+ * versions, the sealed token and which token it is, last seen; a receiver that had left, or
+ * whose token was revoked, is back. A revoked token is refused (`auth.revoked`). An unknown instance
  * heartbeating registers (the forge may have lost it, or it registered before a restore).
  */
 export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCall): Promise<ReceiverCallResult> {
@@ -41,11 +44,19 @@ export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCal
   const r = call.registration;
   const pushToken = ctx.secrets.seal(call.token);
   const previous = await ctx.db.transaction().execute(async (trx) => {
+    // Read in the transaction that writes, not taken from the request's check: a revocation
+    // committed since then must not be undone by this call re-linking a live receiver to it.
+    const token = call.tokenId === undefined ? undefined
+      : await trx.selectFrom('access_tokens').select(['id', 'prefix', 'revoked_at']).where('id', '=', call.tokenId).executeTakeFirst();
+    if (token?.revoked_at) {
+      throw new AnvilError('auth.revoked', `the access token ${token.prefix}… was revoked at ${token.revoked_at}`, { hint: 'ask the forge\'s operator for a new one (`npx anvil token create --project …`)' });
+    }
     const before = await trx.selectFrom('receivers').selectAll()
       .where('project', '=', call.project).where('instance_id', '=', r.instanceId).executeTakeFirst();
     const fields = {
       url: r.url, channel: r.channel, mode: r.mode, ranges: JSON.stringify(r.ranges), versions: JSON.stringify(r.versions),
-      push_token: pushToken, last_seen_at: at, gone_at: null,
+      // A receiver whose token was revoked is back once it calls with a valid one (issue 18).
+      push_token: pushToken, token_id: token?.id ?? null, revoked_at: null, last_seen_at: at, gone_at: null,
     };
     const joins = before === undefined || before.gone_at !== null;
     await trx.insertInto('receivers')
@@ -67,7 +78,10 @@ export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCal
   if (call.kind === 'register' || joined) {
     await appendAudit(ctx.db, {
       project: call.project, kind: 'receiver.registered', subject: r.instanceId, actor: call.actor,
-      detail: { url: r.url, channel: r.channel, mode: r.mode, ranges: r.ranges, ...(previous?.gone_at ? { returnedAfter: previous.gone_at } : {}) },
+      detail: {
+        url: r.url, channel: r.channel, mode: r.mode, ranges: r.ranges, ...(previous?.gone_at ? { returnedAfter: previous.gone_at } : {}),
+        ...(previous?.revoked_at ? { tokenRevokedAt: previous.revoked_at } : {}),
+      },
     }, now);
   }
   const result: ReceiverCallResult = { joined };

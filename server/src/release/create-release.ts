@@ -22,6 +22,7 @@ import {
   hasRemote,
   headCommit,
   isAncestor,
+  isOnRemoteBranch,
   isWorkingTreeClean,
   pushBranch,
   pushTag,
@@ -181,6 +182,15 @@ export async function rollbackSet(options: RollbackOptions): Promise<ReleaseOutc
 
 async function tagAndPush(ctx: BuildContext, plan: ReleasePlan, summary: string, options: ReleaseOptions): Promise<ReleasePlan> {
   if (options.dryRun) return plan;
+  if (options.push !== undefined && plan.rolledBackTo === undefined) {
+    // Checked before tagging, so that nothing is left to undo: a forge would refuse the tag.
+    const branch = await releaseBranch(ctx.root);
+    if (!(await isOnRemoteBranch(ctx.root, options.push, branch, plan.commit))) {
+      throw new AnvilError('release.not-on-remote-branch', `${plan.commit.slice(0, 7)} is not on ${branch} at ${options.push}, so a forge would refuse the tag ${plan.tag}`, {
+        hint: `push ${branch} first (\`git push ${options.push} ${branch}\`, or merge its pull request), then release again; nothing was tagged`,
+      });
+    }
+  }
   const message = formatReleaseMessage({ set: plan.set, version: plan.version, dependencies: plan.dependencies }, summary);
   await createAnnotatedTag(ctx.root, plan.tag, message, plan.commit);
   plan.created = true;

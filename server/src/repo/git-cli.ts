@@ -147,6 +147,18 @@ export async function isAncestor(repoDir: string, commit: string, ref: string): 
 }
 
 /**
+ * True when `commit` is on `branch` as `remote` has it now (fetched first): a forge refuses a
+ * release tag on a commit that is not on its default branch, so a tag must not be pushed ahead
+ * of the commit it names.
+ */
+export async function isOnRemoteBranch(repoDir: string, remote: string, branch: string, commit: string): Promise<boolean> {
+  checkRefName(branch, 'branch name');
+  if (remote.startsWith('-')) throw new AnvilError('git.failed', `"${remote}" is not a remote`, { details: { remote } });
+  const fetched = await git(repoDir, ['fetch', '--quiet', '--no-tags', '--end-of-options', remote, `refs/heads/${branch}`]).then(() => true, () => false);
+  return fetched && isAncestor(repoDir, commit, 'FETCH_HEAD');
+}
+
+/**
  * The git tree id that `dir` would have if the working tree were committed now, ignored files
  * left out as git leaves them. Computed in a throw-away index so that the user's staging area
  * is untouched; the blobs it writes are loose objects that git collects as garbage.

@@ -18,6 +18,14 @@ export interface ReleaseTag {
   tagObject?: string | undefined;
 }
 
+/**
+ * DESIGN §1/§5: a release is an annotated tag. A lightweight tag is a bare ref anyone with push
+ * access can make or move without a record of who tagged what and when, so the forge refuses it.
+ */
+export function isAnnotated(tag: ReleaseTag): boolean {
+  return tag.tagObject !== undefined;
+}
+
 /** A tag that looks like a release (`<something>@<something>`) but is not a valid one. */
 export interface InvalidReleaseTag {
   name: string;

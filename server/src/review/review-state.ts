@@ -12,6 +12,11 @@
  * Rebase merges put several commits on the branch for one pull request; only the last is the
  * pull request's merge commit, so the others count as unreviewed. Use merge or squash merges
  * for review and locked sets.
+ *
+ * An approval vouches for the approved head, not for the merge commit: a merge (or squash) whose
+ * content of the set differs from the approved head merged onto its first parent (an "evil
+ * merge", or a conflict resolved after the approval) is not a reviewed change (issue 18). Which
+ * content a release may carry is set-trust.ts.
  */
 import semver from 'semver';
 import { validateSetConfig } from '@anvil/content-schema';
@@ -20,10 +25,11 @@ import { canWrite, getPull, isTeamMember, listReviews, mergedPullsOf, repoRef, t
 import { githubClientOf, type GitHubClient } from '../github/github-client.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
 import { SET_CONFIG_FILE } from '../load/load-repo.ts';
-import { fileAt, firstParent, isAncestorIn, landedChanges } from '../mirror/mirror-repo.ts';
+import { ensurePullHead, fileAt, firstParent, isAncestorIn, landedChanges, mergeTree, treeAt } from '../mirror/mirror-repo.ts';
 import type { ReleaseTag } from '../repo/release-tags.ts';
 import { storeTime } from '../store/open-store.ts';
 import { allowedApprovers, currentApprovers, type WhoMayApprove } from './approvals.ts';
+import { mergeMatchesApproval } from './trust-rules.ts';
 
 export interface SetRef {
   name: string;
@@ -57,7 +63,11 @@ export async function unreviewedChanges(ctx: ForgeContext, project: ForgeProject
   return unreviewed;
 }
 
-/** Is `commit` the merge of a pull request approved for `set`? Asks GitHub when the store does not know. */
+/**
+ * Is `commit` the merge of a pull request approved for `set`, adding nothing to the set beyond the
+ * approved head? Asks GitHub when the store does not know. `set.dir` may also be a file
+ * (`anvil.yaml`): its blob is compared then.
+ */
 export async function isReviewedChange(ctx: ForgeContext, project: ForgeProject, mirror: string, commit: string, set: SetRef): Promise<boolean> {
   if (!reviewsEnabled(project)) return false;
   const client = clientFor(ctx, project);
@@ -71,15 +81,36 @@ export async function isReviewedChange(ctx: ForgeContext, project: ForgeProject,
     row = { pull_number: pull.number, head_sha: pull.headSha, detail: await detailOf(ctx, project.name, pull.number) };
   }
   const detail = JSON.parse(row.detail) as ReviewDetail;
-  const known = detail.sets[set.name];
-  if (known) return known.length > 0;
-  if (!client) return false;
-  const reviewers = await reviewersAt(mirror, commit, set);
-  const allowed = await allowedApprovers(detail.approvers, reviewers, whoMayApprove(client, project));
-  detail.sets[set.name] = allowed;
-  await ctx.db.updateTable('reviews').set({ detail: JSON.stringify(detail), updated_at: storeTime() })
-    .where('project', '=', project.name).where('pull_number', '=', row.pull_number).execute();
-  return allowed.length > 0;
+  let approvers = detail.sets[set.name];
+  if (!approvers) {
+    if (!client) return false;
+    const reviewers = await reviewersAt(mirror, commit, set);
+    approvers = await allowedApprovers(detail.approvers, reviewers, whoMayApprove(client, project));
+    detail.sets[set.name] = approvers;
+    await ctx.db.updateTable('reviews').set({ detail: JSON.stringify(detail), updated_at: storeTime() })
+      .where('project', '=', project.name).where('pull_number', '=', row.pull_number).execute();
+  }
+  if (approvers.length === 0) return false;
+  if (await mergeAddsToApproval(mirror, commit, row.pull_number, row.head_sha, set.dir)) {
+    ctx.logger.warn({ project: project.name, commit, pull: row.pull_number, set: set.name },
+      `the merge commit of pull request #${row.pull_number} changes ${set.dir} beyond the approved head ${row.head_sha.slice(0, 7)}: counted as unreviewed`);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * An "evil merge" (issue 18): the merge (or squash) commit carries content of its own in `dir`,
+ * beyond the approved head merged onto the merge's first parent, which is what the approval
+ * vouches for. Compares the folder's (or file's) id in both; an approved head the mirror cannot
+ * get, or a merge git cannot redo cleanly, counts as adding: nobody reviewed that result.
+ */
+async function mergeAddsToApproval(mirror: string, commit: string, pull: number, headSha: string, dir: string): Promise<boolean> {
+  const parent = await firstParent(mirror, commit);
+  if (parent === undefined || !(await ensurePullHead(mirror, pull, headSha))) return true;
+  const merged = await mergeTree(mirror, parent, headSha);
+  const approved = merged && { clean: merged.clean, id: await treeAt(mirror, merged.tree, dir) };
+  return !mergeMatchesApproval(approved, await treeAt(mirror, commit, dir));
 }
 
 /** Remembers a merged pull request and the approvals that stood at its last head. */
@@ -161,6 +192,6 @@ async function detailOf(ctx: ForgeContext, project: string, number: number): Pro
 
 async function wasRefused(ctx: ForgeContext, project: string, tag: ReleaseTag): Promise<boolean> {
   const row = await ctx.db.selectFrom('audit_log').select('seq').where('project', '=', project)
-    .where('kind', '=', 'decision.unreviewed-release').where('subject', '=', `${tag.set} ${tag.name}`).limit(1).executeTakeFirst();
+    .where('kind', 'in', ['decision.unreviewed-release', 'decision.tag-refused']).where('subject', '=', `${tag.set} ${tag.name}`).limit(1).executeTakeFirst();
   return row !== undefined;
 }

@@ -41,6 +41,10 @@ export interface ReceiverTable {
    * hashes, so this is the one place the forge can get it back from.
    */
   push_token: string;
+  /** The access token (id) it registered or last heartbeated with; null for rows from before migration 005 until linked. */
+  token_id: string | null;
+  /** When that token was revoked: the receiver is also gone, and gets nothing until it registers with a valid token (issue 18). */
+  revoked_at: string | null;
   registered_at: string;
   last_seen_at: string;
   /** Set when the receiver left (DELETE) or answered 410. */
@@ -169,6 +173,53 @@ export interface RolloutTable {
   channel: string;
   version: string;
   percent: number;
+}
+
+/** Set content (folder tree ids) the forge trusts (migration 006, review/trust-rules.ts). */
+export interface TrustedTreeTable {
+  project: string;
+  set_name: string;
+  tree: string;
+  source: 'baseline' | 'release' | 'reviewed-merge';
+  commit: string;
+  created_at: string;
+}
+
+// Declaration merging adds the table to `Database` below, keeping this addition in one place.
+export interface Database {
+  trusted_trees: TrustedTreeTable;
+}
+
+/**
+ * What the forge decided for a release it processed (migration 004, publish/release-decisions.ts):
+ * the channels the policy allowed, or refused with the reason. An admin's override is recorded on
+ * the same row.
+ */
+export interface ReleaseDecisionTable {
+  project: string;
+  set_name: string;
+  version: string;
+  tag: string;
+  commit: string | null;
+  /** The bundle built for the tag; null when the build failed (or for rows filled in from the audit log). */
+  integrity: string | null;
+  mode: string | null;
+  /** JSON array of channels; empty when refused. */
+  channels: string;
+  /** 1: refused (unreviewed change, lint errors, failed build). */
+  refused: number;
+  /** The audit kind of the decision (`decision.publish`, `decision.unreviewed-release`, …). */
+  audit: string;
+  reason: string;
+  decided_at: string;
+  override_actor: string | null;
+  override_reason: string | null;
+  overridden_at: string | null;
+}
+
+// Declaration merging, as for trusted_trees above.
+export interface Database {
+  release_decisions: ReleaseDecisionTable;
 }
 
 export type GitHubPostState = 'pending' | 'done' | 'failed';

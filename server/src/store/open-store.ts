@@ -12,6 +12,9 @@ import type { Database } from './database.ts';
 import * as initial from './migrations/001-initial.ts';
 import * as branchHeads from './migrations/002-branch-heads.ts';
 import * as githubPosts from './migrations/003-github-posts.ts';
+import * as releaseDecisions from './migrations/004-release-decisions.ts';
+import * as receiverTokens from './migrations/005-receiver-tokens.ts';
+import * as trustedTrees from './migrations/006-trusted-trees.ts';
 
 export type Store = Kysely<Database>;
 
@@ -20,6 +23,9 @@ export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-branch-heads': branchHeads,
   '003-github-posts': githubPosts,
+  '004-release-decisions': releaseDecisions,
+  '005-receiver-tokens': receiverTokens,
+  '006-trusted-trees': trustedTrees,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

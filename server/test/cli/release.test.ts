@@ -127,6 +127,18 @@ describe('anvil release', function () {
     expect(run.stdout).to.contain('pushed to origin');
     expect(await mirror.git('tag', '-l')).to.equal('core@1.0.0');
   });
+
+  it('with --push, refuses to tag a commit the remote\'s default branch does not have yet, and tags nothing', async function () {
+    const origin = await gitdir({ files: FILES });
+    const mirror = await origin.bare();
+    const clone = await mirror.clone();
+    await clone.commit('local only', { 'prompts/core/extra.md': 'Extra' });
+    const run = await anvil(clone.dir, 'release', 'core', '--push');
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.contain('release.not-on-remote-branch').and.to.contain('a forge would refuse the tag core@1.0.0').and.to.contain('push main first');
+    expect(await clone.git('tag', '-l')).to.equal('');
+    expect(await mirror.git('tag', '-l')).to.equal('');
+  });
 });
 
 describe('anvil rollback', function () {

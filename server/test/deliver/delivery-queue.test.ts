@@ -3,7 +3,7 @@
  * outcome writes.
  */
 import { expect } from 'chai';
-import { signIntegrity } from '@anvil/content-schema';
+import { signEnvelope, signIntegrity } from '@anvil/content-schema';
 import { checkEnvelope } from '../../../client/src/receive/check-push.ts';
 import { claimDue, enqueueDeliveries, queueDepth, rangeAllows, recordOutcome, recordOutcomes } from '../../src/deliver/delivery-queue.ts';
 import type { PushOutcome } from '../../src/deliver/push-outcome.ts';
@@ -64,13 +64,13 @@ describe('delivery queue', () => {
       let refused = 0;
       for (const version of versions) {
         const bundle = makeBundle('onboarding', version, { hello: 'Hi' });
-        const body = Buffer.from(JSON.stringify({
-          format: 'anvil.envelope/1', id: 'e1', forge: 'f', project: PROJECT, channel: 'production', bundles: [bundle], rollouts: {},
-          signatures: [signIntegrity(key, bundle.integrity)],
-        }));
+        // On development, which takes every stage and mode: only the ranges decide here.
+        const body = Buffer.from(JSON.stringify(signEnvelope([key], {
+          format: 'anvil.envelope/1', id: 'e1', forge: 'f', project: PROJECT, channel: 'development', bundles: [bundle], rollouts: {},
+        })));
         for (const range of ranges) {
           const forgeSays = rangeAllows({ onboarding: range }, 'onboarding', version);
-          const receiver = checkEnvelope(body, { project: PROJECT, channel: 'production', forgeKeys: { [key.keyId]: key.publicKey }, versions: {}, rollouts: {}, ranges: { onboarding: range } });
+          const receiver = checkEnvelope(body, { project: PROJECT, channel: 'development', forgeKeys: { [key.keyId]: key.publicKey }, versions: {}, rollouts: {}, ranges: { onboarding: range } });
           if (!receiver.ok) expect(receiver.rejection.code).to.equal('push.out-of-range');
           expect(forgeSays, `${version} in "${range}"`).to.equal(receiver.ok);
           if (receiver.ok) taken++;

@@ -16,22 +16,14 @@ import { startForge, type RunningForge } from '../../src/forge/start-forge.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { anvil } from '../cli/cli-support.ts';
+import { ACME_PROMPTS } from '../support/acme-prompts.ts';
 import { cleanupGitdirs, gitdir, type GitDir } from '../support/gitdir.ts';
 import { until } from '../support/until.ts';
 
 const SECRET = 'e2e-webhook-secret-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef0123456789';
 
-const FILES = {
-  'anvil.yaml': 'name: "@acme"\n',
-  'prompts/core/set.yaml': 'mode: locked\n',
-  'prompts/core/_signature.md': '— The Acme team',
-  'prompts/core/tone.md': '---\ndescription: house tone\n---\nBe kind and brief.',
-  'prompts/onboarding/set.yaml': 'mode: review\ndependencies:\n  core: ^1.0.0\n',
-  'prompts/onboarding/welcome.md': '---\ninput:\n  schema:\n    name: string\n---\nWelcome, {{name}}!\n{{> core/signature}}',
-  'prompts/support/set.yaml': 'mode: live\n',
-  'prompts/support/answer.md': '---\ninput:\n  schema:\n    question: string\n---\nAnswer: {{question}}',
-};
+const FILES = ACME_PROMPTS;
 
 describe('forge end to end: git → webhook → policy → build → signed pushes → receivers', function () {
   this.timeout(60_000);

@@ -46,7 +46,11 @@ describe('the versions route serves releases only', function () {
     const list = await fetch(`${base}/sets/support/versions`, { headers: auth });
     expect(list.status).to.equal(404);
     const releases = await fetch(`${base}/sets/core/versions`, { headers: auth });
-    expect(await releases.json()).to.deep.equal({ versions: [{ version: '1.0.0', integrity: (await published.forge.ctx.db.selectFrom('bundles').select('integrity').where('set_name', '=', 'core').executeTakeFirstOrThrow()).integrity }] });
+    // Each release with the channels the forge decided for it (issue 18): core is locked.
+    expect(await releases.json()).to.deep.equal({ versions: [{
+      version: '1.0.0', integrity: (await published.forge.ctx.db.selectFrom('bundles').select('integrity').where('set_name', '=', 'core').executeTakeFirstOrThrow()).integrity,
+      channels: ['production', 'staging', 'development'],
+    }] });
     expect(releases.headers.get('cache-control')).to.equal('private, no-cache');
 
     const envelope = await fetch(`${base}/envelope?channel=development`, { headers: auth });

@@ -9,7 +9,7 @@ function row(extra: Partial<Receiver> = {}): Receiver {
   return {
     project: 'acme', instance_id: 'web-1', url: 'http://10.0.0.1/anvil', channel: 'production', mode: 'accepting',
     ranges: '{"onboarding":"^1.2.0"}', versions: '{"onboarding":"1.2.0","core":"2.0.0"}', push_token: 'v1.secret',
-    registered_at: iso(3_600_000), last_seen_at: iso(10_000), gone_at: null,
+    token_id: 'tok_0123456789ab', revoked_at: null, registered_at: iso(3_600_000), last_seen_at: iso(10_000), gone_at: null,
     last_delivery_at: null, last_delivery_state: null, last_delivery_status: null, last_delivery_code: null, last_delivery_reason: null,
     ...extra,
   };
@@ -22,6 +22,9 @@ describe('the receivers view', () => {
     expect(receiverView(row({ last_seen_at: iso(DEFAULT_STALE_AFTER_MS + 1) }), NOW).status).to.equal('stale');
     expect(receiverView(row({ last_seen_at: iso(DEFAULT_STALE_AFTER_MS + 1) }), NOW, 10 * 60_000).status).to.equal('active');
     expect(receiverView(row({ gone_at: iso(1_000) }), NOW).status).to.equal('gone');
+    // Revoking marks it gone too; the listing says why (issue 18).
+    const revoked = receiverView(row({ gone_at: iso(1_000), revoked_at: iso(1_000) }), NOW);
+    expect(revoked).to.include({ status: 'revoked', tokenId: 'tok_0123456789ab', revokedAt: iso(1_000) });
   });
 
   it('never carries the sealed token, and survives unreadable JSON columns', () => {

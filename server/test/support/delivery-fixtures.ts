@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ENVELOPE_FORMAT, canonicalJson, signIntegrity, type Bundle, type Channel, type Envelope, type SigningKey } from '@anvil/content-schema';
+import { ENVELOPE_FORMAT, canonicalJson, signEnvelope, signIntegrity, type Bundle, type Channel, type Envelope, type SigningKey } from '@anvil/content-schema';
 import { createClient, type AnvilClient } from '@anvil/client';
 import type { ForgeContext } from '../../src/forge/forge-context.ts';
 import type { PushWorker } from '../../src/deliver/push-worker.ts';
@@ -48,10 +48,10 @@ let envelopeCount = 0;
 /** A real signed envelope (canonical JSON, as the forge serialises it once), stored. */
 export async function addEnvelope(ctx: ForgeContext, bundles: Bundle[], options: { channel?: Channel; project?: string; key?: SigningKey } = {}): Promise<{ id: string; envelope: Envelope; body: string }> {
   const key = options.key ?? ctx.keys.active;
-  const envelope: Envelope = {
+  const envelope: Envelope = signEnvelope([key], {
     format: ENVELOPE_FORMAT, id: `env-${Date.now()}-${++envelopeCount}`, forge: ctx.name, project: options.project ?? PROJECT,
-    channel: options.channel ?? 'production', bundles, rollouts: {}, signatures: bundles.map((b) => signIntegrity(key, b.integrity)),
-  };
+    channel: options.channel ?? 'production', bundles, rollouts: {},
+  });
   const body = canonicalJson(envelope);
   await ctx.db.insertInto('envelopes').values({ id: envelope.id, project: envelope.project, channel: envelope.channel, body, created_at: storeTime() }).execute();
   return { id: envelope.id, envelope, body };

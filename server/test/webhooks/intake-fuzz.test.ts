@@ -23,52 +23,13 @@ import { createClient, type AnvilClient } from '@anvil/client';
 import { signWebhook } from '@anvil/content-schema';
 import { GITHUB_REPOSITORY, GITHUB_SECRET, GIT_SECRET, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
 import { allGithubExamples, type Json } from './webhook-support.ts';
+import { Random } from '../support/seeded-random.ts';
 
 const SEED = Number(process.env['ANVIL_FUZZ_SEED'] ?? randomInt(2 ** 31));
 const RUNS = Number(process.env['ANVIL_FUZZ_RUNS'] ?? 3_000);
 const CONCURRENCY = 12;
 /** The receiver's body limit, small so that an oversized push is cheap to send. */
 const RECEIVER_MAX_BODY = 256 * 1024;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-class Random {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const out = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(256);
-    return out;
-  }
-  /** Printable ASCII, as header values must be. */
-  text(n: number): string {
-    let out = '';
-    for (let i = 0; i < n; i++) out += String.fromCharCode(0x20 + this.int(0x5f));
-    return out;
-  }
-  hex(n: number): string {
-    let out = '';
-    for (let i = 0; i < n; i++) out += '0123456789abcdef'[this.int(16)];
-    return out;
-  }
-}
 
 type Target = 'github' | 'git' | 'receiver';
 

@@ -17,21 +17,30 @@ const FINAL = new Set(['delivered', 'frozen', 'stale', 'failed', 'gone', 'supers
 
 export const publishCommand: Command = {
   name: 'publish',
-  usage: 'anvil publish <set>@<version> --forge <url> --project <name> [--wait <seconds>] [--json]',
+  usage: 'anvil publish <set>@<version> --forge <url> --project <name> [--wait <seconds>] [--override-refusal --reason <text>] [--json]',
   help: [
     'Options:',
     '  --forge <url>       the forge (default: $ANVIL_FORGE_URL)',
     '  --project <name>    the project (default: $ANVIL_PROJECT)',
     '  --wait <seconds>    how long to follow the pushes (default 60; 0: do not wait)',
     '  --json              print the outcome and the per-receiver results as JSON',
+    '  --override-refusal  publish a release the forge refused (e.g. an unreviewed change); needs --reason',
+    '  --reason <text>     why, for the audit log (publish.override)',
     '',
     'Needs the forge\'s admin token in $ANVIL_ADMIN_TOKEN. The release goes to the channels the',
     'policy gives it (a review set never reaches production) and to every accepting receiver of',
     'those channels whose ranges allow it; receivers that already have it answer 200 and change',
     'nothing. Progress is shown per receiver on a terminal, and a table at the end. Exit 1 when',
     'a push failed for good.',
+    '',
+    'A release the forge refused (release.refused) is only published with --override-refusal and',
+    'a --reason; that is audited with the admin as actor, and still goes only to the channels a',
+    'reviewed release of its mode would reach (a prerelease or a review set never to production).',
   ].join('\n'),
-  options: { forge: { type: 'string' }, project: { type: 'string' }, wait: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    forge: { type: 'string' }, project: { type: 'string' }, wait: { type: 'string' }, json: { type: 'boolean' },
+    'override-refusal': { type: 'boolean' }, reason: { type: 'string' },
+  },
   async run({ values, positionals }, io) {
     const [target, ...extra] = positionals;
     const release = target === undefined ? undefined : parseReleaseTagName(target);
@@ -46,6 +55,12 @@ export const publishCommand: Command = {
     if (!forge) throw new AnvilError('cli.bad-arguments', 'which forge? pass --forge <url> or set ANVIL_FORGE_URL');
     if (!project) throw new AnvilError('cli.bad-arguments', 'which project? pass --project <name> or set ANVIL_PROJECT');
     if (!admin) throw new AnvilError('auth.missing', 'ANVIL_ADMIN_TOKEN is not set; publishing needs the forge\'s admin token');
+    const override = values['override-refusal'] === true;
+    const reason = values['reason'] as string | undefined;
+    if (override && (reason === undefined || reason.trim() === '')) {
+      throw new AnvilError('cli.bad-arguments', '--override-refusal needs --reason "<why>", for the audit log');
+    }
+    if (!override && reason !== undefined) throw new AnvilError('cli.bad-arguments', '--reason goes with --override-refusal');
     const wait = values['wait'] === undefined ? 60 : Number(values['wait']);
     if (!Number.isFinite(wait) || wait < 0) throw new AnvilError('cli.bad-arguments', `--wait ${String(values['wait'])} is not a number of seconds`);
 
@@ -62,7 +77,7 @@ export const publishCommand: Command = {
       return json;
     };
 
-    const outcome = await call('POST', `${api}/publish`, { set, version }) as { at: string; channels: { channel: string; outcome: string; envelopeId?: string; deliveries: number }[] };
+    const outcome = await call('POST', `${api}/publish`, { set, version, ...(override ? { overrideRefusal: true, reason } : {}) }) as { at: string; channels: { channel: string; outcome: string; envelopeId?: string; deliveries: number }[] };
     const envelopes = outcome.channels.flatMap((c) => (c.envelopeId ? [c.envelopeId] : []));
     if (!values['json']) {
       for (const c of outcome.channels) io.out(`${set}@${version} → ${c.channel}: ${c.outcome === 'published' ? `${c.deliveries} receiver${c.deliveries === 1 ? '' : 's'}` : c.outcome}`);

@@ -17,8 +17,9 @@ export const receiversCommand: Command = {
     FORGE_STORE_HELP,
     '',
     'One line per receiver: instance id, channel, mode (accepting or frozen), status (active,',
-    'stale or gone), the versions it serves, when it was last seen, and the last delivery with its',
-    'HTTP status and reason.',
+    'stale, gone, or revoked: its access token was revoked, so nothing is pushed to it), the',
+    'versions it serves, when it was last seen, and the last delivery with its HTTP status and',
+    'reason.',
   ].join('\n'),
   options: { ...FORGE_STORE_OPTIONS, project: { type: 'string' }, active: { type: 'boolean' }, 'stale-after': { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }, io) {

@@ -1,5 +1,6 @@
 import { AnvilError, closest } from '@anvil/content-schema';
 import { createAccessToken, listAccessTokens, revokeAccessToken, type AccessTokenInfo } from '../../access/access-tokens.ts';
+import { readSecretBox } from '../../forge/secret-box.ts';
 import { colour, EXIT_OK, type CliIO } from '../cli-io.ts';
 import type { Command } from '../command.ts';
 import { FORGE_STORE_HELP, FORGE_STORE_OPTIONS, openForgeStore, type OpenedForgeStore } from '../forge-store-options.ts';
@@ -98,7 +99,11 @@ function stateOf(t: AccessTokenInfo): string {
 }
 
 async function revoke(store: OpenedForgeStore, project: string, idOrPrefix: string, json: boolean, io: CliIO): Promise<number> {
-  const { token, alreadyRevoked } = await revokeAccessToken(store.db, project, idOrPrefix.replace(/…$/, ''), { actor: 'cli' });
+  const { token, alreadyRevoked } = await revokeAccessToken(store.db, project, idOrPrefix.replace(/…$/, ''), {
+    actor: 'cli',
+    // Receivers registered before tokens were linked to them are found by their sealed token.
+    secrets: readSecretBox(store.dataDir),
+  });
   if (json) io.out(JSON.stringify({ ok: true, token, alreadyRevoked }, null, 2));
   else io.out(alreadyRevoked ? `${token.id} (${token.prefix}…) was already revoked at ${shortTime(token.revokedAt)}` : `revoked ${token.id} (${token.prefix}…) of ${project}`);
   return EXIT_OK;
