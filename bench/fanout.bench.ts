@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENVELOPE_FORMAT, canonicalJson, generateSigningKey, signEnvelope, signIntegrity, signWebhook, type Envelope, type SigningKey } from '@anvil/content-schema';
+import { hashToken, tokenPrefix } from '../server/src/access/access-tokens.ts';
 import { enqueueDeliveries } from '../server/src/deliver/delivery-queue.ts';
 import { startPushWorker, type PushWorker } from '../server/src/deliver/push-worker.ts';
 import type { ForgeContext } from '../server/src/forge/forge-context.ts';
@@ -36,7 +37,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PROCESSES = 4;
 const PER_PROCESS = 250;
 const CONCURRENCY = 32;
-const TOKEN = `anvil_${randomBytes(16).toString('hex')}`;
+const TOKEN = `anvil_${randomBytes(32).toString('base64url')}`;
+const TOKEN_ID = 'tok_bench';
 
 interface Pool {
   urls: string[];
@@ -89,9 +91,15 @@ async function startForge(key: SigningKey, dir: string, urls: string[]): Promise
     pushTargets: { allowPrivateNetworks: true },
   };
   const at = storeTime();
+  // The receivers' token, as `anvil token create` stores it (the receivers were started with it
+  // before the store existed), and each receiver linked to it as registration links them: so
+  // every push pays the worker's check that the token is still valid (issue 18).
+  await db.insertInto('access_tokens').values({
+    id: TOKEN_ID, project: 'bench', prefix: tokenPrefix(TOKEN), hash: hashToken(TOKEN), label: 'bench receivers', created_at: at, last_used_at: null, revoked_at: null,
+  }).execute();
   await db.insertInto('receivers').values(urls.map((url, i) => ({
     project: 'bench', instance_id: `receiver-${i}`, url, channel: 'production', mode: 'accepting' as const, ranges: '{}', versions: '{}',
-    push_token: secrets.seal(TOKEN), registered_at: at, last_seen_at: at, gone_at: null,
+    push_token: secrets.seal(TOKEN), token_id: TOKEN_ID, revoked_at: null, registered_at: at, last_seen_at: at, gone_at: null,
     last_delivery_at: null, last_delivery_state: null, last_delivery_status: null, last_delivery_code: null, last_delivery_reason: null,
   }))).execute();
   const worker = startPushWorker(ctx, { concurrency: CONCURRENCY, pollMs: 5_000 });
