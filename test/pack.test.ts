@@ -164,6 +164,11 @@ describe('the packed packages, installed outside the repository', function () {
     const health = await fetch(`${url}/healthz`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.include({ ok: true });
+    // The dashboard and its stylesheet (package.json `files`: assets) work from the bundled dist/.
+    const dashboard = await fetch(`${url}/ui/`);
+    expect(dashboard.status).to.equal(200);
+    expect(await dashboard.text()).to.include('action="/ui/sign-in"');
+    expect((await fetch(`${url}/ui/assets/dashboard.css`)).status).to.equal(200);
 
     const created = await run(path.join(repo, 'node_modules/.bin/anvil'), ['token', 'create', '--project', 'my-prompts', '--label', 'pack test app'], { cwd: forgeDir, env: forgeEnv });
     expect(created.code, created.stderr).to.equal(0);

@@ -212,6 +212,30 @@ export async function storedTokenIds(db: Store, tokens: readonly string[]): Prom
 }
 
 /**
+ * The stored token that `presented` is, in any project, revoked or not (the dashboard's sign-in:
+ * a token names its own project). Found as verifyAccessToken finds one: by prefix, then every
+ * candidate's hash compared in constant time. Nothing is recorded.
+ */
+export async function findAccessToken(db: Store, presented: string): Promise<AccessTokenInfo | undefined> {
+  if (!TOKEN_PATTERN.test(presented)) return undefined;
+  const match = await storedTokenOf(db, presented);
+  return match ? infoOf(match) : undefined;
+}
+
+/** The stored row of a well-formed token: candidates by prefix, each hash compared in constant time. */
+async function storedTokenOf(db: Store, presented: string): Promise<AccessToken | undefined> {
+  const digest = Buffer.from(hashToken(presented), 'hex');
+  const candidates = await db.selectFrom('access_tokens').selectAll().where('prefix', '=', tokenPrefix(presented)).execute();
+  let match: AccessToken | undefined;
+  for (const row of candidates) {
+    const stored = Buffer.from(row.hash, 'hex');
+    // No early exit: each candidate costs the same whether or not an earlier one matched.
+    if (stored.length === digest.length && timingSafeEqual(stored, digest) && match === undefined) match = row;
+  }
+  return match;
+}
+
+/**
  * Checks a presented token against `project`. Candidates are found by their prefix (not a
  * secret), then every candidate's hash is compared in constant time; a token of another project
  * is `auth.forbidden`. On success `last_used_at` is recorded.
@@ -222,14 +246,7 @@ export async function verifyAccessToken(db: Store, project: string, presented: s
   }
   const invalid: TokenCheck = { ok: false, code: 'auth.invalid', reason: 'the access token is not valid', hint: 'check the token; a revoked or mistyped token fails the same way' };
   if (!TOKEN_PATTERN.test(presented)) return invalid;
-  const digest = Buffer.from(hashToken(presented), 'hex');
-  const candidates = await db.selectFrom('access_tokens').selectAll().where('prefix', '=', tokenPrefix(presented)).execute();
-  let match: AccessToken | undefined;
-  for (const row of candidates) {
-    const stored = Buffer.from(row.hash, 'hex');
-    // No early exit: each candidate costs the same whether or not an earlier one matched.
-    if (stored.length === digest.length && timingSafeEqual(stored, digest) && match === undefined) match = row;
-  }
+  const match = await storedTokenOf(db, presented);
   if (!match) return invalid;
   if (match.revoked_at !== null) {
     // Not the token's project: a leaked token, revoked because it leaked, must not name it.

@@ -16,6 +16,8 @@ export interface ForgeMetrics {
   webhookRejections: Counter<'source' | 'reason'>;
   /** API requests the token gate refused, by its code (`auth.missing`, `auth.invalid`, `auth.revoked`, `auth.forbidden`). */
   apiDenials: Counter<'code'>;
+  /** Dashboard sign-ins by outcome (`admin`, `project`, `revoked`, `invalid`): garbage is counted here, not audited (issue 14). */
+  dashboardSignIns: Counter<'outcome'>;
   builds: Counter<'stage' | 'outcome'>;
   deliveries: Counter<'outcome'>;
   queueDepth: Gauge;
@@ -34,6 +36,7 @@ export function createForgeMetrics(options: { defaults?: boolean } = {}): ForgeM
       labelNames: ['source', 'reason'], registers: [registry],
     }),
     apiDenials: new Counter({ name: 'anvil_api_denied_total', help: 'API requests refused by the token gate, by code.', labelNames: ['code'], registers: [registry] }),
+    dashboardSignIns: new Counter({ name: 'anvil_dashboard_sign_ins_total', help: 'Dashboard sign-ins, by outcome (admin, project, revoked, invalid).', labelNames: ['outcome'], registers: [registry] }),
     builds: new Counter({ name: 'anvil_builds_total', help: 'Bundle builds, by stage and outcome (built, reused, failed).', labelNames: ['stage', 'outcome'], registers: [registry] }),
     deliveries: new Counter({ name: 'anvil_deliveries_total', help: 'Push attempts by outcome (delivered, frozen, stale, retry, failed, gone).', labelNames: ['outcome'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'anvil_delivery_queue_depth', help: 'Deliveries waiting to be pushed.', registers: [registry] }),

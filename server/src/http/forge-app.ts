@@ -14,6 +14,7 @@ import type { ForgeContext } from '../forge/forge-context.ts';
 import { gitWebhookHandler } from '../webhooks/git-webhook.ts';
 import { githubWebhookHandler } from '../webhooks/github-webhooks.ts';
 import type { ForgeEventHandler } from '../webhooks/forge-event.ts';
+import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { errorHandler, sendError } from './http-errors.ts';
 import { pullRoutes } from './pull-routes.ts';
@@ -52,6 +53,10 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
   const webhooks = [githubWebhookHandler(ctx, options.onEvent), gitWebhookHandler(ctx, options.onEvent)] as const;
   app.post('/webhooks/github', webhooks[0]);
   app.post('/webhooks/git', webhooks[1]);
+
+  // The dashboard (issue 15): HTML pages with their own session and errors.
+  app.get('/', (_req, res) => res.redirect(303, '/ui/'));
+  app.use('/ui', dashboardRoutes(ctx));
 
   const project = Router({ mergeParams: true });
   // The gate first: nothing — the body, the project's existence — is looked at for a caller

@@ -70,12 +70,15 @@ export interface AuditQuery {
   project?: string | undefined;
   kind?: string | undefined;
   limit?: number | undefined;
+  /** Only rows older than this sequence number: the next page of a listing, newest first. */
+  before?: number | undefined;
 }
 
 export async function listAudit(db: Store, query: AuditQuery = {}): Promise<AuditRow[]> {
   let q = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(query.limit ?? 100);
   if (query.project !== undefined) q = q.where('project', '=', query.project);
   if (query.kind !== undefined) q = q.where('kind', 'like', `${query.kind}%`);
+  if (query.before !== undefined) q = q.where('seq', '<', query.before);
   return (await q.execute()).reverse();
 }
 

@@ -243,6 +243,43 @@ export interface GitHubPostTable {
   updated_at: string;
 }
 
+export type DashboardRole = 'viewer' | 'publisher' | 'admin';
+
+/**
+ * A dashboard session (migration 007, dashboard/dashboard-session.ts): the cookie holds 256
+ * random bits; only their SHA-256 is stored, so a copy of the store signs nobody in.
+ */
+export interface DashboardSessionTable {
+  /** SHA-256 (hex) of the session id. */
+  id_hash: string;
+  role: DashboardRole;
+  /** The project a project token's session is confined to; null for the admin's. */
+  project: string | null;
+  /** The access token (id) it signed in with: revoking the token ends the session. Null for the admin's. */
+  token_id: string | null;
+  /** Who, for the audit log: `admin` or `token:<prefix>`. */
+  actor: string;
+  /** The synchronizer token every POST form of this session carries (CSRF). */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A role granted to a project access token on the dashboard (migration 007); without one it is a viewer. */
+export interface DashboardGrantTable {
+  token_id: string;
+  project: string;
+  role: DashboardRole;
+  granted_at: string;
+  granted_by: string;
+}
+
+// Declaration merging, as for trusted_trees above.
+export interface Database {
+  dashboard_sessions: DashboardSessionTable;
+  dashboard_grants: DashboardGrantTable;
+}
+
 /** Append-only; each row's `hash` covers its content and the previous row's hash. */
 export interface AuditTable {
   seq: Generated<number>;
@@ -281,3 +318,4 @@ export type NewDelivery = Insertable<DeliveryTable>;
 export type DeliveryUpdate = Updateable<DeliveryTable>;
 export type AuditRow = Selectable<AuditTable>;
 export type AccessToken = Selectable<AccessTokenTable>;
+export type DashboardSession = Selectable<DashboardSessionTable>;

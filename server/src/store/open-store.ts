@@ -15,6 +15,7 @@ import * as githubPosts from './migrations/003-github-posts.ts';
 import * as releaseDecisions from './migrations/004-release-decisions.ts';
 import * as receiverTokens from './migrations/005-receiver-tokens.ts';
 import * as trustedTrees from './migrations/006-trusted-trees.ts';
+import * as dashboard from './migrations/007-dashboard.ts';
 
 export type Store = Kysely<Database>;
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '004-release-decisions': releaseDecisions,
   '005-receiver-tokens': receiverTokens,
   '006-trusted-trees': trustedTrees,
+  '007-dashboard': dashboard,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,0 +1,301 @@
+/**
+ * The dashboard's pages as pure functions of data → HTML (issue 15). Every value goes through
+ * the `html` tag, which escapes it; the pages use no inline script or style (the forge answers
+ * with a Content-Security-Policy that forbids them), only /ui/assets/dashboard.{css,js}.
+ */
+import type { AccessTokenInfo } from '../access/access-tokens.ts';
+import { ago, describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
+import type { AuditVerification } from '../store/audit-log.ts';
+import type { AuditRow } from '../store/database.ts';
+import type { Paging, ProjectSets } from './dashboard-data.ts';
+import { may, type DashboardUser } from './dashboard-roles.ts';
+import { html, type Html, type HtmlValue } from './html.ts';
+
+export type Section = 'projects' | 'receivers' | 'tokens' | 'audit';
+
+export interface LayoutData {
+  title: string;
+  /** Who is signed in, with the session's CSRF token for the sign-out form; absent on the sign-in page. */
+  signedIn?: { user: DashboardUser; csrf: string } | undefined;
+  section?: Section | undefined;
+  forgeName: string;
+  body: Html;
+}
+
+export function layout(data: LayoutData): Html {
+  const nav: { section: Section; label: string; show: boolean }[] = [
+    { section: 'projects', label: 'Projects', show: true },
+    { section: 'receivers', label: 'Receivers', show: true },
+    { section: 'tokens', label: 'Tokens', show: data.signedIn ? may(data.signedIn.user, 'manage-tokens') : false },
+    { section: 'audit', label: 'Audit', show: true },
+  ];
+  const who = data.signedIn?.user;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${data.title} · ${data.forgeName} · Anvil</title>
+<link rel="stylesheet" href="/ui/assets/dashboard.css">
+<script src="/ui/assets/dashboard.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <span class="brand">Anvil · ${data.forgeName}</span>
+  ${data.signedIn && who ? html`<nav aria-label="Sections"><ul>
+    ${nav.filter((n) => n.show).map((n) => html`<li><a href="/ui/${n.section}"${n.section === data.section ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
+  </ul></nav>
+  <form class="who" method="post" action="/ui/sign-out">
+    <span>${who.actor} · ${who.role}${who.project !== null ? html` of <strong>${who.project}</strong>` : ''}</span>
+    <input type="hidden" name="_csrf" value="${data.signedIn.csrf}">
+    <button type="submit">Sign out</button>
+  </form>` : ''}
+</header>
+<main id="main">
+<h1>${data.title}</h1>
+${data.body}
+</main>
+</body>
+</html>
+`;
+}
+
+function time(iso: string | null, now: number): Html {
+  if (iso === null) return html`<span class="muted">—</span>`;
+  return html`<time datetime="${iso}" title="${iso}">${ago(iso, now)}</time>`;
+}
+
+/** Previous / next links that keep the page's other query parameters. */
+function pager(p: Paging, base: string, params: Record<string, string | undefined>): Html {
+  if (p.pages <= 1) return html``;
+  const href = (page: number) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+    q.set('page', String(page));
+    return `${base}?${q.toString()}`;
+  };
+  return html`<nav class="pager" aria-label="Pages">
+  ${p.page > 1 ? html`<a href="${href(p.page - 1)}" rel="prev">← Previous</a>` : ''}
+  <span>Page ${p.page} of ${p.pages} (${p.total})</span>
+  ${p.page < p.pages ? html`<a href="${href(p.page + 1)}" rel="next">Next →</a>` : ''}
+</nav>`;
+}
+
+function notice(kind: 'error' | 'ok', text: string | undefined): Html {
+  if (!text) return html``;
+  return html`<p class="notice notice-${kind}" role="${kind === 'error' ? 'alert' : 'status'}">${text}</p>`;
+}
+
+export interface SignInPageData {
+  forgeName: string;
+  csrf: string;
+  error?: string | undefined;
+}
+
+export function signInPage(data: SignInPageData): Html {
+  return layout({
+    title: 'Sign in', forgeName: data.forgeName,
+    body: html`${notice('error', data.error)}
+<form class="card sign-in" method="post" action="/ui/sign-in">
+  <input type="hidden" name="_csrf" value="${data.csrf}">
+  <label for="token">Admin token or project access token</label>
+  <input id="token" name="token" type="password" autocomplete="current-password" required autofocus spellcheck="false">
+  <p class="hint" id="token-hint">The forge's admin token signs you in as admin; a project token (<code>anvil_…</code>) as a viewer of its project.</p>
+  <button type="submit">Sign in</button>
+</form>`,
+  });
+}
+
+export interface PageFrame {
+  forgeName: string;
+  user: DashboardUser;
+  csrf: string;
+}
+
+function page(frame: PageFrame, section: Section | undefined, title: string, body: Html): Html {
+  return layout({ title, forgeName: frame.forgeName, section, signedIn: { user: frame.user, csrf: frame.csrf }, body });
+}
+
+const CHANNELS = ['production', 'staging', 'development'] as const;
+
+export function projectsPage(frame: PageFrame, projects: readonly ProjectSets[], options: { single?: boolean } = {}): Html {
+  const body = projects.length === 0
+    ? html`<p>This forge has no projects you can see.</p>`
+    : projects.map((p) => html`<section class="project" aria-labelledby="project-${p.project}">
+<h2 id="project-${p.project}">${options.single ? p.project : html`<a href="/ui/projects/${encodeURIComponent(p.project)}">${p.project}</a>`}</h2>
+${p.sets.length === 0 ? html`<p class="muted">Nothing built yet.</p>` : html`<table>
+<caption class="sr-only">Sets of ${p.project}</caption>
+<thead><tr><th scope="col">Set</th><th scope="col">Mode</th>${CHANNELS.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">Last release</th></tr></thead>
+<tbody>
+${p.sets.map((s) => html`<tr>
+  <th scope="row">${s.name}</th>
+  <td><span class="badge mode-${s.mode ?? 'unknown'}">${s.mode ?? '?'}</span></td>
+  ${CHANNELS.map((c) => html`<td>${s.channels[c] ?? html`<span class="muted">—</span>`}</td>`)}
+  <td>${s.lastRelease ? html`${s.lastRelease.version} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
+</tr>`)}
+</tbody>
+</table>`}
+${pager(p.paging, `/ui/projects/${encodeURIComponent(p.project)}`, {})}
+</section>`);
+  return page(frame, 'projects', options.single && projects[0] ? `Project ${projects[0].project}` : 'Projects', html`${body}`);
+}
+
+export interface ReceiversPageData {
+  receivers: readonly ReceiverView[];
+  paging: Paging;
+  channel: string | undefined;
+  now: number;
+}
+
+export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
+  const showProject = frame.user.project === null;
+  const rows = data.receivers.map((r) => html`<tr class="status-${r.status}">
+  ${showProject ? html`<td>${r.project}</td>` : ''}
+  <th scope="row" class="mono">${r.instanceId}</th>
+  <td>${r.channel}</td>
+  <td>${r.mode}</td>
+  <td><span class="badge status-${r.status}">${r.status}</span></td>
+  <td>${Object.entries(r.versions).map(([set, version]) => html`<span class="mono">${set}@${version}</span> `) as HtmlValue[]}${Object.keys(r.versions).length === 0 ? html`<span class="muted">—</span>` : ''}</td>
+  <td>${time(r.lastSeenAt, data.now)}</td>
+  <td>${describeDelivery(r.lastDelivery, data.now)}</td>
+</tr>`);
+  return page(frame, 'receivers', 'Receivers', html`<form class="filters" method="get" action="/ui/receivers">
+  <label for="channel">Channel</label>
+  <select id="channel" name="channel">
+    <option value="">all channels</option>
+    ${CHANNELS.map((c) => html`<option value="${c}"${data.channel === c ? html` selected` : ''}>${c}</option>`)}
+  </select>
+  <button type="submit">Filter</button>
+</form>
+${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}.</p>` : html`<table>
+<caption class="sr-only">Receivers</caption>
+<thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`}
+${pager(data.paging, '/ui/receivers', { channel: data.channel })}`);
+}
+
+export interface TokensPageData {
+  tokens: readonly AccessTokenInfo[];
+  projects: readonly string[];
+  now: number;
+  /** A token just created: shown this once. */
+  created?: { token: string; project: string; label: string } | undefined;
+  error?: string | undefined;
+  message?: string | undefined;
+  /** What the create form had, when it is shown again with an error. */
+  form?: { project: string; label: string } | undefined;
+}
+
+export function tokensPage(frame: PageFrame, data: TokensPageData): Html {
+  const created = data.created ? html`<section class="card created" aria-labelledby="created-title">
+<h2 id="created-title">New token for ${data.created.project}</h2>
+<p>Copy it now: the forge keeps only its hash and cannot show it again.</p>
+<label for="new-token">Token${data.created.label ? html` “${data.created.label}”` : ''}</label>
+<div class="copy-row">
+  <input id="new-token" class="mono" type="text" readonly value="${data.created.token}">
+  <button type="button" data-copy="new-token">Copy</button>
+</div>
+</section>` : '';
+  const rows = data.tokens.map((t) => html`<tr class="${t.revokedAt ? 'revoked' : ''}">
+  <td>${t.project}</td>
+  <th scope="row" class="mono">${t.prefix}…</th>
+  <td>${t.label || html`<span class="muted">—</span>`}</td>
+  <td>${time(t.createdAt, data.now)}</td>
+  <td>${time(t.lastUsedAt, data.now)}</td>
+  <td><span class="badge ${t.revokedAt ? 'status-revoked' : 'status-active'}">${t.revokedAt ? 'revoked' : 'active'}</span></td>
+  <td>${t.revokedAt ? '' : html`<form method="post" action="/ui/tokens/revoke">
+    <input type="hidden" name="_csrf" value="${frame.csrf}">
+    <input type="hidden" name="project" value="${t.project}">
+    <input type="hidden" name="id" value="${t.id}">
+    <button type="submit" class="danger" aria-label="Revoke ${t.prefix}… (${t.label})">Revoke</button>
+  </form>`}</td>
+</tr>`);
+  return page(frame, 'tokens', 'Access tokens', html`${notice('error', data.error)}${notice('ok', data.message)}${created}
+<form class="card create" method="post" action="/ui/tokens">
+  <h2>Create a token</h2>
+  <input type="hidden" name="_csrf" value="${frame.csrf}">
+  <div class="field">
+    <label for="project">Project</label>
+    <select id="project" name="project" required>
+      ${data.projects.map((p) => html`<option value="${p}"${data.form?.project === p ? html` selected` : ''}>${p}</option>`)}
+    </select>
+  </div>
+  <div class="field">
+    <label for="label">Label</label>
+    <input id="label" name="label" type="text" maxlength="200" value="${data.form?.label ?? ''}" aria-describedby="label-hint">
+    <p class="hint" id="label-hint">Where it is used, e.g. “web app production”.</p>
+  </div>
+  <button type="submit">Create token</button>
+</form>
+${data.tokens.length === 0 ? html`<p>No tokens yet.</p>` : html`<table>
+<caption class="sr-only">Access tokens</caption>
+<thead><tr><th scope="col">Project</th><th scope="col">Prefix</th><th scope="col">Label</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`}`);
+}
+
+export interface AuditPageData {
+  rows: readonly AuditRow[];
+  kind: string | undefined;
+  verification: AuditVerification;
+  /** The `before` of the next (older) page; absent on the last one. */
+  older?: number | undefined;
+  /** Whether this is not the newest page. */
+  paged: boolean;
+  now: number;
+}
+
+export function auditPage(frame: PageFrame, data: AuditPageData): Html {
+  const v = data.verification;
+  const chain = v.ok
+    ? html`<p class="notice notice-ok" role="status">Chain verified: all ${v.rows} rows link and hash correctly.</p>`
+    : html`<p class="notice notice-error" role="alert">Chain broken at row ${v.seq}: ${v.reason}</p>`;
+  const q = (extra: Record<string, string>) => {
+    const params = new URLSearchParams();
+    if (data.kind) params.set('kind', data.kind);
+    for (const [k, value] of Object.entries(extra)) params.set(k, value);
+    const s = params.toString();
+    return s ? `/ui/audit?${s}` : '/ui/audit';
+  };
+  return page(frame, 'audit', 'Audit log', html`${chain}
+<form class="filters" method="get" action="/ui/audit">
+  <label for="kind">Kind starts with</label>
+  <input id="kind" name="kind" type="text" value="${data.kind ?? ''}" placeholder="e.g. token. or dashboard." maxlength="100">
+  <button type="submit">Filter</button>
+</form>
+${data.rows.length === 0 ? html`<p>No entries.</p>` : html`<table>
+<caption class="sr-only">Audit entries, newest first</caption>
+<thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Project</th><th scope="col">Kind</th><th scope="col">Subject</th><th scope="col">Actor</th><th scope="col">Detail</th></tr></thead>
+<tbody>${data.rows.map((r) => html`<tr>
+  <td>${r.seq}</td>
+  <td>${time(r.at, data.now)}</td>
+  <td>${r.project ?? html`<span class="muted">—</span>`}</td>
+  <td class="mono">${r.kind}</td>
+  <td class="mono">${r.subject}</td>
+  <td>${r.actor}</td>
+  <td class="mono detail">${r.detail === '{}' ? '' : r.detail}</td>
+</tr>`)}</tbody>
+</table>`}
+<nav class="pager" aria-label="Pages">
+  ${data.paged ? html`<a href="${q({})}">← Newest</a>` : ''}
+  ${data.older !== undefined ? html`<a href="${q({ before: String(data.older) })}" rel="next">Older →</a>` : ''}
+</nav>`);
+}
+
+export interface ErrorPageData {
+  forgeName: string;
+  status: number;
+  title: string;
+  message: string;
+  signedIn?: { user: DashboardUser; csrf: string } | undefined;
+}
+
+export function errorPage(data: ErrorPageData): Html {
+  return layout({
+    title: data.title, forgeName: data.forgeName, signedIn: data.signedIn,
+    body: html`<p class="notice notice-error" role="alert">${data.message}</p>
+<p><a href="/ui/projects">Back to the projects</a></p>`,
+  });
+}
