@@ -3,6 +3,8 @@
  * data for the page functions (dashboard-pages.ts). Lists are paged here, so that a page costs
  * the same with ten sets or ten thousand.
  */
+import type { Bundle } from '@anvil/content-schema';
+import type { DependencyPartials } from '@anvil/client';
 import type { Store } from '../store/open-store.ts';
 
 export interface Paging {
@@ -69,4 +71,48 @@ async function newestMode(db: Store, project: string, set: string): Promise<stri
   } catch {
     return null;
   }
+}
+
+export interface SetVersionRow {
+  version: string;
+  stage: 'release' | 'head';
+  at: string;
+}
+
+/** Every stored version of a set, newest first: what the compare form offers. */
+export async function setVersions(db: Store, project: string, set: string): Promise<SetVersionRow[]> {
+  const rows = await db.selectFrom('bundles').select(['version', 'stage', 'created_at'])
+    .where('project', '=', project).where('set_name', '=', set).orderBy('created_at', 'desc').execute();
+  const seen = new Set<string>();
+  const out: SetVersionRow[] = [];
+  for (const r of rows) {
+    if (seen.has(r.version)) continue;
+    seen.add(r.version);
+    out.push({ version: r.version, stage: r.stage, at: r.created_at });
+  }
+  return out;
+}
+
+export interface StoredSetVersion {
+  bundle: Bundle;
+  /** The partials of the sets it depends on, from their stored bundles, as a receiver has them. */
+  dependencyPartials: DependencyPartials;
+}
+
+/** One stored version of a set with its dependencies' partials, or undefined when the store has no such version. */
+export async function storedSetVersion(db: Store, project: string, set: string, version: string): Promise<StoredSetVersion | undefined> {
+  const bundle = await storedBundle(db, project, set, version);
+  if (!bundle) return undefined;
+  const dependencyPartials: DependencyPartials = {};
+  for (const [dep, depVersion] of Object.entries(bundle.dependencies)) {
+    const found = await storedBundle(db, project, dep, depVersion);
+    if (found) dependencyPartials[dep] = found.partials;
+  }
+  return { bundle, dependencyPartials };
+}
+
+async function storedBundle(db: Store, project: string, set: string, version: string): Promise<Bundle | undefined> {
+  const row = await db.selectFrom('bundles').select('body').where('project', '=', project).where('set_name', '=', set)
+    .where('version', '=', version).orderBy('created_at').limit(1).executeTakeFirst();
+  return row ? JSON.parse(row.body) as Bundle : undefined;
 }

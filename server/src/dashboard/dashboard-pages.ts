@@ -7,8 +7,11 @@ import type { AccessTokenInfo } from '../access/access-tokens.ts';
 import { ago, describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
 import type { AuditVerification } from '../store/audit-log.ts';
 import type { AuditRow } from '../store/database.ts';
-import type { Paging, ProjectSets } from './dashboard-data.ts';
+import type { Paging, ProjectSets, SetVersionRow } from './dashboard-data.ts';
+import type { PromptDiff } from '../diff/rendered-diff.ts';
+import type { ContractDiff } from '../release/contract-diff.ts';
 import { may, type DashboardUser } from './dashboard-roles.ts';
+import type { PromptView, RenderOutcome, SetVersionView } from './set-version-view.ts';
 import { html, type Html, type HtmlValue } from './html.ts';
 
 export type Section = 'projects' | 'receivers' | 'tokens' | 'audit';
@@ -119,6 +122,18 @@ function page(frame: PageFrame, section: Section | undefined, title: string, bod
 
 const CHANNELS = ['production', 'staging', 'development'] as const;
 
+function setPath(project: string, set: string): string {
+  return `/ui/projects/${encodeURIComponent(project)}/sets/${encodeURIComponent(set)}`;
+}
+
+function versionPath(project: string, set: string, version: string): string {
+  return `${setPath(project, set)}/versions/${encodeURIComponent(version)}`;
+}
+
+function versionLink(project: string, set: string, version: string): Html {
+  return html`<a href="${versionPath(project, set, version)}">${version}</a>`;
+}
+
 export function projectsPage(frame: PageFrame, projects: readonly ProjectSets[], options: { single?: boolean } = {}): Html {
   const body = projects.length === 0
     ? html`<p>This forge has no projects you can see.</p>`
@@ -126,13 +141,14 @@ export function projectsPage(frame: PageFrame, projects: readonly ProjectSets[],
 <h2 id="project-${p.project}">${options.single ? p.project : html`<a href="/ui/projects/${encodeURIComponent(p.project)}">${p.project}</a>`}</h2>
 ${p.sets.length === 0 ? html`<p class="muted">Nothing built yet.</p>` : html`<table>
 <caption class="sr-only">Sets of ${p.project}</caption>
-<thead><tr><th scope="col">Set</th><th scope="col">Mode</th>${CHANNELS.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">Last release</th></tr></thead>
+<thead><tr><th scope="col">Set</th><th scope="col">Mode</th>${CHANNELS.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">Last release</th><th scope="col"><span class="sr-only">Compare</span></th></tr></thead>
 <tbody>
 ${p.sets.map((s) => html`<tr>
   <th scope="row">${s.name}</th>
   <td><span class="badge mode-${s.mode ?? 'unknown'}">${s.mode ?? '?'}</span></td>
-  ${CHANNELS.map((c) => html`<td>${s.channels[c] ?? html`<span class="muted">—</span>`}</td>`)}
-  <td>${s.lastRelease ? html`${s.lastRelease.version} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
+  ${CHANNELS.map((c) => html`<td>${s.channels[c] ? versionLink(p.project, s.name, s.channels[c]) : html`<span class="muted">—</span>`}</td>`)}
+  <td>${s.lastRelease ? html`${versionLink(p.project, s.name, s.lastRelease.version)} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
+  <td><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a></td>
 </tr>`)}
 </tbody>
 </table>`}
@@ -298,4 +314,109 @@ export function errorPage(data: ErrorPageData): Html {
     body: html`<p class="notice notice-error" role="alert">${data.message}</p>
 <p><a href="/ui/projects">Back to the projects</a></p>`,
   });
+}
+
+/** An element id for a prompt or variant: ids and variant names are `[a-z0-9._-]`, escaped anyway. */
+function promptKey(p: { id: string; variant?: string | undefined }): string {
+  return p.variant === undefined ? p.id : `${p.id}--${p.variant}`;
+}
+
+function promptName(p: { id: string; variant?: string | undefined }): string {
+  return p.variant === undefined ? p.id : `${p.id} (${p.variant})`;
+}
+
+function outcome(o: RenderOutcome, label: string): Html {
+  if (!o.ok) return html`<p class="notice notice-error" role="alert"><code>${o.code}</code>: ${o.reason}</p>`;
+  return html`${o.missing.length > 0 ? html`<p class="notice notice-warn">Required but not given: ${o.missing.join(', ')}</p>` : ''}
+<pre class="rendered" aria-label="${label}">${o.text}</pre>`;
+}
+
+export interface SetVersionPageData {
+  project: string;
+  view: SetVersionView;
+}
+
+export function setVersionPage(frame: PageFrame, data: SetVersionPageData): Html {
+  const v = data.view;
+  const base = versionPath(data.project, v.set, v.version);
+  const section = (p: PromptView) => {
+    const key = promptKey(p);
+    const name = promptName(p);
+    const previewed = v.preview && v.preview.prompt === p.id && (v.preview.variant ?? undefined) === p.variant ? v.preview : undefined;
+    return html`<section class="prompt" id="prompt-${key}" aria-labelledby="title-${key}">
+<h2 id="title-${key}">${name}</h2>
+${p.description ? html`<p class="muted">${p.description}</p>` : ''}
+<h3>Rendered with sample inputs</h3>
+${outcome(p.sample, `${name} rendered with sample inputs`)}
+<details><summary>Sample inputs</summary><pre>${p.sampleInputs}</pre></details>
+<details><summary>Template</summary><pre class="template">${p.template}</pre></details>
+<details><summary>Input schema</summary>${p.inputSchema ? html`<pre>${p.inputSchema}</pre>` : html`<p class="muted">This prompt declares no input schema.</p>`}</details>
+<form class="preview" method="get" action="${base}#prompt-${key}">
+  <input type="hidden" name="prompt" value="${p.id}">
+  ${p.variant !== undefined ? html`<input type="hidden" name="variant" value="${p.variant}">` : ''}
+  <label for="vars-${key}">Preview ${name} with inputs (JSON)</label>
+  <textarea id="vars-${key}" name="vars" rows="5" spellcheck="false" aria-describedby="vars-hint-${key}">${previewed ? previewed.vars : p.sampleInputs}</textarea>
+  <p class="hint" id="vars-hint-${key}">One JSON object of variables, e.g. <code>{"name": "Ada"}</code>. Rendered on the forge by the same renderer as the receivers; nothing is saved.</p>
+  <button type="submit">Preview</button>
+</form>
+${previewed ? html`<div class="preview-result" id="preview-${key}"><h3>Preview</h3>${outcome(previewed.outcome, `${name} preview`)}</div>` : ''}
+</section>`;
+  };
+  const unknownPreview = v.preview && !v.prompts.some((p) => p.id === v.preview!.prompt && p.variant === (v.preview!.variant ?? undefined))
+    ? html`<p class="notice notice-error" role="alert"><code>preview.unknown-prompt</code>: ${v.set}@${v.version} has no prompt ${promptName({ id: v.preview.prompt, variant: v.preview.variant })}.</p>`
+    : '';
+  return page(frame, 'projects', `${v.set}@${v.version}`, html`<p><a href="/ui/projects/${encodeURIComponent(data.project)}">← ${data.project}</a> · <a href="${setPath(data.project, v.set)}/compare?to=${encodeURIComponent(v.version)}">Compare with another version</a></p>
+<dl class="facts">
+  <dt>Stage</dt><dd>${v.stage}</dd>
+  <dt>Mode</dt><dd><span class="badge mode-${v.mode}">${v.mode}</span></dd>
+  <dt>Commit</dt><dd class="mono">${v.commit}</dd>
+  <dt>Integrity</dt><dd class="mono">${v.integrity}</dd>
+</dl>
+${unknownPreview}
+${v.prompts.length === 0 ? html`<p>This version has no prompts.</p>` : html`<nav aria-label="Prompts"><ul class="toc">${v.prompts.map((p) => html`<li><a href="#prompt-${promptKey(p)}">${promptName(p)}</a></li>`)}</ul></nav>
+${v.prompts.map(section)}`}`);
+}
+
+export interface ComparePageData {
+  project: string;
+  set: string;
+  versions: readonly SetVersionRow[];
+  from?: string | undefined;
+  to?: string | undefined;
+  error?: string | undefined;
+  result?: { contract: ContractDiff; prompts: readonly PromptDiff[] } | undefined;
+}
+
+function patchLines(patch: string): HtmlValue[] {
+  return patch.split('\n').map((line) => {
+    const kind = line.startsWith('+++') || line.startsWith('---') ? 'file'
+      : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : 'same';
+    return html`<span class="diff-${kind}">${line}</span>
+`;
+  });
+}
+
+export function comparePage(frame: PageFrame, data: ComparePageData): Html {
+  const options = (chosen: string | undefined) => data.versions.map((r) => html`<option value="${r.version}"${chosen === r.version ? html` selected` : ''}>${r.version}${r.stage === 'head' ? ' (head build)' : ''}</option>`);
+  const r = data.result;
+  const changed = r ? r.prompts.filter((p) => p.status !== 'unchanged') : [];
+  const result = r && data.from && data.to ? html`<h2>${data.set}: ${data.from} → ${data.to}</h2>
+<p>${r.contract.impact === 'none' ? 'No contract changes.' : html`Needs a <strong>${r.contract.impact}</strong> release:`}</p>
+${r.contract.changes.length > 0 ? html`<ul class="changes">${r.contract.changes.map((c) => html`<li><span class="badge impact-${c.impact}">${c.impact}</span> ${c.subject === 'set' ? '' : html`<code>${c.subject}</code>: `}${c.message}</li>`)}</ul>` : ''}
+<p>${changed.length} of ${r.prompts.length} prompts and variants render differently.</p>
+${changed.map((p) => html`<section class="prompt-diff" aria-labelledby="diff-${promptKey(p)}">
+<h3 id="diff-${promptKey(p)}">${promptName(p)} <span class="badge diff-status-${p.status}">${p.status}</span></h3>
+<p class="muted">Inputs: <code>${JSON.stringify(p.inputs)}</code></p>
+<pre class="patch" aria-label="Diff of ${promptName(p)}">${patchLines(p.patch)}</pre>
+</section>`)}` : '';
+  return page(frame, 'projects', `Compare ${data.set}`, html`<p><a href="/ui/projects/${encodeURIComponent(data.project)}">← ${data.project}</a></p>
+${notice('error', data.error)}
+${data.versions.length === 0 ? html`<p>The forge has no version of ${data.set}.</p>` : html`<form class="filters" method="get" action="${setPath(data.project, data.set)}/compare">
+  <label for="from">From</label>
+  <select id="from" name="from" required>${options(data.from)}</select>
+  <label for="to">To</label>
+  <select id="to" name="to" required>${options(data.to)}</select>
+  <button type="submit">Compare</button>
+</form>`}
+${result}`);
 }

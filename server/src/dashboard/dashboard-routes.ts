@@ -16,8 +16,11 @@ import { packageFile } from '../package-root.ts';
 import { listReceivers } from '../receivers/list-receivers.ts';
 import { appendAudit, listAudit, verifyAuditChain } from '../store/audit-log.ts';
 import type { DashboardSession } from '../store/database.ts';
-import { paging, projectSets } from './dashboard-data.ts';
-import { auditPage, errorPage, projectsPage, receiversPage, signInPage, tokensPage, type PageFrame } from './dashboard-pages.ts';
+import { paging, projectSets, setVersions, storedSetVersion } from './dashboard-data.ts';
+import { renderedDiff } from '../diff/rendered-diff.ts';
+import { diffContract } from '../release/contract-diff.ts';
+import { MAX_PREVIEW_VARS, setVersionView } from './set-version-view.ts';
+import { auditPage, comparePage, errorPage, projectsPage, setVersionPage, receiversPage, signInPage, tokensPage, type PageFrame } from './dashboard-pages.ts';
 import { may, seesProject, type DashboardAction } from './dashboard-roles.ts';
 import { cookieFlags, csrfValid, endSession, newSecret, readSession, sameSecret, SESSION_COOKIE, SESSION_TTL_MS, SIGN_IN_COOKIE, userOf } from './dashboard-session.ts';
 import { signIn } from './dashboard-sign-in.ts';
@@ -176,6 +179,46 @@ export function dashboardRoutes(ctx: ForgeContext): Router {
     // An unknown project and one the user may not see answer alike.
     if (!visibleProjects(res).includes(name)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
     send(res, 200, projectsPage(frameOf(ctx, res), [await projectSets(ctx.db, name, req.query['page'])], { single: true }));
+  });
+
+  router.get('/projects/:project/sets/:set/versions/:version', async (req, res) => {
+    const { project, set, version } = req.params as { project: string; set: string; version: string };
+    if (!visibleProjects(res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    const stored = await storedSetVersion(ctx.db, project, set, version);
+    if (!stored) return refuse(res, 404, 'Not found', `The forge has no version ${version} of ${set} in ${project}.`);
+    // A preview changes nothing, so it is a GET: the inputs are in the URL, checked and bounded by setVersionView.
+    const prompt = queryText(req, 'prompt');
+    const vars = req.query['vars'];
+    const preview = prompt !== undefined
+      ? { prompt, variant: queryText(req, 'variant'), vars: typeof vars === 'string' ? vars.slice(0, MAX_PREVIEW_VARS + 1) : '' }
+      : undefined;
+    send(res, 200, setVersionPage(frameOf(ctx, res), { project, view: setVersionView(stored.bundle, stored.dependencyPartials, preview) }));
+  });
+
+  router.get('/projects/:project/sets/:set/compare', async (req, res) => {
+    const { project, set } = req.params as { project: string; set: string };
+    if (!visibleProjects(res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    const versions = await setVersions(ctx.db, project, set);
+    if (versions.length === 0) return refuse(res, 404, 'Not found', `The forge has no version of ${set} in ${project}.`);
+    const from = queryText(req, 'from');
+    const to = queryText(req, 'to');
+    const frame = frameOf(ctx, res);
+    // Without a choice yet, the form offers the two newest versions.
+    const shown = { project, set, versions, from: from ?? versions[1]?.version ?? versions[0]!.version, to: to ?? versions[0]!.version };
+    if (from === undefined && to === undefined) return send(res, 200, comparePage(frame, shown));
+    const known = new Set(versions.map((v) => v.version));
+    const unknown = [from, to].filter((v) => v === undefined || !known.has(v));
+    if (unknown.length > 0) {
+      const which = unknown.map((v) => (v === undefined ? 'nothing' : `"${v}"`)).join(' and ');
+      return send(res, 400, comparePage(frame, { ...shown, error: `compare.unknown-version: choose two versions of ${set} the forge has (got ${which}).` }));
+    }
+    const before = (await storedSetVersion(ctx.db, project, set, from!))!;
+    const after = (await storedSetVersion(ctx.db, project, set, to!))!;
+    const prompts = renderedDiff(
+      { label: from!, bundle: before.bundle, dependencyPartials: before.dependencyPartials },
+      { label: to!, bundle: after.bundle, dependencyPartials: after.dependencyPartials },
+    );
+    send(res, 200, comparePage(frame, { ...shown, result: { contract: diffContract(before.bundle, after.bundle), prompts } }));
   });
 
   router.get('/receivers', async (req, res) => {

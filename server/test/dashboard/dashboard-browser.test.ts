@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { storeTime } from '../../src/store/open-store.ts';
 import { listAudit } from '../../src/store/audit-log.ts';
 import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
@@ -14,9 +15,11 @@ import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../suppor
 const CHROMIUM = process.env['ANVIL_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../../test-artifacts/dashboard');
 const XSS_RECEIVER = '<script>window.__xss = "receiver"</script>';
+const XSS_PROMPT = '<script>window.__xss=1</script>';
+const XSS_INPUT = '<img src=x onerror="window.__xss=2">';
 const XSS_LABEL = '<img src=x onerror="window.__xss = \'label\'"><script>window.__xss = "label"</script>';
 
-describe('dashboard in Chromium: sign in, browse, tokens, roles, CSRF, escaping', function () {
+describe('dashboard in Chromium: sign in, browse, preview, compare, tokens, roles, CSRF, escaping', function () {
   this.timeout(60_000);
   let published: PublishedForge;
   let browser: Browser;
@@ -53,6 +56,14 @@ describe('dashboard in Chromium: sign in, browse, tokens, roles, CSRF, escaping'
     mkdirSync(ARTIFACTS, { recursive: true });
     published = await startPublishedForge();
     url = published.forge.url;
+    // A second release of core, with a prompt whose text is a script, to compare and to preview.
+    await published.repo.commit('core 1.1.0', {
+      'prompts/core/tone.md': '---\ndescription: house tone\n---\nBe kind, brief and clear.',
+      'prompts/core/note.md': `---\ninput:\n  schema:\n    name: string\n---\nHello {{name}}. ${XSS_PROMPT}`,
+    });
+    await published.repo.tag('core@1.1.0', { message: formatReleaseMessage({ set: 'core', version: '1.1.0', dependencies: {} }) });
+    await published.forge.sync('acme');
+    await published.forge.settle();
     await addReceiver('web-1', 'production', Date.now(), { state: 'delivered', status: 200, code: '', reason: '' });
     await addReceiver(XSS_RECEIVER, 'development', Date.now(), { state: 'failed', status: 422, code: 'envelope.integrity', reason: '<b>bad</b>' });
     await addReceiver('web-stale', 'production', Date.now() - 3_600_000);
@@ -72,12 +83,69 @@ describe('dashboard in Chromium: sign in, browse, tokens, roles, CSRF, escaping'
     const { page } = admin;
     const acme = page.locator('section.project', { has: page.getByRole('heading', { name: 'acme' }) });
     const core = acme.locator('tr', { has: page.getByRole('rowheader', { name: 'core' }) });
-    expect(await core.innerText()).to.match(/locked/).and.match(/1\.0\.0/);
+    expect(await core.innerText()).to.match(/locked/).and.match(/1\.1\.0/);
     const support = acme.locator('tr', { has: page.getByRole('rowheader', { name: 'support' }) });
     expect(await support.innerText()).to.include('live').and.include(published.headVersion);
     await shot(page, 'projects');
     await page.getByRole('link', { name: 'acme' }).click();
     await page.getByRole('heading', { name: 'Project acme' }).waitFor();
+  });
+
+  it('opens a set version from projects → sets: each prompt rendered, its template and schema, a script in a prompt shown as text', async () => {
+    const { page } = admin;
+    await page.goto(`${url}/ui/projects`);
+    const core = page.locator('section.project', { has: page.getByRole('heading', { name: 'acme' }) }).locator('tr', { has: page.getByRole('rowheader', { name: 'core' }) });
+    // Each channel's version and the last release link to the version page; the last is the release.
+    expect(await core.getByRole('link', { name: '1.1.0' }).count()).to.equal(4);
+    await core.getByRole('link', { name: '1.1.0' }).last().click();
+    await page.getByRole('heading', { name: 'core@1.1.0' }).waitFor();
+    const note = page.locator('#prompt-note');
+    expect(await note.getByLabel('note rendered with sample inputs').innerText()).to.equal(`Hello ‹name›. ${XSS_PROMPT}`);
+    expect(await note.locator('pre.template').textContent()).to.equal(`Hello {{name}}. ${XSS_PROMPT}`);
+    expect(await page.locator('#prompt-tone').getByLabel('tone rendered with sample inputs').innerText()).to.equal('Be kind, brief and clear.');
+    expect(await page.locator('script:not([src])').count()).to.equal(0);
+    expect(await xss(page)).to.equal(undefined);
+    await note.getByText('Input schema').click();
+    expect(await note.locator('details pre').last().innerText()).to.include('"name"');
+    await shot(page, 'set-version');
+  });
+
+  it('previews a prompt with new inputs, rendered on the forge and escaped; bad JSON is a clear message', async () => {
+    const { page } = admin;
+    const note = page.locator('#prompt-note');
+    await note.getByLabel('Preview note with inputs (JSON)').fill(JSON.stringify({ name: XSS_INPUT }));
+    await note.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/prompt=note/);
+    expect(await page.locator('#prompt-note').getByLabel('note preview').innerText()).to.equal(`Hello ${XSS_INPUT}. ${XSS_PROMPT}`);
+    expect(await page.locator('#prompt-note img').count()).to.equal(0);
+    expect(await xss(page)).to.equal(undefined);
+    await shot(page, 'set-version-preview');
+    await page.locator('#prompt-note').getByLabel('Preview note with inputs (JSON)').fill('{name: Ada');
+    await page.locator('#prompt-note').getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/vars=%7Bname/);
+    expect(await page.locator('#prompt-note').getByRole('alert').innerText()).to.include('preview.invalid-json').and.include('not valid JSON');
+  });
+
+  it('compares two versions of a set with the same rendered diff as anvil diff, escaped', async () => {
+    const { page } = admin;
+    await page.goto(`${url}/ui/projects`);
+    await page.getByRole('link', { name: 'Compare versions of core' }).click();
+    await page.getByLabel('From').selectOption('1.0.0');
+    await page.getByLabel('To').selectOption('1.1.0');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.waitForURL(/from=1\.0\.0&to=1\.1\.0/);
+    expect(await page.getByRole('heading', { name: 'core: 1.0.0 → 1.1.0' }).count()).to.equal(1);
+    expect(await page.locator('main').innerText()).to.include('Needs a minor release').and.include('prompt note was added');
+    const added = await page.locator('.diff-add').allInnerTexts();
+    expect(added).to.include('+Be kind, brief and clear.').and.include(`+Hello ‹name›. ${XSS_PROMPT}`);
+    expect(await page.locator('.diff-del').allInnerTexts()).to.include('-Be kind and brief.');
+    expect(await xss(page)).to.equal(undefined);
+    await shot(page, 'compare');
+    const refused = await page.goto(`${url}/ui/projects/acme/sets/core/compare?from=9.9.9&to=1.1.0`);
+    expect(refused?.status()).to.equal(400);
+    expect(await page.getByRole('alert').innerText()).to.include('compare.unknown-version').and.include('"9.9.9"');
+    const missing = await page.goto(`${url}/ui/projects/acme/sets/core/versions/9.9.9`);
+    expect(missing?.status()).to.equal(404);
   });
 
   it('lists receivers with status and last delivery, highlights stale ones, filters by channel, and escapes ids', async () => {
