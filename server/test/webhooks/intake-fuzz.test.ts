@@ -180,17 +180,10 @@ function githubCase(r: Random, examples: { event: string; payload: Json }[], pin
     event = example.event;
   }
   const { body, note } = mutateBody(r, original);
-  const signatureKind = r.int(replay ? 7 : 6);
-  const signature = [
-    () => undefined,
-    () => '',
-    () => `sha256=${r.hex(64)}`,
-    () => `sha256=${createHmac('sha256', 'not the secret').update(body).digest('hex')}`,
-    () => r.pick(['sha1=abc', 'sha256=', `sha256=${r.hex(63)}`, r.text(r.int(100)), `sha256=${r.hex(64).toUpperCase()}`]),
-    () => `sha256=${createHmac('sha256', GITHUB_SECRET).update(original).digest('hex')}${body.equals(original) ? '0' : ''}`,
-    // The captured signature: right for the captured body, which then must keep its delivery id.
-    () => ping.headers['x-hub-signature-256'],
-  ][signatureKind]!();
+  // The captured signature (a replay) is right for the captured body, which then must keep its delivery id.
+  const { kind: signatureKind, value: signature } = signatureCase(r, GITHUB_SECRET, original, body,
+    () => ['sha1=abc', 'sha256=', `sha256=${r.hex(63)}`, r.text(r.int(100)), `sha256=${r.hex(64).toUpperCase()}`],
+    replay ? ping.headers['x-hub-signature-256'] : undefined);
   const validSignature = signature === ping.headers['x-hub-signature-256'] && body.equals(ping.body);
   const delivery = validSignature || (replay && r.chance(0.5))
     ? ping.headers['x-github-delivery']
@@ -205,6 +198,27 @@ function githubCase(r: Random, examples: { event: string; payload: Json }[], pin
     note: `github ${event}${replay ? ' (captured)' : ''}: ${note}; signature #${signatureKind}`,
     mayDrop: extra.huge,
   };
+}
+
+/**
+ * A webhook signature header of one of the kinds a sender gets wrong, or for a replay the
+ * captured one, and which kind it is (for the case's note). The right secret is only ever used
+ * over the body before it was mutated, never over a new body as sent.
+ */
+function signatureCase(
+  r: Random, secret: string, original: Buffer, body: Buffer, malformed: () => string[], captured: string | undefined,
+): { kind: number; value: string | undefined } {
+  const kinds: (() => string | undefined)[] = [
+    () => undefined,
+    () => '',
+    () => `sha256=${r.hex(64)}`,
+    () => `sha256=${createHmac('sha256', 'not the secret').update(body).digest('hex')}`,
+    () => r.pick(malformed()),
+    () => `sha256=${createHmac('sha256', secret).update(original).digest('hex')}${body.equals(original) ? '0' : ''}`,
+    ...(captured === undefined ? [] : [() => captured]),
+  ];
+  const kind = r.int(kinds.length);
+  return { kind, value: kinds[kind]!() };
 }
 
 function gitCase(r: Random, captured: Captured): Case {
@@ -224,18 +238,10 @@ function gitCase(r: Random, captured: Captured): Case {
     original = Buffer.from(JSON.stringify({ project, delivery, updates }));
   }
   const { body, note } = mutateBody(r, original);
-  const signatureKind = r.int(replay ? 7 : 6);
-  const signature = [
-    () => undefined,
-    () => '',
-    () => `sha256=${r.hex(64)}`,
-    () => `sha256=${createHmac('sha256', 'not the secret').update(body).digest('hex')}`,
-    () => r.pick(['sha1=abc', 'sha256=', r.text(r.int(100)), ` sha256=${r.hex(64)} `]),
-    // The right secret over the body before it was mutated (and never over a new body as sent).
-    () => `sha256=${createHmac('sha256', GIT_SECRET).update(original).digest('hex')}${body.equals(original) ? '0' : ''}`,
-    // The captured signature; the delivery id inside the body is signed, so a replay is a duplicate at most.
-    () => captured.headers['x-anvil-signature-256'],
-  ][signatureKind]!();
+  // The captured signature (a replay): the delivery id inside the body is signed, so a replay is a duplicate at most.
+  const { kind: signatureKind, value: signature } = signatureCase(r, GIT_SECRET, original, body,
+    () => ['sha1=abc', 'sha256=', r.text(r.int(100)), ` sha256=${r.hex(64)} `],
+    replay ? captured.headers['x-anvil-signature-256'] : undefined);
   const delivery = replay && r.chance(0.6)
     ? captured.headers['x-anvil-delivery']
     : sometimes(r, 0.93, () => r.chance(0.85) ? randomUUIDFrom(r) : r.pick(['', r.text(r.int(200)), 'a'.repeat(200)]));
