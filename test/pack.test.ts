@@ -189,6 +189,24 @@ describe('the packed packages, installed outside the repository', function () {
     const appEnv = { ANVIL_TOKEN: token };
     await npxOk(app, ['anvil-live', 'connect', '--forge', forge!.url, '--project', 'my-prompts', '--channel', 'development', '--set', 'hello@^1.0.0'], appEnv);
     await npxOk(app, ['anvil-live', 'install'], appEnv);
+    // A pull from the installed forge, checked by the installed client: the envelope statement
+    // the forge signed (project, channel, bundles), and each bundle against the channel's rules.
+    const envelope = await fetch(`${forge!.url}/api/v1/projects/my-prompts/envelope?channel=development`, { headers: { authorization: `Bearer ${token}` } });
+    expect(envelope.status).to.equal(200);
+    expect(((await envelope.json()) as { envelopeSignatures?: unknown[] }).envelopeSignatures).to.have.length.greaterThan(0);
+    await writeFile(path.join(app, 'pull.js'), [
+      "import { createClientFromConfig } from '@anvil/client';",
+      "const anvil = await createClientFromConfig('anvil-live.json', { readyTimeoutMs: 0, pollMs: 0 });",
+      "console.log(JSON.stringify({ ...(await anvil.sync()), version: anvil.status().sets['hello']?.version }));",
+      'await anvil.close();',
+      '',
+    ].join('\n'));
+    const pulled = await node(app, ['pull.js'], appEnv);
+    expect(pulled.code, pulled.stderr).to.equal(0);
+    const pull = JSON.parse(pulled.stdout) as { code: string; version: string };
+    expect(pull.code).to.be.oneOf(['applied', 'unchanged', 'not-modified']);
+    // The development channel serves the live set's newest build (a head build after the release).
+    expect(pull.version).to.match(/^1\.0\.\d+/);
     await writeFile(path.join(app, 'app.js'), [
       "import { createClientFromConfig } from '@anvil/client';",
       "const anvil = await createClientFromConfig('anvil-live.json');",
@@ -203,7 +221,7 @@ describe('the packed packages, installed outside the repository', function () {
     expect(started.code, started.stderr).to.equal(0);
     const { text, served } = JSON.parse(started.stdout) as { text: string; served: Record<string, unknown> };
     expect(text).to.include('Ada');
-    expect(served).to.deep.include({ set: 'hello', version: '1.0.0' });
+    expect(served).to.deep.include({ set: 'hello', version: pull.version });
   });
 
   it('a TypeScript app compiled with plain tsc: a misspelt id and a wrong variable type fail, correct calls compile', async function () {
