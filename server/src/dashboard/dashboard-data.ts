@@ -5,7 +5,9 @@
  */
 import type { Bundle } from '@anvil/content-schema';
 import type { DependencyPartials } from '@anvil/client';
+import type { SetReviewState } from '../store/database.ts';
 import type { Store } from '../store/open-store.ts';
+import type { ReviewDetail } from '../review/review-state.ts';
 
 export interface Paging {
   page: number;
@@ -25,11 +27,36 @@ export function paging(total: number, requested: unknown, pageSize: number): Pag
 
 export interface SetSummary {
   name: string;
-  /** The mode of the newest bundle built for it (`live`, `review`, `locked`), or null if unreadable. */
+  /** `live`, `review` or `locked`: as the default branch last had it, else as the set's newest bundle records it; null if unknown. */
   mode: string | null;
   /** Channel → the version it serves now (channel_heads). */
   channels: Record<string, string>;
   lastRelease: { version: string; at: string } | null;
+  /**
+   * Where review of the set stands on the default branch (set_states). Null, or absent, when the
+   * forge has not followed the branch since it began to keep this, or the set left the branch.
+   */
+  review?: SetReviewSummary | null;
+  /** Open pull requests that change the set, by number. Absent reads as none. */
+  pulls?: PullSummary[];
+}
+
+export interface SetReviewSummary {
+  state: SetReviewState;
+  /** Commits not reviewed yet, oldest first. */
+  unreviewed: string[];
+}
+
+/** `pending`: open, but its check's verdict is not recorded (a row from before the forge kept it). */
+export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'pending';
+
+export interface PullSummary {
+  number: number;
+  conclusion: CheckConclusion;
+  /** The check's title, as posted on GitHub. */
+  title?: string;
+  /** The pull request's page on GitHub. */
+  url?: string;
 }
 
 export interface ProjectSets {
@@ -40,27 +67,80 @@ export interface ProjectSets {
 
 export const SETS_PER_PAGE = 25;
 
+/**
+ * A page of the project's sets: those built and those on the default branch, so that a review
+ * set with changes pending and no release yet is listed too. One query per kind of fact for the
+ * page's sets, never one per set (except the mode of sets the branch no longer has).
+ */
 export async function projectSets(db: Store, project: string, page: unknown, pageSize: number = SETS_PER_PAGE): Promise<ProjectSets> {
-  const count = await db.selectFrom('bundles').select((eb) => eb.fn.count<number>('set_name').distinct().as('n')).where('project', '=', project).executeTakeFirst();
+  const known = db.selectFrom('bundles').select('set_name').where('project', '=', project)
+    .union(db.selectFrom('set_states').select('set_name').where('project', '=', project));
+  const count = await db.selectFrom(known.as('known')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   const p = paging(Number(count?.n ?? 0), page, pageSize);
-  const names = (await db.selectFrom('bundles').select('set_name').distinct().where('project', '=', project)
+  const names = (await db.selectFrom(known.as('known')).select('set_name')
     .orderBy('set_name').limit(pageSize).offset(p.offset).execute()).map((r) => r.set_name);
   if (names.length === 0) return { project, sets: [], paging: p };
   const heads = await db.selectFrom('channel_heads').select(['set_name', 'channel', 'version'])
     .where('project', '=', project).where('set_name', 'in', names).orderBy('channel').execute();
   const releases = await db.selectFrom('bundles').select(['set_name', 'version', 'created_at'])
     .where('project', '=', project).where('set_name', 'in', names).where('stage', '=', 'release').orderBy('created_at').execute();
+  const states = new Map((await db.selectFrom('set_states').select(['set_name', 'mode', 'review', 'unreviewed'])
+    .where('project', '=', project).where('set_name', 'in', names).execute()).map((r) => [r.set_name, r]));
+  const pulls = await openPulls(db, project, names);
   const sets: SetSummary[] = [];
   for (const name of names) {
     const channels: Record<string, string> = {};
     for (const h of heads) if (h.set_name === name) channels[h.channel] = h.version;
     const last = releases.filter((r) => r.set_name === name).at(-1);
-    sets.push({ name, mode: await newestMode(db, project, name), channels, lastRelease: last ? { version: last.version, at: last.created_at } : null });
+    const state = states.get(name);
+    sets.push({
+      name, mode: state ? state.mode : await newestMode(db, project, name), channels,
+      lastRelease: last ? { version: last.version, at: last.created_at } : null,
+      review: state ? { state: state.review, unreviewed: commitList(state.unreviewed) } : null,
+      pulls: pulls.get(name) ?? [],
+    });
   }
   return { project, sets, paging: p };
 }
 
-/** The set's mode as its newest bundle records it: the bundle is the one definition of it. */
+/** The project's open pull requests, per set they change (as their last check recorded). */
+async function openPulls(db: Store, project: string, sets: readonly string[]): Promise<Map<string, PullSummary[]>> {
+  const rows = await db.selectFrom('reviews').select(['pull_number', 'detail'])
+    .where('project', '=', project).where('state', '=', 'open').orderBy('pull_number').execute();
+  const wanted = new Set(sets);
+  const bySet = new Map<string, PullSummary[]>();
+  for (const row of rows) {
+    let detail: Partial<ReviewDetail>;
+    try {
+      detail = JSON.parse(row.detail) as Partial<ReviewDetail>;
+    } catch {
+      continue;
+    }
+    const pull: PullSummary = {
+      number: row.pull_number, conclusion: detail.check?.conclusion ?? 'pending',
+      ...(detail.check ? { title: detail.check.title } : {}), ...(detail.url !== undefined ? { url: detail.url } : {}),
+    };
+    for (const set of detail.changedSets ?? []) {
+      if (!wanted.has(set)) continue;
+      bySet.set(set, [...(bySet.get(set) ?? []), pull]);
+    }
+  }
+  return bySet;
+}
+
+function commitList(text: string): string[] {
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? list.filter((c): c is string => typeof c === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The set's mode as its newest bundle records it, for sets the default branch no longer has or
+ * the forge has not followed since migration 008: it parses the bundle, so it is the slow way.
+ */
 async function newestMode(db: Store, project: string, set: string): Promise<string | null> {
   const row = await db.selectFrom('bundles').select('body').where('project', '=', project).where('set_name', '=', set)
     .orderBy('created_at', 'desc').limit(1).executeTakeFirst();

@@ -10,7 +10,7 @@ import type { AuditRow } from '../store/database.ts';
 import type { Paging, ProjectSets, SetVersionRow } from './dashboard-data.ts';
 import type { PromptDiff } from '../diff/rendered-diff.ts';
 import type { ContractDiff } from '../release/contract-diff.ts';
-import { may, type DashboardUser } from './dashboard-roles.ts';
+import { DASHBOARD_ROLES, may, type DashboardRole, type DashboardUser } from './dashboard-roles.ts';
 export type { PageFrame } from './dashboard-layout.ts';
 import { CHANNELS, layout, notice, page, pager, setPath, time, versionLink, versionPath, type PageFrame } from './dashboard-layout.ts';
 import type { PromptView, RenderOutcome, SetVersionView } from './set-version-view.ts';
@@ -37,20 +37,47 @@ export function signInPage(data: SignInPageData): Html {
 }
 
 export function projectsPage(frame: PageFrame, projects: readonly ProjectSets[], options: { single?: boolean } = {}): Html {
+  type Row = ProjectSets['sets'][number];
+  const publisher = may(frame.user, 'publish');
+  // A dash with the reason for those who hover or use a screen reader.
+  const none = (why: string) => html`<span class="muted" title="${why}"><span aria-hidden="true">—</span><span class="sr-only">${why}</span></span>`;
+  const review = (s: Row): Html => {
+    const r = s.review;
+    if (!r) return none('not known yet: the forge records it when the default branch next moves');
+    if (r.state === 'not-needed') return none('no review needed: a live set publishes every change');
+    if (r.state === 'no-reviews') return none('no review on this project (no GitHub review): its releases are the review');
+    if (r.state === 'reviewed') return html`<span class="badge review-reviewed">reviewed</span>`;
+    const n = r.unreviewed.length;
+    if (n === 0) {
+      return html`<span class="badge review-pending" title="its content carries a change no approved pull request covered">unreviewed content</span>`;
+    }
+    const shown = r.unreviewed.slice(0, 20);
+    return html`<details class="unreviewed"><summary><span class="badge review-pending">${n} ${n === 1 ? 'commit' : 'commits'} pending review</span></summary>
+<ul class="shas">${shown.map((c) => html`<li><code title="${c}">${c.slice(0, 7)}</code></li>`)}${n > shown.length ? html`<li class="muted">and ${n - shown.length} more</li>` : ''}</ul></details>`;
+  };
+  const pulls = (s: Row): Html => {
+    const open = s.pulls ?? [];
+    if (open.length === 0) return html`<span class="muted">none</span>`;
+    return html`<ul class="pulls">${open.map((pr) => html`<li>${pr.url !== undefined ? html`<a href="${pr.url}">#${pr.number}</a>` : html`#${pr.number}`}
+  <span class="badge check-${pr.conclusion}"${pr.title !== undefined ? html` title="${pr.title}"` : ''}>${pr.conclusion}</span>${pr.title !== undefined ? html`<span class="sr-only">: ${pr.title}</span>` : ''}</li>`)}</ul>`;
+  };
   const body = projects.length === 0
     ? html`<p>This forge has no projects you can see.</p>`
     : projects.map((p) => html`<section class="project" aria-labelledby="project-${p.project}">
 <h2 id="project-${p.project}">${options.single ? p.project : html`<a href="/ui/projects/${encodeURIComponent(p.project)}">${p.project}</a>`}</h2>
 ${p.sets.length === 0 ? html`<p class="muted">Nothing built yet.</p>` : html`<table>
 <caption class="sr-only">Sets of ${p.project}</caption>
-<thead><tr><th scope="col">Set</th><th scope="col">Mode</th>${CHANNELS.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">Last release</th><th scope="col"><span class="sr-only">Compare</span></th></tr></thead>
+<thead><tr><th scope="col">Set</th><th scope="col">Mode</th>${CHANNELS.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">Last release</th><th scope="col">Unreviewed</th><th scope="col">Pull requests</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
 <tbody>
 ${p.sets.map((s) => html`<tr>
   <th scope="row">${s.name}</th>
   <td><span class="badge mode-${s.mode ?? 'unknown'}">${s.mode ?? '?'}</span></td>
   ${CHANNELS.map((c) => html`<td>${s.channels[c] ? versionLink(p.project, s.name, s.channels[c]) : html`<span class="muted">—</span>`}</td>`)}
   <td>${s.lastRelease ? html`${versionLink(p.project, s.name, s.lastRelease.version)} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
-  <td><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a></td>
+  <td class="review">${review(s)}</td>
+  <td class="pull-requests">${pulls(s)}</td>
+  <td class="actions"><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a>${
+    publisher && s.lastRelease ? html` · <a href="${setPath(p.project, s.name)}/publish" aria-label="Publish ${s.name} to LIVE">Publish</a>` : ''}</td>
 </tr>`)}
 </tbody>
 </table>`}
@@ -63,6 +90,9 @@ export interface ReceiversPageData {
   receivers: readonly ReceiverView[];
   paging: Paging;
   channel: string | undefined;
+  /** The `set@version` filter as typed. */
+  serves?: string | undefined;
+  error?: string | undefined;
   now: number;
 }
 
@@ -84,14 +114,18 @@ export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
     <option value="">all channels</option>
     ${CHANNELS.map((c) => html`<option value="${c}"${data.channel === c ? html` selected` : ''}>${c}</option>`)}
   </select>
+  <label for="serves">Serves</label>
+  <input id="serves" name="serves" type="text" maxlength="150" placeholder="set@version" value="${data.serves ?? ''}" aria-describedby="serves-hint" spellcheck="false">
   <button type="submit">Filter</button>
+  <span class="hint" id="serves-hint">e.g. <code>core@1.2.0</code>: only receivers serving that version</span>
 </form>
-${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}.</p>` : html`<table>
+${notice('error', data.error)}
+${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}${data.serves && !data.error ? html` serving ${data.serves}` : ''}.</p>` : html`<table>
 <caption class="sr-only">Receivers</caption>
 <thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`}
-${pager(data.paging, '/ui/receivers', { channel: data.channel })}`);
+${pager(data.paging, '/ui/receivers', { channel: data.channel, serves: data.serves })}`);
 }
 
 export interface TokensPageData {
@@ -104,6 +138,8 @@ export interface TokensPageData {
   message?: string | undefined;
   /** What the create form had, when it is shown again with an error. */
   form?: { project: string; label: string } | undefined;
+  /** Token id → its dashboard role, for tokens with a grant (the others sign in as viewers). */
+  grants?: ReadonlyMap<string, DashboardRole> | undefined;
 }
 
 export function tokensPage(frame: PageFrame, data: TokensPageData): Html {
@@ -123,6 +159,16 @@ export function tokensPage(frame: PageFrame, data: TokensPageData): Html {
   <td>${time(t.createdAt, data.now)}</td>
   <td>${time(t.lastUsedAt, data.now)}</td>
   <td><span class="badge ${t.revokedAt ? 'status-revoked' : 'status-active'}">${t.revokedAt ? 'revoked' : 'active'}</span></td>
+  <td>${t.revokedAt ? html`<span class="muted">—</span>` : html`<form class="inline" method="post" action="/ui/tokens/role">
+    <input type="hidden" name="_csrf" value="${frame.csrf}">
+    <input type="hidden" name="project" value="${t.project}">
+    <input type="hidden" name="id" value="${t.id}">
+    <label class="sr-only" for="role-${t.id}">Dashboard role of ${t.prefix}…</label>
+    <select id="role-${t.id}" name="role">
+      ${DASHBOARD_ROLES.map((r) => html`<option value="${r}"${(data.grants?.get(t.id) ?? 'viewer') === r ? html` selected` : ''}>${r}</option>`)}
+    </select>
+    <button type="submit" class="secondary" aria-label="Set the role of ${t.prefix}…">Set role</button>
+  </form>`}</td>
   <td>${t.revokedAt ? '' : html`<form method="post" action="/ui/tokens/revoke">
     <input type="hidden" name="_csrf" value="${frame.csrf}">
     <input type="hidden" name="project" value="${t.project}">
@@ -149,7 +195,7 @@ export function tokensPage(frame: PageFrame, data: TokensPageData): Html {
 </form>
 ${data.tokens.length === 0 ? html`<p>No tokens yet.</p>` : html`<table>
 <caption class="sr-only">Access tokens</caption>
-<thead><tr><th scope="col">Project</th><th scope="col">Prefix</th><th scope="col">Label</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+<thead><tr><th scope="col">Project</th><th scope="col">Prefix</th><th scope="col">Label</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col">Dashboard role</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`}`);
 }
@@ -267,6 +313,13 @@ ${previewed ? html`<div class="preview-result" id="preview-${key}"><h3>Preview</
   const unknownPreview = v.preview && !v.prompts.some((p) => p.id === v.preview!.prompt && p.variant === (v.preview!.variant ?? undefined))
     ? html`<p class="notice notice-error" role="alert"><code>preview.unknown-prompt</code>: ${v.set}@${v.version} has no prompt ${promptName({ id: v.preview.prompt, variant: v.preview.variant })}.</p>`
     : '';
+  // One page of prompts at a time (set-version-view.ts); every page can be reached by the
+  // name of its first prompt, ids being sorted, without paging through the ones before it.
+  const g = v.paging;
+  const pages = g.pages <= 1 ? '' : html`<p class="muted">Prompts ${g.offset + 1}–${Math.min(g.offset + g.pageSize, g.total)} of ${g.total}, page ${g.page} of ${g.pages}.</p>
+<details><summary>All ${g.pages} pages, by their first prompt</summary>
+<ol class="toc">${v.pageStarts.map((id, i) => html`<li><a href="${base}?page=${i + 1}"${i + 1 === g.page ? html` aria-current="page"` : ''}>${id}</a></li>`)}</ol>
+</details>`;
   return page(frame, 'projects', `${v.set}@${v.version}`, html`<p><a href="/ui/projects/${encodeURIComponent(data.project)}">← ${data.project}</a> · <a href="${setPath(data.project, v.set)}/compare?to=${encodeURIComponent(v.version)}">Compare with another version</a></p>
 <dl class="facts">
   <dt>Stage</dt><dd>${v.stage}</dd>
@@ -275,8 +328,10 @@ ${previewed ? html`<div class="preview-result" id="preview-${key}"><h3>Preview</
   <dt>Integrity</dt><dd class="mono">${v.integrity}</dd>
 </dl>
 ${unknownPreview}
-${v.prompts.length === 0 ? html`<p>This version has no prompts.</p>` : html`<nav aria-label="Prompts"><ul class="toc">${v.prompts.map((p) => html`<li><a href="#prompt-${promptKey(p)}">${promptName(p)}</a></li>`)}</ul></nav>
-${v.prompts.map(section)}`}`);
+${v.prompts.length === 0 ? html`<p>This version has no prompts.</p>` : html`${pages}
+<nav aria-label="Prompts"><ul class="toc">${v.prompts.map((p) => html`<li><a href="#prompt-${promptKey(p)}">${promptName(p)}</a></li>`)}</ul></nav>
+${v.prompts.map(section)}
+${pager(g, base, {})}`}`);
 }
 
 export interface ComparePageData {
@@ -286,7 +341,10 @@ export interface ComparePageData {
   from?: string | undefined;
   to?: string | undefined;
   error?: string | undefined;
-  result?: { contract: ContractDiff; prompts: readonly PromptDiff[] } | undefined;
+  /** Branches and release tags of the project's mirror, offered for typing a ref. */
+  refs?: { branches: readonly string[]; tags: readonly string[] } | undefined;
+  /** `labels`: what each side turned out to be (`main (3f2c1a9)`), for the heading. */
+  result?: { contract: ContractDiff; prompts: readonly PromptDiff[]; labels?: { from: string; to: string } | undefined } | undefined;
 }
 
 function patchLines(patch: string): HtmlValue[] {
@@ -300,9 +358,12 @@ function patchLines(patch: string): HtmlValue[] {
 
 export function comparePage(frame: PageFrame, data: ComparePageData): Html {
   const options = (chosen: string | undefined) => data.versions.map((r) => html`<option value="${r.version}"${chosen === r.version ? html` selected` : ''}>${r.version}${r.stage === 'head' ? ' (head build)' : ''}</option>`);
+  // A side that is not a stored version was typed as a ref: it goes back in the text field.
+  const typed = (side: string | undefined) => (side !== undefined && !data.versions.some((v) => v.version === side) ? side : '');
+  const refs = data.refs ?? { branches: [], tags: [] };
   const r = data.result;
   const changed = r ? r.prompts.filter((p) => p.status !== 'unchanged') : [];
-  const result = r && data.from && data.to ? html`<h2>${data.set}: ${data.from} → ${data.to}</h2>
+  const result = r && data.from && data.to ? html`<h2>${data.set}: ${r.labels?.from ?? data.from} → ${r.labels?.to ?? data.to}</h2>
 <p>${r.contract.impact === 'none' ? 'No contract changes.' : html`Needs a <strong>${r.contract.impact}</strong> release:`}</p>
 ${r.contract.changes.length > 0 ? html`<ul class="changes">${r.contract.changes.map((c) => html`<li><span class="badge impact-${c.impact}">${c.impact}</span> ${c.subject === 'set' ? '' : html`<code>${c.subject}</code>: `}${c.message}</li>`)}</ul>` : ''}
 <p>${changed.length} of ${r.prompts.length} prompts and variants render differently.</p>
@@ -311,13 +372,25 @@ ${changed.map((p) => html`<section class="prompt-diff" aria-labelledby="diff-${p
 <p class="muted">Inputs: <code>${JSON.stringify(p.inputs)}</code></p>
 <pre class="patch" aria-label="Diff of ${promptName(p)}">${patchLines(p.patch)}</pre>
 </section>`)}` : '';
+  // The selects keep their names and come first, so a compare of two versions keeps its URL
+  // (`?from=…&to=…`); the ref fields, named for the diff's before and after sides, follow.
+  const refField = (id: string, name: string, label: string, value: string) => html`<label for="${id}">${label}</label>
+    <input id="${id}" name="${name}" type="text" value="${value}" list="compare-refs" autocomplete="off" spellcheck="false" aria-describedby="compare-hint">`;
   return page(frame, 'projects', `Compare ${data.set}`, html`<p><a href="/ui/projects/${encodeURIComponent(data.project)}">← ${data.project}</a></p>
 ${notice('error', data.error)}
-${data.versions.length === 0 ? html`<p>The forge has no version of ${data.set}.</p>` : html`<form class="filters" method="get" action="${setPath(data.project, data.set)}/compare">
-  <label for="from">From</label>
-  <select id="from" name="from" required>${options(data.from)}</select>
-  <label for="to">To</label>
-  <select id="to" name="to" required>${options(data.to)}</select>
+${data.versions.length === 0 ? html`<p>The forge has no version of ${data.set}.</p>` : html`<form method="get" action="${setPath(data.project, data.set)}/compare">
+  <div class="filters">
+    <label for="from">From</label>
+    <select id="from" name="from" required>${options(data.from)}</select>
+    <label for="to">To</label>
+    <select id="to" name="to" required>${options(data.to)}</select>
+  </div>
+  <div class="filters">
+    ${refField('from-ref', 'from_ref', 'Before (branch, tag or commit)', typed(data.from))}
+    ${refField('to-ref', 'to_ref', 'After (branch, tag or commit)', typed(data.to))}
+  </div>
+  <datalist id="compare-refs">${refs.branches.map((b) => html`<option value="${b}">branch</option>`)}${refs.tags.map((t) => html`<option value="${t}">release tag</option>`)}</datalist>
+  <p class="hint" id="compare-hint">Pick two stored versions, or type a branch (<code>main</code>), a tag (<code>${data.set}@1.0.0</code>) or a commit id (7 to 40 hex digits) in Before or After: a typed ref wins over the version picked in From or To. Refs are read from the forge's copy of the repository as of its last sync, and built on the forge.</p>
   <button type="submit">Compare</button>
 </form>`}
 ${result}`);

@@ -24,6 +24,13 @@ import { auditPage, comparePage, errorPage, projectsPage, setVersionPage, receiv
 import { may, seesProject, type DashboardAction } from './dashboard-roles.ts';
 import { cookieFlags, csrfValid, endSession, newSecret, readSession, sameSecret, SESSION_COOKIE, SESSION_TTL_MS, SIGN_IN_COOKIE, userOf } from './dashboard-session.ts';
 import { signIn } from './dashboard-sign-in.ts';
+import { rolloutsPage } from './rollouts-page.ts';
+import { rolloutsOverview } from './rollouts-view.ts';
+import { parseServesFilter } from './receivers-filter.ts';
+import { listGrants, setGrant } from './dashboard-grants.ts';
+import { openCompareSource, resolveCompareSides } from './compare-sides.ts';
+import { dashboardPublishRoutes } from './dashboard-publish-routes.ts';
+import { allowFor, field, frameOf, queryText, refusal, send, sessionOf, visibleProjects } from './dashboard-http.ts';
 import type { Html } from './html.ts';
 
 const RECEIVERS_PER_PAGE = 50;
@@ -32,7 +39,7 @@ const AUDIT_PER_PAGE = 50;
 const SIGN_IN_TTL_MS = 3_600_000;
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
@@ -52,42 +59,19 @@ function asset(name: string): string {
   return text;
 }
 
-function sessionOf(res: Response): DashboardSession {
-  const session = res.locals['dashboardSession'] as DashboardSession | undefined;
-  if (!session) throw new Error('the dashboard route is not behind the session check');
-  return session;
+export interface DashboardOptions {
+  /** Starts the push worker at once after a publish. */
+  wake: () => void;
 }
 
-function frameOf(ctx: ForgeContext, res: Response): PageFrame {
-  const session = sessionOf(res);
-  return { forgeName: ctx.name, user: userOf(session), csrf: session.csrf_token };
-}
-
-function send(res: Response, status: number, page: Html): void {
-  res.status(status).type('html').send(page.toString());
-}
-
-function field(req: Request, name: string): string {
-  const body = req.body as Record<string, unknown> | undefined;
-  const value = body?.[name];
-  return typeof value === 'string' ? value : '';
-}
-
-function queryText(req: Request, name: string): string | undefined {
-  const value = req.query[name];
-  return typeof value === 'string' && value !== '' ? value.slice(0, 200) : undefined;
-}
-
-export function dashboardRoutes(ctx: ForgeContext): Router {
+export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): Router {
   const router = Router();
   const refusals = rateLimitedLog(ctx.logger);
   const sessionCookie = cookieFlags(ctx.publicUrl, SESSION_TTL_MS);
   const signInCookie = cookieFlags(ctx.publicUrl, SIGN_IN_TTL_MS);
 
-  const refuse = (res: Response, status: number, title: string, message: string): void => {
-    const session = res.locals['dashboardSession'] as DashboardSession | undefined;
-    send(res, status, errorPage({ forgeName: ctx.name, status, title, message, signedIn: session ? { user: userOf(session), csrf: session.csrf_token } : undefined }));
-  };
+  const refuse = refusal(ctx);
+  const allow = allowFor(refuse);
 
   router.use((_req, res, next) => {
     res.set(SECURITY_HEADERS);
@@ -145,13 +129,6 @@ export function dashboardRoutes(ctx: ForgeContext): Router {
     next();
   });
 
-  const allow = (action: DashboardAction) => (_req: Request, res: Response, next: NextFunction) => {
-    if (may(userOf(sessionOf(res)), action)) return next();
-    refuse(res, 403, 'Not allowed', action === 'manage-tokens'
-      ? 'Only the forge\'s admin can see and manage access tokens. Sign in with the admin token.'
-      : 'Your role does not allow this.');
-  };
-
   router.post('/sign-out', async (_req, res) => {
     const session = sessionOf(res);
     const cookies = res.locals['cookies'] as Record<string, string | undefined>;
@@ -162,28 +139,24 @@ export function dashboardRoutes(ctx: ForgeContext): Router {
   });
 
   router.get('/', (_req, res) => res.redirect(303, '/ui/projects'));
-
-  const visibleProjects = (res: Response): string[] => {
-    const user = userOf(sessionOf(res));
-    return [...ctx.projects.keys()].filter((p) => seesProject(user, p)).sort();
-  };
+  router.use(dashboardPublishRoutes(ctx, { refuse, wake: options.wake }));
 
   router.get('/projects', async (_req, res) => {
     const projects = [];
-    for (const name of visibleProjects(res)) projects.push(await projectSets(ctx.db, name, '1'));
+    for (const name of visibleProjects(ctx, res)) projects.push(await projectSets(ctx.db, name, '1'));
     send(res, 200, projectsPage(frameOf(ctx, res), projects));
   });
 
   router.get('/projects/:project', async (req, res) => {
     const name = req.params['project']!;
     // An unknown project and one the user may not see answer alike.
-    if (!visibleProjects(res).includes(name)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    if (!visibleProjects(ctx, res).includes(name)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
     send(res, 200, projectsPage(frameOf(ctx, res), [await projectSets(ctx.db, name, req.query['page'])], { single: true }));
   });
 
   router.get('/projects/:project/sets/:set/versions/:version', async (req, res) => {
     const { project, set, version } = req.params as { project: string; set: string; version: string };
-    if (!visibleProjects(res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    if (!visibleProjects(ctx, res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
     const stored = await storedSetVersion(ctx.db, project, set, version);
     if (!stored) return refuse(res, 404, 'Not found', `The forge has no version ${version} of ${set} in ${project}.`);
     // A preview changes nothing, so it is a GET: the inputs are in the URL, checked and bounded by setVersionView.
@@ -192,54 +165,75 @@ export function dashboardRoutes(ctx: ForgeContext): Router {
     const preview = prompt !== undefined
       ? { prompt, variant: queryText(req, 'variant'), vars: typeof vars === 'string' ? vars.slice(0, MAX_PREVIEW_VARS + 1) : '' }
       : undefined;
-    send(res, 200, setVersionPage(frameOf(ctx, res), { project, view: setVersionView(stored.bundle, stored.dependencyPartials, preview) }));
+    // One page of prompts (a preview's own page, whatever `page` says): a set can hold thousands.
+    const view = setVersionView(stored.bundle, stored.dependencyPartials, preview, { page: req.query['page'] });
+    send(res, 200, setVersionPage(frameOf(ctx, res), { project, view }));
   });
 
   router.get('/projects/:project/sets/:set/compare', async (req, res) => {
     const { project, set } = req.params as { project: string; set: string };
-    if (!visibleProjects(res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    if (!visibleProjects(ctx, res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
     const versions = await setVersions(ctx.db, project, set);
     if (versions.length === 0) return refuse(res, 404, 'Not found', `The forge has no version of ${set} in ${project}.`);
-    const from = queryText(req, 'from');
-    const to = queryText(req, 'to');
+    // Not queryText, which cuts at 200 characters: a cut ref could name something else, so
+    // compare-sides refuses long text instead. A ref typed beside a select wins over its choice.
+    const text = (name: string) => {
+      const value = req.query[name];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    const from = text('from_ref') ?? text('from');
+    const to = text('to_ref') ?? text('to');
     const frame = frameOf(ctx, res);
-    // Without a choice yet, the form offers the two newest versions.
-    const shown = { project, set, versions, from: from ?? versions[1]?.version ?? versions[0]!.version, to: to ?? versions[0]!.version };
-    if (from === undefined && to === undefined) return send(res, 200, comparePage(frame, shown));
-    const known = new Set(versions.map((v) => v.version));
-    const unknown = [from, to].filter((v) => v === undefined || !known.has(v));
-    if (unknown.length > 0) {
-      const which = unknown.map((v) => (v === undefined ? 'nothing' : `"${v}"`)).join(' and ');
-      return send(res, 400, comparePage(frame, { ...shown, error: `compare.unknown-version: choose two versions of ${set} the forge has (got ${which}).` }));
+    const source = openCompareSource(ctx, project, set, versions.map((v) => v.version));
+    try {
+      // Without a choice yet, the form offers the two newest versions.
+      const shown = {
+        project, set, versions, refs: await source.repo.offered(set),
+        from: from ?? versions[1]?.version ?? versions[0]!.version, to: to ?? versions[0]!.version,
+      };
+      if (from === undefined && to === undefined) return send(res, 200, comparePage(frame, shown));
+      const sides = await resolveCompareSides(source, from, to);
+      if (!sides.ok) return send(res, 400, comparePage(frame, { ...shown, error: sides.errors.map((e) => `${e.code}: ${e.message}`).join(' ') }));
+      const prompts = renderedDiff(sides.from, sides.to);
+      send(res, 200, comparePage(frame, {
+        ...shown, result: { contract: diffContract(sides.from.bundle, sides.to.bundle), prompts, labels: { from: sides.from.label, to: sides.to.label } },
+      }));
+    } finally {
+      source.close();
     }
-    const before = (await storedSetVersion(ctx.db, project, set, from!))!;
-    const after = (await storedSetVersion(ctx.db, project, set, to!))!;
-    const prompts = renderedDiff(
-      { label: from!, bundle: before.bundle, dependencyPartials: before.dependencyPartials },
-      { label: to!, bundle: after.bundle, dependencyPartials: after.dependencyPartials },
-    );
-    send(res, 200, comparePage(frame, { ...shown, result: { contract: diffContract(before.bundle, after.bundle), prompts } }));
   });
 
   router.get('/receivers', async (req, res) => {
     const user = userOf(sessionOf(res));
     const channel = queryText(req, 'channel');
+    const serves = queryText(req, 'serves', 150);
+    const filter = serves === undefined ? undefined : parseServesFilter(serves);
     const all = await listReceivers(ctx.db, user.project === null ? {} : { project: user.project });
-    const chosen = channel ? all.filter((r) => r.channel === channel) : all;
+    const chosen = all.filter((r) => (!channel || r.channel === channel) && (!filter || typeof filter === 'string' || r.versions[filter.set] === filter.version));
     const p = paging(chosen.length, req.query['page'], RECEIVERS_PER_PAGE);
-    send(res, 200, receiversPage(frameOf(ctx, res), { receivers: chosen.slice(p.offset, p.offset + p.pageSize), paging: p, channel, now: Date.now() }));
+    send(res, typeof filter === 'string' ? 400 : 200, receiversPage(frameOf(ctx, res), {
+      receivers: chosen.slice(p.offset, p.offset + p.pageSize), paging: p, channel, serves, now: Date.now(), ...(typeof filter === 'string' ? { error: filter } : {}),
+    }));
   });
 
-  const showTokens = async (res: Response, status: number, extra: { created?: CreatedAccessToken & { project: string; label: string }; error?: string; message?: string; form?: { project: string; label: string } } = {}) => {
+  router.get('/rollouts', async (req, res) => {
+    const user = userOf(sessionOf(res));
+    const { rows, paging: p } = await rolloutsOverview(ctx.db, visibleProjects(ctx, res), req.query['page']);
+    send(res, 200, rolloutsPage(frameOf(ctx, res), { rows, paging: p, showProject: user.project === null }));
+  });
+
+  const showTokens = async (res: Response, status: number, extra: { created?: CreatedAccessToken & { project: string; label: string }; error?: string | undefined; message?: string | undefined; form?: { project: string; label: string } } = {}) => {
     send(res, status, tokensPage(frameOf(ctx, res), {
-      tokens: await listAccessTokens(ctx.db), projects: [...ctx.projects.keys()].sort(), now: Date.now(),
+      tokens: await listAccessTokens(ctx.db), projects: [...ctx.projects.keys()].sort(), now: Date.now(), grants: await listGrants(ctx.db),
       ...(extra.created ? { created: { token: extra.created.token, project: extra.created.project, label: extra.created.label } } : {}),
       error: extra.error, message: extra.message, form: extra.form,
     }));
   };
 
   router.get('/tokens', allow('manage-tokens'), async (req, res) => {
-    await showTokens(res, 200, { ...(queryText(req, 'revoked') ? { message: `Revoked ${queryText(req, 'revoked')!}….` } : {}) });
+    const revoked = queryText(req, 'revoked', 40);
+    const granted = /^([A-Za-z0-9_-]{1,40}):(viewer|publisher|admin)$/.exec(queryText(req, 'granted', 60) ?? '');
+    await showTokens(res, 200, { message: revoked ? `Revoked ${revoked}….` : granted ? `${granted[1]}… now signs in as ${granted[2]}.` : undefined });
   });
 
   router.post('/tokens', allow('manage-tokens'), async (req, res) => {
@@ -251,6 +245,16 @@ export function dashboardRoutes(ctx: ForgeContext): Router {
       await showTokens(res, 201, { created: { ...created, project, label: label.trim() } });
     } catch (err) {
       if (err instanceof AnvilError) return showTokens(res, 400, { error: `${err.message}${err.hint ? ` (${err.hint})` : ''}`, form: { project, label } });
+      throw err;
+    }
+  });
+
+  router.post('/tokens/role', allow('manage-tokens'), async (req, res) => {
+    try {
+      const grant = await setGrant(ctx, { tokenId: field(req, 'id'), project: field(req, 'project'), role: field(req, 'role'), actor: sessionOf(res).actor });
+      res.redirect(303, `/ui/tokens?granted=${encodeURIComponent(`${grant.prefix}:${grant.role}`)}`);
+    } catch (err) {
+      if (err instanceof AnvilError) return showTokens(res, 400, { error: `${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}` });
       throw err;
     }
   });

@@ -3,11 +3,16 @@
  * stored bundle rendered with the same sample inputs as `anvil diff` and the PR comment, by the
  * same renderer (`bundleEnvironment` + `compileBundlePrompt`, as `anvil render`), and a preview
  * with inputs a person typed. Pure over the bundle; the route reads it from the store.
+ *
+ * The page shows one page of prompts at a time (issue 15: first paint under 300 ms with a
+ * 1,000-prompt set; all of them rendered made 4.3 MB of HTML and took seconds), and only that
+ * page's prompts are compiled and rendered. A prompt's variants are on its page.
  */
 import { AnvilError, canonicalJson, type Bundle, type PromptMetadata } from '@anvil/content-schema';
 import { bundleEnvironment, compileBundlePrompt, type DependencyPartials } from '@anvil/client';
 import { renderForReview } from '../diff/render-for-review.ts';
 import { sampleInputs } from '../diff/sample-inputs.ts';
+import { paging, type Paging } from './dashboard-data.ts';
 
 /** A rendering, or why there is none: a stable code and a reason a person can act on. */
 export type RenderOutcome = { ok: true; text: string; missing: string[] } | { ok: false; code: string; reason: string };
@@ -42,17 +47,36 @@ export interface SetVersionView {
   mode: Bundle['mode'];
   integrity: string;
   commit: string;
+  /** This page's prompts and their variants, by id. */
   prompts: PromptView[];
+  /** Pages of prompt ids (a prompt's variants count with it). */
+  paging: Paging;
+  /** The first prompt id of each page, to jump to a page by name. */
+  pageStarts: string[];
   preview?: Preview;
+}
+
+export interface SetVersionViewOptions {
+  /** The page asked for (1-based, as the query has it); ignored when a preview names a known prompt. */
+  page?: unknown;
+  pageSize?: number;
 }
 
 /** Longest preview input accepted: a preview is a person's JSON, not a data set. */
 export const MAX_PREVIEW_VARS = 8000;
 
-export function setVersionView(bundle: Bundle, dependencyPartials: DependencyPartials, preview?: PreviewRequest): SetVersionView {
+/** Prompts per page: each shows its rendering, template, schema and a preview form. */
+export const PROMPTS_PER_PAGE = 20;
+
+export function setVersionView(bundle: Bundle, dependencyPartials: DependencyPartials, preview?: PreviewRequest, options: SetVersionViewOptions = {}): SetVersionView {
   const render = renderer(bundle, dependencyPartials);
+  const ids = Object.keys(bundle.prompts).sort();
+  const pageSize = options.pageSize ?? PROMPTS_PER_PAGE;
+  // A preview is shown on its prompt's page: the preview form sends the prompt, not the page.
+  const previewed = preview ? ids.indexOf(preview.prompt) : -1;
+  const p = paging(ids.length, previewed >= 0 ? String(Math.floor(previewed / pageSize) + 1) : options.page, pageSize);
   const prompts: PromptView[] = [];
-  for (const id of Object.keys(bundle.prompts).sort()) {
+  for (const id of ids.slice(p.offset, p.offset + p.pageSize)) {
     const prompt = bundle.prompts[id]!;
     const bodies: [string | undefined, { template: string; metadata: PromptMetadata }][] = [
       [undefined, prompt],
@@ -74,6 +98,7 @@ export function setVersionView(bundle: Bundle, dependencyPartials: DependencyPar
   }
   return {
     set: bundle.set, version: bundle.version, stage: bundle.stage, mode: bundle.mode, integrity: bundle.integrity, commit: bundle.source.commit, prompts,
+    paging: p, pageStarts: ids.filter((_, i) => i % pageSize === 0),
     ...(preview ? { preview: { ...preview, outcome: previewOutcome(render, preview) } } : {}),
   };
 }

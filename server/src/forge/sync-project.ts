@@ -17,7 +17,7 @@ import { buildErrorProblem, buildTarget, type BuildContext } from '../build/buil
 import { fileBuildCache } from '../build/file-build-cache.ts';
 import { lintRepo } from '../lint/lint-repo.ts';
 import { problemsInDir, type Problem } from '../lint/problem.ts';
-import { loadRepo } from '../load/load-repo.ts';
+import { loadRepo, type LoadedSet } from '../load/load-repo.ts';
 import { branchCommit, isAncestorIn, mirrorHeadBranch, treeAt, updateMirror } from '../mirror/mirror-repo.ts';
 import { decidePublish, type PolicyDecision, type PolicyEvent } from '../policy/decide-publish.ts';
 import { checkReleaseTag, type TagRefusal } from '../policy/release-tag-rules.ts';
@@ -29,8 +29,9 @@ import { compareWithSeen, isAnnotated, listReleaseTags, releasesBySet, type Rele
 import { enqueueGitHubPost } from '../github/github-outbox.ts';
 import { composeUnreviewedStatus } from '../review/compose-check.ts';
 import { reviewsEnabled, unreviewedChanges, unreviewedChangesOfRelease } from '../review/review-state.ts';
-import { adoptBaseline, advanceTrust, isReleaseTrusted, seedTrustOnce, trustTrees } from '../review/set-trust.ts';
+import { adoptBaseline, advanceTrust, isReleaseTrusted, seedTrustOnce, trustTrees, type TrustAdvance } from '../review/set-trust.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import type { SetReviewState } from '../store/database.ts';
 import { storeTime } from '../store/open-store.ts';
 import { recordReleaseDecision } from '../publish/release-decisions.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
@@ -166,15 +167,16 @@ async function syncBranch(
     else await seedTrustOnce(ctx, project.name, mirror, last.baseline_commit ?? undefined, repo.sets);
   }
 
+  const previousReviews = await setReviewsOf(ctx, project.name);
   for (const set of repo.sets) {
     // The snapshot read the set's tree id already; only the last commit's needs asking.
     const now = set.treeId;
     const before = last ? await treeAt(mirror, last.commit, set.dir) : undefined;
-    if (last && now === before) {
-      // Back where it was, but a tag may mark a reviewed merge in between: its content is trusted too.
-      if (set.config.mode !== 'live' && reviewsEnabled(project)) await advanceTrust(ctx, project, mirror, last.commit, commit, set);
-      continue;
-    }
+    // Followed even when the set is back where it was: a tag may mark a reviewed merge in between,
+    // whose content is trusted too.
+    const trust = last && set.config.mode !== 'live' && reviewsEnabled(project) ? await advanceTrust(ctx, project, mirror, last.commit, commit, set) : undefined;
+    await saveSetState(ctx, project.name, branch, commit, set, nextSetReview(set.config.mode, reviewsEnabled(project), previousReviews.get(set.name), trust));
+    if (last && now === before) continue;
     // First sight of the branch: its state is not a change anyone made, so only live sets (whose
     // every commit publishes) get a head build; review and locked sets wait for real changes.
     if (!last && set.config.mode !== 'live') continue;
@@ -183,8 +185,7 @@ async function syncBranch(
     // one: a sync may find several commits at once. And the content they lead to must be trusted:
     // a reviewed merge on top of an earlier unreviewed change vouches only for its own diff.
     const review = set.config.mode === 'live' || !last ? { unreviewed: [], trusted: true }
-      : reviewsEnabled(project) ? await advanceTrust(ctx, project, mirror, last.commit, commit, set)
-        : { unreviewed: await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set), trusted: false };
+      : trust ?? { unreviewed: await unreviewedChanges(ctx, project, mirror, [last.commit], commit, set), trusted: false };
     const unreviewed = review.unreviewed;
     const event: PolicyEvent = { kind: 'push', reviewedMerge: reviewsEnabled(project) && unreviewed.length === 0 && review.trusted };
     const decision = decidePublish({ event, mode: set.config.mode, lintErrors: setProblems.some((p) => p.severity === 'error') });
@@ -204,12 +205,55 @@ async function syncBranch(
     entry.published = await publishBundle(ctx, { project: project.name, bundle: built.bundle, channels: decision.publish.channels, reason: decision.reason, actor });
     options.onPublish?.();
   }
+  await forgetRemovedSets(ctx, project.name, repo.sets.map((s) => s.name));
   if (unreviewedSets.length > 0 && reviewsEnabled(project)) {
     await enqueueGitHubPost(ctx.db, project.name, { kind: 'status', sha: commit, status: composeUnreviewedStatus('push', unreviewedSets, source) });
     options.onGitHubPost?.();
   }
   await ctx.db.insertInto('branch_heads').values({ project: project.name, branch, commit, updated_at: storeTime(), baseline_commit: commit })
     .onConflict((oc) => oc.columns(['project', 'branch']).doUpdateSet({ commit, updated_at: storeTime() })).execute();
+}
+
+/** Where review of a set stands on the branch (the `set_states` table, shown on the dashboard). */
+export interface SetReviewStatus {
+  state: SetReviewState;
+  /** Commits not reviewed yet, oldest first; empty unless `pending`. */
+  unreviewed: string[];
+}
+
+/**
+ * A set's review state after the forge followed the branch to a new head. `trust` is what
+ * advanceTrust found since the last processed head; undefined on first sight of the branch (its
+ * state is adopted, nothing is pending). Unreviewed commits pile up while the content is
+ * untrusted: an approval covers only its own diff, so a reviewed merge on top clears nothing;
+ * content trusted again (a reviewed revert, a return to a trusted tree) clears them all.
+ */
+export function nextSetReview(mode: string, reviews: boolean, previous: SetReviewStatus | undefined, trust: TrustAdvance | undefined): SetReviewStatus {
+  if (mode === 'live') return { state: 'not-needed', unreviewed: [] };
+  if (!reviews) return { state: 'no-reviews', unreviewed: [] };
+  if (!trust || trust.trusted) return { state: 'reviewed', unreviewed: [] };
+  const carried = previous?.state === 'pending' ? previous.unreviewed : [];
+  // A sync that failed half-way is done again from the same head: the same commits come back.
+  return { state: 'pending', unreviewed: [...new Set([...carried, ...trust.unreviewed])] };
+}
+
+async function setReviewsOf(ctx: ForgeContext, project: string): Promise<Map<string, SetReviewStatus>> {
+  const rows = await ctx.db.selectFrom('set_states').select(['set_name', 'review', 'unreviewed']).where('project', '=', project).execute();
+  return new Map(rows.map((r) => [r.set_name, { state: r.review, unreviewed: JSON.parse(r.unreviewed) as string[] }]));
+}
+
+async function saveSetState(ctx: ForgeContext, project: string, branch: string, commit: string, set: LoadedSet, review: SetReviewStatus): Promise<void> {
+  const values = {
+    mode: set.config.mode, dir: set.dir, branch, commit, review: review.state, unreviewed: JSON.stringify(review.unreviewed), updated_at: storeTime(),
+  };
+  await ctx.db.insertInto('set_states').values({ project, set_name: set.name, ...values })
+    .onConflict((oc) => oc.columns(['project', 'set_name']).doUpdateSet(values)).execute();
+}
+
+async function forgetRemovedSets(ctx: ForgeContext, project: string, sets: readonly string[]): Promise<void> {
+  let removed = ctx.db.deleteFrom('set_states').where('project', '=', project);
+  if (sets.length > 0) removed = removed.where('set_name', 'not in', sets);
+  await removed.execute();
 }
 
 async function syncRelease(ctx: ForgeContext, project: ForgeProject, build: BuildContext, tag: ReleaseTag, built: Built, report: SyncReport, options: SyncOptions): Promise<void> {

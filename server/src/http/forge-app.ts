@@ -56,7 +56,7 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
 
   // The dashboard (issue 15): HTML pages with their own session and errors.
   app.get('/', (_req, res) => res.redirect(303, '/ui/'));
-  app.use('/ui', dashboardRoutes(ctx));
+  app.use('/ui', dashboardRoutes(ctx, { wake: options.wake }));
 
   const project = Router({ mergeParams: true });
   // The gate first: nothing — the body, the project's existence — is looked at for a caller

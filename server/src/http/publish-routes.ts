@@ -6,6 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import { AnvilError, isExactVersion } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import { MAX_ENVELOPES, publishProgress } from '../publish/publish-progress.ts';
 import { republishRelease } from '../publish/republish.ts';
 import { storeTime } from '../store/open-store.ts';
 import { sendError } from './http-errors.ts';
@@ -32,16 +33,10 @@ export function publishRoutes(ctx: ForgeContext, wake: () => void): Router {
   });
   router.get('/deliveries', async (req: Request, res: Response) => {
     if (res.locals['caller']?.kind !== 'admin') return sendError(res, 403, 'auth.forbidden', 'deliveries are for the admin token');
-    const envelopes = ([] as unknown[]).concat(req.query['envelope'] ?? []).map(String).slice(0, 10);
+    const envelopes = ([] as unknown[]).concat(req.query['envelope'] ?? []).map(String).slice(0, MAX_ENVELOPES);
     if (envelopes.length === 0) throw new AnvilError('request.invalid', 'name the envelope: ?envelope=<id>');
     const since = typeof req.query['since'] === 'string' ? req.query['since'] : '';
-    const rows = await ctx.db.selectFrom('deliveries')
-      .select(['instance_id', 'url', 'set_name', 'version', 'state', 'attempts', 'last_status', 'last_code', 'last_reason', 'updated_at', 'envelope_id'])
-      .where('project', '=', String(req.params['project'])).where('envelope_id', 'in', envelopes).where('created_at', '>=', since).orderBy('instance_id').execute();
-    res.json({ deliveries: rows.map((r) => ({
-      instanceId: r.instance_id, url: r.url, set: r.set_name, version: r.version, envelope: r.envelope_id, state: r.state, attempts: r.attempts,
-      status: r.last_status, code: r.last_code, reason: r.last_reason, updatedAt: r.updated_at,
-    })) });
+    res.json({ deliveries: await publishProgress(ctx.db, String(req.params['project']), envelopes, since) });
   });
   return router;
 }

@@ -165,3 +165,32 @@ export async function mergeTree(mirror: string, base: string, head: string): Pro
     return tree && /^[0-9a-f]{40,64}$/.test(tree) ? { tree, clean: false } : undefined;
   }
 }
+
+/**
+ * The commit a revision names in the mirror (`refs/heads/main`, `refs/tags/core@1.0.0`, a commit
+ * id), peeled through tags, or undefined when there is none. The caller checks the text first
+ * (the dashboard's compare, issue 15); `--end-of-options` keeps it from ever being read as one.
+ */
+export async function commitOf(mirror: string, rev: string): Promise<string | undefined> {
+  try {
+    return (await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], mirror)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Names of the mirror's branches or tags (those starting with `namePrefix`, such as `core@` for
+ * one set's releases), newest first, at most `limit`: what a form can offer without listing
+ * thousands.
+ */
+export async function recentRefNames(mirror: string, kind: 'heads' | 'tags', limit: number, namePrefix = ''): Promise<string[]> {
+  const base = `refs/${kind}/`;
+  const sort = kind === 'heads' ? '-committerdate' : '-creatordate';
+  try {
+    const out = await git(['for-each-ref', `--count=${limit}`, `--sort=${sort}`, '--format=%(refname)', namePrefix === '' ? base : `${base}${namePrefix}*`], mirror);
+    return out.split('\n').filter((name) => name.startsWith(base + namePrefix)).map((name) => name.slice(base.length));
+  } catch {
+    return [];
+  }
+}

@@ -44,6 +44,7 @@ export type PullRequestCheck =
 
 export async function checkPullRequest(ctx: ForgeContext, project: ForgeProject, pull: PullRequestRef, actor?: string): Promise<PullRequestCheck> {
   if (!reviewsEnabled(project)) return { checked: false, reason: 'the project has no GitHub credentials' };
+  const startedAt = storeTime();
   const mirror = await updateMirror(ctx.dataDir, project.name, project.remote);
   if (!(await ensurePullHead(mirror, pull.number, pull.headSha))) {
     ctx.logger.warn({ project: project.name, pull: pull.number, head: pull.headSha }, 'the pull request\'s head is not in the mirror; not checked');
@@ -85,11 +86,18 @@ export async function checkPullRequest(ctx: ForgeContext, project: ForgeProject,
     sets, repoProblems: problems.filter((p) => !headRepo.sets.some((s) => problemsInDir([p], s.dir).length > 0)),
   };
 
-  await postReview(ctx, project, mirror, review);
-  const detail: ReviewDetail = { author: pull.author, approvers, sets: {} };
+  const check = await postReview(ctx, project, mirror, review);
+  const url = pullRequestUrl(project, pull.number);
+  const detail: ReviewDetail = {
+    author: pull.author, approvers, sets: {}, changedSets: sets.map((s) => s.set), check, ...(url !== undefined ? { url } : {}),
+  };
   const values = { head_sha: pull.headSha, base_ref: pull.baseRef, state: 'open', merged_commit: null, detail: JSON.stringify(detail), updated_at: storeTime() };
+  // A pull request closed while this check ran stays closed (the dashboard lists open ones); one
+  // closed before it started is being checked because it was reopened.
   await ctx.db.insertInto('reviews').values({ project: project.name, pull_number: pull.number, ...values })
-    .onConflict((oc) => oc.columns(['project', 'pull_number']).doUpdateSet(values).where('reviews.state', '!=', 'merged')).execute();
+    .onConflict((oc) => oc.columns(['project', 'pull_number']).doUpdateSet(values)
+      .where('reviews.state', '!=', 'merged')
+      .where((eb) => eb.or([eb('reviews.state', '!=', 'closed'), eb('reviews.updated_at', '<', startedAt)]))).execute();
   await appendAudit(ctx.db, {
     project: project.name, kind: 'review.checked', subject: `#${pull.number} ${pull.headSha.slice(0, 7)}`, actor,
     detail: { sets: sets.map((s) => ({ set: s.set, mode: s.mode, impact: s.impact, errors: s.problems.filter((p) => p.severity === 'error').length, approvedBy: s.approval?.approvedBy ?? [] })) },
@@ -148,16 +156,32 @@ function side(label: string, built: BuiltTarget | undefined): DiffSide | undefin
   return built?.bundle ? { label, bundle: built.bundle, dependencyPartials: built.dependencyPartials } : undefined;
 }
 
-/** The check run (or status) and the comment, into the outbox. The comment template may be the repository's own, read from the base. */
-async function postReview(ctx: ForgeContext, project: ForgeProject, mirror: string, review: PullRequestReview): Promise<void> {
+/**
+ * The check run (or status) and the comment, into the outbox. The comment template may be the
+ * repository's own, read from the base. Returns the check's verdict as posted.
+ */
+async function postReview(ctx: ForgeContext, project: ForgeProject, mirror: string, review: PullRequestReview): Promise<NonNullable<ReviewDetail['check']>> {
   const check = composeCheckRun(review);
+  const verdict = { conclusion: check.conclusion, title: check.title };
   await enqueueGitHubPost(ctx.db, project.name, {
     kind: 'check', headSha: review.headSha,
     check: { name: check.name, conclusion: check.conclusion, title: check.title, summary: check.summary, ...(check.text !== undefined ? { text: check.text } : {}), annotationBatches: annotationBatches(check.annotations) },
     fallback: composeCommitStatus(review),
   });
-  if (review.sets.length === 0 && review.repoProblems.length === 0) return;
+  if (review.sets.length === 0 && review.repoProblems.length === 0) return verdict;
   const template = await fileAt(mirror, review.baseSha, REVIEW_TEMPLATE_OVERRIDE);
   const comment = composeReviewComment(review, template === undefined ? {} : { template });
   await enqueueGitHubPost(ctx.db, project.name, { kind: 'comment', number: review.number, body: comment.body, marker: REVIEW_COMMENT_MARKER });
+  return verdict;
+}
+
+/**
+ * The pull request's page on GitHub (github.com for api.github.com, the server's host for GitHub
+ * Enterprise Server's `/api/v3`); undefined for an API URL whose site cannot be told from it.
+ */
+export function pullRequestUrl(project: ForgeProject, number: number): string | undefined {
+  const api = project.github?.apiUrl.replace(/\/+$/, '');
+  if (api === undefined || project.githubRepository === undefined) return undefined;
+  const site = api === 'https://api.github.com' ? 'https://github.com' : /^https:\/\/[^/]+\/api\/v3$/.test(api) ? api.slice(0, -'/api/v3'.length) : undefined;
+  return site === undefined ? undefined : `${site}/${project.githubRepository}/pull/${number}`;
 }

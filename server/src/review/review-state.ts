@@ -44,6 +44,13 @@ export interface ReviewDetail {
   approvers: string[];
   /** Per set the merge changed: the approvers that count for it (empty: not reviewed). */
   sets: Record<string, string[]>;
+  /**
+   * An open pull request, as last checked (check-pull-request.ts), for the dashboard: the sets it
+   * changes, the "Anvil" check posted on its head, and its page. Absent in rows from before them.
+   */
+  changedSets?: string[];
+  check?: { conclusion: 'success' | 'failure'; title: string };
+  url?: string;
 }
 
 export function reviewsEnabled(project: ForgeProject): boolean {

@@ -280,6 +280,32 @@ export interface Database {
   dashboard_grants: DashboardGrantTable;
 }
 
+/**
+ * Where review of a set stands on the default branch: `not-needed` (a live set), `reviewed` (its
+ * content is trusted), `pending` (changes no approved pull request covered), `no-reviews` (a
+ * project without GitHub review, e.g. a plain git remote: its releases are the review).
+ */
+export type SetReviewState = 'not-needed' | 'reviewed' | 'pending' | 'no-reviews';
+
+/** Each set at the branch head the forge last processed (migration 008, forge/sync-project.ts). */
+export interface SetStateTable {
+  project: string;
+  set_name: string;
+  mode: string;
+  dir: string;
+  branch: string;
+  commit: string;
+  review: SetReviewState;
+  /** JSON array of the commits not reviewed yet, oldest first; empty unless `pending`. */
+  unreviewed: string;
+  updated_at: string;
+}
+
+// Declaration merging, as for trusted_trees above.
+export interface Database {
+  set_states: SetStateTable;
+}
+
 /** Append-only; each row's `hash` covers its content and the previous row's hash. */
 export interface AuditTable {
   seq: Generated<number>;

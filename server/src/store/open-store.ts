@@ -16,6 +16,7 @@ import * as releaseDecisions from './migrations/004-release-decisions.ts';
 import * as receiverTokens from './migrations/005-receiver-tokens.ts';
 import * as trustedTrees from './migrations/006-trusted-trees.ts';
 import * as dashboard from './migrations/007-dashboard.ts';
+import * as setStates from './migrations/008-set-states.ts';
 
 export type Store = Kysely<Database>;
 
@@ -28,6 +29,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '005-receiver-tokens': receiverTokens,
   '006-trusted-trees': trustedTrees,
   '007-dashboard': dashboard,
+  '008-set-states': setStates,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -3,17 +3,14 @@
  * against a real forge on loopback with something published. No skip when Chromium is missing:
  * `.ci/run` installs it, and a dashboard nobody looked at in a browser is not tested.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, screenshot, signedIn as signInAs } from '../support/dashboard-browser.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { storeTime } from '../../src/store/open-store.ts';
 import { listAudit } from '../../src/store/audit-log.ts';
 import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
 
-const CHROMIUM = process.env['ANVIL_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../../test-artifacts/dashboard');
 const XSS_RECEIVER = '<script>window.__xss = "receiver"</script>';
 const XSS_PROMPT = '<script>window.__xss=1</script>';
 const XSS_INPUT = '<img src=x onerror="window.__xss=2">';
@@ -38,22 +35,11 @@ describe('dashboard in Chromium: sign in, browse, preview, compare, tokens, role
     }).execute();
   }
 
-  async function signedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    const page = await context.newPage();
-    await page.goto(`${url}/`);
-    expect(new URL(page.url()).pathname).to.equal('/ui/sign-in');
-    await page.getByLabel('Admin token or project access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${url}/ui/projects`);
-    return { context, page };
-  }
-
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const signedIn = (token: string) => signInAs(browser, url, token);
+  const shot = (page: Page, name: string) => screenshot(page, name);
   const xss = (page: Page) => page.evaluate(() => (globalThis as { __xss?: unknown }).__xss);
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     published = await startPublishedForge();
     url = published.forge.url;
     // A second release of core, with a prompt whose text is a script, to compare and to preview.
@@ -67,10 +53,7 @@ describe('dashboard in Chromium: sign in, browse, preview, compare, tokens, role
     await addReceiver('web-1', 'production', Date.now(), { state: 'delivered', status: 200, code: '', reason: '' });
     await addReceiver(XSS_RECEIVER, 'development', Date.now(), { state: 'failed', status: 422, code: 'envelope.integrity', reason: '<b>bad</b>' });
     await addReceiver('web-stale', 'production', Date.now() - 3_600_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     admin = await signedIn(ADMIN_TOKEN);
   });
 

@@ -73,7 +73,9 @@ describe('dashboard pages', () => {
     const page = tokensPage(frame(admin), { tokens: [token, { ...token, id: 'tok_2', revokedAt: '2026-01-01T01:00:00Z' }], projects: ['acme'], now, created: { token: 'anvil_secret', project: 'acme', label: PAYLOAD } }).toString();
     expect(page).to.include('value="anvil_secret"').and.include('data-copy="new-token"');
     expect(page.match(/action="\/ui\/tokens\/revoke"/g)).to.have.length(1);
-    expect(page.match(new RegExp(`name="_csrf" value="${CSRF}"`, 'g'))!.length).to.equal(3); // sign-out, create, one revoke
+    expect(page.match(new RegExp(`name="_csrf" value="${CSRF}"`, 'g'))!.length).to.equal(4); // sign-out, create, one role, one revoke
+    expect(page.match(/action="\/ui\/tokens\/role"/g)).to.have.length(1);
+    expect(page).to.include('<label class="sr-only" for="role-tok_1">Dashboard role of anvil_abcdefgh…</label>');
     expect(page).to.include('<label for="label">').and.include('<label for="project">');
     expect(page).not.to.include(PAYLOAD);
   });

@@ -63,6 +63,38 @@ describe('set version and compare pages', () => {
     expect(page).to.include('role="alert"><code>template.unknown-partial</code>: unknown partial');
   });
 
+  it('pages a large set by prompt, variants beside their base, and shows a preview on its prompt\'s page whatever page was asked', () => {
+    // 45 prompts: pages of 20, 20 and 5; the 20th prompt's variant stays on page 1.
+    const prompts: Record<string, string | { template: string; variants: Record<string, { template: string }> }> = {};
+    for (let i = 0; i < 45; i++) prompts[`p${String(i).padStart(2, '0')}`] = i === 19 ? { template: `Prompt ${i}`, variants: { fr: { template: `Invite ${i}` } } } : `Prompt ${i} {{name}}`;
+    const big = makeBundle('big', '1.0.0', prompts);
+    const base = '/ui/projects/acme/sets/big/versions/1.0.0';
+
+    const first = setVersionView(big, {});
+    expect(first.prompts.map((p) => [p.id, p.variant])).to.have.length(21).and.deep.include.members([['p19', undefined], ['p19', 'fr']]);
+    expect(first.paging).to.include({ page: 1, pages: 3, total: 45 });
+    expect(first.pageStarts).to.deep.equal(['p00', 'p20', 'p40']);
+    expect(setVersionView(big, {}, undefined, { page: '3' }).prompts.map((p) => p.id)).to.deep.equal(['p40', 'p41', 'p42', 'p43', 'p44']);
+    expect(setVersionView(big, {}, undefined, { page: '99' }).paging.page).to.equal(3);
+    expect(setVersionView(big, {}, undefined, { page: '<b>' }).paging.page).to.equal(1);
+
+    // The preview form sends the prompt and its inputs, not the page: the view finds the page.
+    const previewed = setVersionView(big, {}, { prompt: 'p42', vars: '{"name": "Ada"}' }, { page: '1' });
+    expect(previewed.paging.page).to.equal(3);
+    expect(previewed.preview!.outcome).to.include({ ok: true, text: 'Prompt 42 Ada' });
+    const html = setVersionPage(frame, { project: 'acme', view: previewed }).toString();
+    expect(html).to.include('id="prompt-p42"').and.include('id="preview-p42"').and.not.include('id="prompt-p00"');
+    expect(html).to.include(`action="${base}#prompt-p42"`).and.not.include('preview.unknown-prompt');
+    expect(html).to.include('Prompts 41–45 of 45, page 3 of 3.').and.include(`<a href="${base}?page=2" rel="prev">`);
+    expect(html).to.include(`<a href="${base}?page=3" aria-current="page">p40</a>`).and.include(`<a href="${base}?page=2">p20</a>`);
+    // An unknown prompt is named as before, on the page that was asked.
+    const unknown = setVersionView(big, {}, { prompt: 'nope', vars: '{}' }, { page: '2' });
+    expect(unknown.paging.page).to.equal(2);
+    expect(setVersionPage(frame, { project: 'acme', view: unknown }).toString()).to.include('<code>preview.unknown-prompt</code>');
+    // A set that fits on one page has no pager.
+    expect(setVersionPage(frame, { project: 'acme', view: setVersionView(v1, {}) }).toString()).not.to.include('class="pager"').and.not.include('All 1 pages');
+  });
+
   it('a preview error shows its code and reason', () => {
     const page = setVersionPage(frame, { project: 'acme', view: setVersionView(v1, {}, { prompt: 'greet', vars: PAYLOAD }) }).toString();
     expect(page).to.include('<code>preview.invalid-json</code>: the inputs are not valid JSON').and.include(ESCAPED);

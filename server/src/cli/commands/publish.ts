@@ -1,4 +1,5 @@
 import { AnvilError } from '@anvil/content-schema';
+import { isSettled } from '../../publish/publish-progress.ts';
 import { parseReleaseTagName } from '../../repo/release-tags.ts';
 import { colour, EXIT_OK, EXIT_USER_ERROR } from '../cli-io.ts';
 import type { Command } from '../command.ts';
@@ -13,7 +14,6 @@ interface DeliveryRow {
   reason: string | null;
 }
 
-const FINAL = new Set(['delivered', 'frozen', 'stale', 'failed', 'gone', 'superseded']);
 
 export const publishCommand: Command = {
   name: 'publish',
@@ -95,7 +95,7 @@ export const publishCommand: Command = {
           shown.set(r.instanceId, line);
         }
       }
-      if (rows.every((r) => FINAL.has(r.state)) || Date.now() >= deadline) break;
+      if (rows.every((r) => isSettled(r.state)) || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const failed = rows.filter((r) => r.state === 'failed');
