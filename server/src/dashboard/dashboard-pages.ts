@@ -4,7 +4,7 @@
  * with a Content-Security-Policy that forbids them), only /ui/assets/dashboard.{css,js}.
  */
 import type { AccessTokenInfo } from '../access/access-tokens.ts';
-import { ago, describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
+import { describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
 import type { AuditVerification } from '../store/audit-log.ts';
 import type { AuditRow } from '../store/database.ts';
 import type { Paging, ProjectSets, SetVersionRow } from './dashboard-data.ts';

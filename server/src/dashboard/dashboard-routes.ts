@@ -20,8 +20,7 @@ import { paging, projectSets, setVersions, storedSetVersion } from './dashboard-
 import { renderedDiff } from '../diff/rendered-diff.ts';
 import { diffContract } from '../release/contract-diff.ts';
 import { MAX_PREVIEW_VARS, setVersionView } from './set-version-view.ts';
-import { auditPage, comparePage, errorPage, projectsPage, setVersionPage, receiversPage, signInPage, tokensPage, type PageFrame } from './dashboard-pages.ts';
-import { may, seesProject, type DashboardAction } from './dashboard-roles.ts';
+import { auditPage, comparePage, projectsPage, setVersionPage, receiversPage, signInPage, tokensPage } from './dashboard-pages.ts';
 import { cookieFlags, csrfValid, endSession, newSecret, readSession, sameSecret, SESSION_COOKIE, SESSION_TTL_MS, SIGN_IN_COOKIE, userOf } from './dashboard-session.ts';
 import { signIn } from './dashboard-sign-in.ts';
 import { rolloutsPage } from './rollouts-page.ts';
@@ -31,7 +30,6 @@ import { listGrants, setGrant } from './dashboard-grants.ts';
 import { openCompareSource, resolveCompareSides } from './compare-sides.ts';
 import { dashboardPublishRoutes } from './dashboard-publish-routes.ts';
 import { allowFor, field, frameOf, queryText, refusal, send, sessionOf, visibleProjects } from './dashboard-http.ts';
-import type { Html } from './html.ts';
 
 const RECEIVERS_PER_PAGE = 50;
 const AUDIT_PER_PAGE = 50;
