@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<string>> = {
   fanout: () => import('./fanout.bench.ts').then((m) => m.fanoutBenchmark()),
   propagation: () => import('./propagation.bench.ts').then((m) => m.propagationBenchmark()),
   startup: () => import('./startup.bench.ts').then((m) => m.startupBenchmark()),
+  dashboard: () => import('./dashboard.bench.ts').then((m) => m.dashboardBenchmark()),
 };
 
 const wanted = process.argv.slice(2);

@@ -41,12 +41,13 @@ export interface CookieFlags {
   sameSite: 'strict';
   secure: boolean;
   path: string;
+  /** Milliseconds, as Express's res.cookie takes it (it writes Max-Age in seconds). */
   maxAge: number;
 }
 
 /** The flags of both dashboard cookies: Secure whenever the forge is reached over https. */
 export function cookieFlags(publicUrl: string, maxAgeMs: number): CookieFlags {
-  return { httpOnly: true, sameSite: 'strict', secure: publicUrl.startsWith('https:'), path: '/ui', maxAge: Math.floor(maxAgeMs / 1000) };
+  return { httpOnly: true, sameSite: 'strict', secure: publicUrl.startsWith('https:'), path: '/ui', maxAge: maxAgeMs };
 }
 
 export interface NewSession {

@@ -52,7 +52,7 @@ describe('dashboard sessions', () => {
   });
 
   it('cookies are Secure exactly when the forge is reached over https', () => {
-    expect(cookieFlags('https://forge.example.com', 60_000)).to.deep.equal({ httpOnly: true, sameSite: 'strict', secure: true, path: '/ui', maxAge: 60 });
+    expect(cookieFlags('https://forge.example.com', 60_000)).to.deep.equal({ httpOnly: true, sameSite: 'strict', secure: true, path: '/ui', maxAge: 60_000 });
     expect(cookieFlags('http://127.0.0.1:8080', 60_000).secure).to.equal(false);
   });
 });

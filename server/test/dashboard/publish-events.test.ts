@@ -104,6 +104,18 @@ describe('publish progress as server-sent events', function () {
     expect((await reader.read()).done).to.equal(true);
   });
 
+  it('the session cookie lasts the session\'s 12 hours, and the sign-in form\'s cookie an hour', async () => {
+    const form = await fetch(`${published.forge.url}/ui/sign-in`);
+    expect(form.headers.getSetCookie().find((c) => c.startsWith('anvil_sign_in='))).to.match(/Max-Age=3600;/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const res = await fetch(`${published.forge.url}/ui/sign-in`, {
+      method: 'POST', redirect: 'manual',
+      headers: { cookie: form.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, token: ADMIN_TOKEN }),
+    });
+    expect(res.headers.getSetCookie().find((c) => c.startsWith('anvil_session='))).to.match(/Max-Age=43200;/);
+  });
+
   it('refuses a malformed progress link with a page, not a stream or a 5xx', async () => {
     for (const query of ['since=yesterday&envelope=env-test', `since=${encodeURIComponent(since)}&envelope=${encodeURIComponent('a b')}`]) {
       const res = await fetch(`${published.forge.url}/ui/projects/acme/sets/core/publish/events?${query}`, { headers: { cookie } });
