@@ -192,7 +192,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
       if (from === undefined && to === undefined) return send(res, 200, comparePage(frame, shown));
       const sides = await resolveCompareSides(source, from, to);
       if (!sides.ok) return send(res, 400, comparePage(frame, { ...shown, error: sides.errors.map((e) => `${e.code}: ${e.message}`).join(' ') }));
-      const prompts = renderedDiff(sides.from, sides.to);
+      const prompts = renderedDiff(sides.from, sides.to, { unchangedText: false });
       send(res, 200, comparePage(frame, {
         ...shown, result: { contract: diffContract(sides.from.bundle, sides.to.bundle), prompts, labels: { from: sides.from.label, to: sides.to.label } },
       }));

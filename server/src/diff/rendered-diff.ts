@@ -30,16 +30,32 @@ export interface PromptDiff {
   patch: string;
 }
 
-export function renderedDiff(before: DiffSide | undefined, after: DiffSide | undefined): PromptDiff[] {
+export interface RenderedDiffOptions {
+  /**
+   * false: a prompt whose source and partials are the same on both sides is `unchanged` without
+   * being rendered, and carries no text. For callers that show only what changed (the dashboard's
+   * compare of a 1,000-prompt set renders the few that changed instead of every one twice).
+   */
+  unchangedText?: boolean;
+}
+
+export function renderedDiff(before: DiffSide | undefined, after: DiffSide | undefined, options: RenderedDiffOptions = {}): PromptDiff[] {
   const left = before && renderSide(before);
   const right = after && renderSide(after);
   const keys = [...new Set([...(left?.keys() ?? []), ...(right?.keys() ?? [])])].sort();
+  // Same partials on both sides and the same source: the same text, whatever the inputs.
+  const samePartials = before !== undefined && after !== undefined
+    && canonicalJson([before.bundle.partials, before.dependencyPartials]) === canonicalJson([after.bundle.partials, after.dependencyPartials]);
   const out: PromptDiff[] = [];
   for (const key of keys) {
     const [id, variant] = key.split('\u0000') as [string, string | undefined];
     const was = left?.get(key);
     const is = right?.get(key);
     const inputs = { ...(was ? sampleInputs(was.metadata) : {}), ...(is ? sampleInputs(is.metadata) : {}) };
+    if (options.unchangedText === false && samePartials && was && is && was.source === is.source) {
+      out.push({ id, ...(variant ? { variant } : {}), status: 'unchanged', inputs, patch: '' });
+      continue;
+    }
     const textBefore = was?.render(inputs);
     const textAfter = is?.render(inputs);
     const status: PromptDiffStatus = textBefore === undefined ? 'added' : textAfter === undefined ? 'removed'
@@ -67,6 +83,8 @@ export function unifiedDiff(fromName: string, toName: string, from: string, to: 
 
 interface RenderablePrompt {
   metadata: PromptMetadata;
+  /** Template and metadata as canonical JSON: equal sources render equal texts, given equal partials. */
+  source: string;
   render(vars: Record<string, unknown>): string;
 }
 
@@ -74,10 +92,12 @@ function renderSide(side: DiffSide): Map<string, RenderablePrompt> {
   const env = bundleEnvironment(side.bundle, side.dependencyPartials);
   const out = new Map<string, RenderablePrompt>();
   for (const [id, prompt] of Object.entries(side.bundle.prompts)) {
-    const bodies: [string | undefined, PromptMetadata][] = [[undefined, prompt.metadata], ...Object.entries(prompt.variants).map(([v, b]) => [v, b.metadata] as [string, PromptMetadata])];
-    for (const [variant, metadata] of bodies) {
+    const bodies: [string | undefined, { template: string; metadata: PromptMetadata }][] = [[undefined, prompt], ...Object.entries(prompt.variants)];
+    for (const [variant, body] of bodies) {
+      const metadata = body.metadata;
       out.set(variant === undefined ? id : `${id}\u0000${variant}`, {
         metadata,
+        source: canonicalJson([body.template, metadata]),
         render: (vars) => {
           try {
             return renderForReview(compileBundlePrompt(env, side.bundle, id, variant), vars);

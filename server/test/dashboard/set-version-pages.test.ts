@@ -112,6 +112,19 @@ describe('set version and compare pages', () => {
     expect(refused).to.include('role="alert"').and.not.include(PAYLOAD);
   });
 
+  it('without unchanged text, the rendered diff skips rendering same sources with same partials, and finds the same changes', () => {
+    const sides = [{ label: '1.0.0', bundle: v1, dependencyPartials: {} }, { label: '1.1.0', bundle: v2, dependencyPartials: {} }] as const;
+    const full = renderedDiff(...sides);
+    const lean = renderedDiff(...sides, { unchangedText: false });
+    expect(lean.map((p) => [p.id, p.variant, p.status, p.patch])).to.deep.equal(full.map((p) => [p.id, p.variant, p.status, p.patch]));
+    expect(lean.filter((p) => p.status === 'unchanged').every((p) => p.before === undefined && p.after === undefined)).to.equal(true);
+    expect(full.filter((p) => p.status === 'unchanged').every((p) => p.before !== undefined)).to.equal(true);
+    // A partial changed: the same source may render differently, so it is rendered and compared.
+    const withPartial = (text: string) => makeBundle('core', '1.0.0', { uses: 'Hi {{> sig}}' }, { partials: { sig: text } });
+    const changed = renderedDiff({ label: 'a', bundle: withPartial('A'), dependencyPartials: {} }, { label: 'b', bundle: withPartial('B'), dependencyPartials: {} }, { unchangedText: false });
+    expect(changed.map((p) => p.status)).to.deep.equal(['changed']);
+  });
+
   it('the projects page links each channel version and the last release to its version page, and the set to compare', () => {
     const page = projectsPage(frame, [{ project: 'acme', sets: [{ name: 'core', mode: 'locked', channels: { development: '2.0.0-head.1+abc' }, lastRelease: { version: '1.0.0', at: '2026-01-01T00:00:00Z' } }], paging: paging(1, '1', 25) }]).toString();
     expect(page).to.include('href="/ui/projects/acme/sets/core/versions/2.0.0-head.1%2Babc"').and.include('href="/ui/projects/acme/sets/core/versions/1.0.0"');
