@@ -167,7 +167,7 @@ export function tokensPage(frame: PageFrame, data: TokensPageData): Html {
     <select id="role-${t.id}" name="role">
       ${DASHBOARD_ROLES.map((r) => html`<option value="${r}"${(data.grants?.get(t.id) ?? 'viewer') === r ? html` selected` : ''}>${r}</option>`)}
     </select>
-    <button type="submit" class="secondary" aria-label="Set the role of ${t.prefix}…">Set role</button>
+    <button type="submit" class="secondary" aria-label="Set role of ${t.prefix}…">Set role</button>
   </form>`}</td>
   <td>${t.revokedAt ? '' : html`<form method="post" action="/ui/tokens/revoke">
     <input type="hidden" name="_csrf" value="${frame.csrf}">

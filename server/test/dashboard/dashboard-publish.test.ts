@@ -66,7 +66,7 @@ describe('dashboard in Chromium: publish to LIVE with live progress, roles and g
     const row = page.locator('tr', { has: page.getByRole('rowheader', { name: `${tokens.publisher.prefix}…` }) });
     expect(await row.getByLabel(`Dashboard role of ${tokens.publisher.prefix}…`).inputValue()).to.equal('viewer');
     await row.getByLabel(`Dashboard role of ${tokens.publisher.prefix}…`).selectOption('publisher');
-    await row.getByRole('button', { name: `Set the role of ${tokens.publisher.prefix}…` }).click();
+    await row.getByRole('button', { name: `Set role of ${tokens.publisher.prefix}…` }).click();
     await page.getByText(`${tokens.publisher.prefix}… now signs in as publisher.`).waitFor();
     expect(await page.locator('tr', { has: page.getByRole('rowheader', { name: `${tokens.publisher.prefix}…` }) })
       .getByLabel(`Dashboard role of ${tokens.publisher.prefix}…`).inputValue()).to.equal('publisher');
