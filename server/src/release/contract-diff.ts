@@ -59,6 +59,9 @@ export function diffContract(before: BundleContract, after: BundleContract): Con
     const now = after.prompts[id];
     if (!now) add('major', 'prompt.removed', id, `prompt ${id} was removed`);
     else if (!old) add('minor', 'prompt.added', id, `prompt ${id} was added`);
+    // Most prompts of a release are untouched: one comparison of the whole prompt (variants
+    // included) instead of the field-by-field checks below.
+    else if (old.template === now.template && canonicalJson(old) === canonicalJson(now)) continue;
     else {
       diffPrompt(id, old, now, add);
       for (const variant of sortedKeys(old.variants, now.variants)) {
