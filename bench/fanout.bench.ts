@@ -29,6 +29,7 @@ import { createLogger } from '../server/src/forge/logger.ts';
 import { createForgeMetrics } from '../server/src/forge/metrics.ts';
 import { secretBox } from '../server/src/forge/secret-box.ts';
 import { openStore, storeTime } from '../server/src/store/open-store.ts';
+import { createStoreEvents } from '../server/src/store/store-events.ts';
 import { bigPrompts, sealed } from './client.bench.ts';
 import { machine, median } from './lib/measure.ts';
 import { measureRuns } from './lib/runs.ts';
@@ -80,10 +81,11 @@ interface Forge {
 }
 
 async function startForge(key: SigningKey, dir: string, urls: string[]): Promise<Forge> {
-  const db = await openStore({ file: path.join(dir, 'forge.db') });
+  const location = { file: path.join(dir, 'forge.db') };
+  const db = await openStore(location);
   const secrets = secretBox(randomBytes(32));
   const ctx: ForgeContext = {
-    name: 'bench', publicUrl: 'http://127.0.0.1:1', dataDir: dir, projects: new Map(), db,
+    name: 'bench', publicUrl: 'http://127.0.0.1:1', dataDir: dir, projects: new Map(), db, events: await createStoreEvents(db, location),
     keys: { active: key, signers: [key], published: () => [{ keyId: key.keyId, publicKey: key.publicKey, status: 'active' }] },
     secrets, logger: createLogger({ level: 'silent' }), metrics: createForgeMetrics(),
     // The receivers are on loopback: allowed explicitly, as `anvil dev` does. Each push still
@@ -103,7 +105,7 @@ async function startForge(key: SigningKey, dir: string, urls: string[]): Promise
     last_delivery_at: null, last_delivery_state: null, last_delivery_status: null, last_delivery_code: null, last_delivery_reason: null,
   }))).execute();
   const worker = startPushWorker(ctx, { concurrency: CONCURRENCY, pollMs: 5_000 });
-  return { ctx, worker, close: async () => { await worker.stop(); await db.destroy(); } };
+  return { ctx, worker, close: async () => { await worker.stop(); await ctx.events.close(); await db.destroy(); } };
 }
 
 /** The baseline: the same body to every receiver, `CONCURRENCY` at a time, headers made beforehand. */

@@ -14,9 +14,19 @@
  * clock is Date.now() in every process: ms resolution, one wall clock for all of them. The forge's
  * `sync` log lines and the receivers' push arrival times say where the time went.
  *
- * Knobs for finding out where the time goes (the figures of record use neither):
+ * Streaming (issue 16, DESIGN.md §11 "streaming"): in the same run, beside the pushed receivers,
+ * 1,000 LIVE clients with `transport: 'stream'` (no listener, no inbound port: each holds one
+ * outbound stream to the forge) in 4 more processes take every release too; for each we take the
+ * time from just before the webhook POST to its `update` event, as for the pushed ones, and check
+ * that the forge recorded every streaming receiver's acknowledgement.
+ *
+ * Knobs for finding out where the time goes (the figures of record use none):
  * ANVIL_BENCH_RECEIVER_DIR=/dev/shm puts the receivers' caches on tmpfs (fsync costs nothing);
- * ANVIL_BENCH_PUSH_CONCURRENCY sets the push worker's concurrency (default 32).
+ * ANVIL_BENCH_PUSH_CONCURRENCY sets the push worker's concurrency (default 32);
+ * ANVIL_BENCH_STREAMS and ANVIL_BENCH_STREAM_PROCESSES set the streaming clients (default 1,000 in 4);
+ * ANVIL_BENCH_ROUNDS the rounds per scenario after the warm-up (default 9); ANVIL_BENCH_PROFILE_DIR
+ * writes a CPU profile of each streaming process there; ANVIL_BENCH_ACK_JITTER_MS sets the
+ * streaming clients' `stream.ackJitterMs`.
  */
 import { randomUUID } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -33,8 +43,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PROCESSES = 4;
 const PER_PROCESS = 25;
 const RECEIVERS = PROCESSES * PER_PROCESS;
+const STREAM_PROCESSES = Number(process.env['ANVIL_BENCH_STREAM_PROCESSES'] ?? 4);
+const STREAMS = Number(process.env['ANVIL_BENCH_STREAMS'] ?? 1_000);
 const WARMUP_ROUNDS = 1;
-const ROUNDS = 9;
+const ROUNDS = Number(process.env['ANVIL_BENCH_ROUNDS'] ?? 9);
 const PROMPTS = 20;
 const SECRET = `bench-webhook-secret-${randomUUID()}`;
 const EXEC_ARGV = ['--conditions=anvil-source', '--import', 'tsx'];
@@ -67,6 +79,9 @@ interface LogLine {
   time: number;
   ms?: number;
   version?: string;
+  channel?: string;
+  /** `streamed`: ms until the streams were recorded too (`ms`: until they were written). */
+  recordedMs?: number;
 }
 
 interface ForgeProcess {
@@ -167,6 +182,71 @@ async function startReceivers(forge: ForgeProcess, root: string): Promise<Receiv
   };
 }
 
+interface Streamers {
+  children: ChildProcess[];
+  /** CPU used so far by the streaming processes together (ms, user + system). */
+  cpuMs(): Promise<number>;
+  /** Resolves with each streaming client's event arrival and apply (Date.now()) once all of them applied `version`. */
+  allApplied(version: string, timeoutMs: number): Promise<Applied[]>;
+}
+
+/** The streaming clients (issue 16): STREAMS of them over STREAM_PROCESSES processes. */
+async function startStreamers(forge: ForgeProcess, root: string): Promise<Streamers> {
+  const applied = new Map<string, Map<number, Applied>>();
+  let onApply = () => undefined as void;
+  const children: ChildProcess[] = [];
+  const cpuWaiters = new Map<ChildProcess, (ms: number) => void>();
+  const per = Math.ceil(STREAMS / STREAM_PROCESSES);
+  await Promise.all(Array.from({ length: STREAM_PROCESSES }, (_, p) => new Promise<void>((resolve, reject) => {
+    const count = Math.max(0, Math.min(per, STREAMS - p * per));
+    const child = fork(path.join(here, 'lib/propagation-streams-child.ts'), [String(count), String(p * per), forge.url, forge.token, root], {
+      execArgv: EXEC_ARGV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    child.on('message', (m: { type: 'applied'; receiver: number; versions: Record<string, string>; arrived: number; at: number } | { type: 'ready'; versions: (string | null)[] } | { type: 'cpu'; user: number; system: number }) => {
+      if (m.type === 'cpu') {
+        cpuWaiters.get(child)?.((m.user + m.system) / 1000);
+        return;
+      }
+      if (m.type === 'ready') {
+        if (m.versions.some((v) => v !== '1.0.0')) reject(new Error(`streaming clients started on ${[...new Set(m.versions)].join(', ')}, not core 1.0.0`));
+        else resolve();
+        return;
+      }
+      const version = m.versions['core'];
+      if (version === undefined) return;
+      let byClient = applied.get(version);
+      if (!byClient) applied.set(version, (byClient = new Map()));
+      if (!byClient.has(m.receiver)) byClient.set(m.receiver, { arrived: m.arrived, at: m.at });
+      onApply();
+    });
+    child.once('exit', (code) => reject(new Error(`a streaming process exited (${code})`)));
+  })));
+  return {
+    children,
+    async cpuMs() {
+      const each = await Promise.all(children.map((child) => new Promise<number>((resolve) => {
+        cpuWaiters.set(child, resolve);
+        child.send('cpu');
+      })));
+      return each.reduce((a, b) => a + b, 0);
+    },
+    allApplied(version, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${applied.get(version)?.size ?? 0} of ${STREAMS} streaming clients applied ${version} within ${timeoutMs} ms`)), timeoutMs);
+        onApply = () => {
+          const got = applied.get(version);
+          if (got && got.size === STREAMS) {
+            clearTimeout(timer);
+            resolve([...got.values()]);
+          }
+        };
+        onApply();
+      });
+    },
+  };
+}
+
 /**
  * How the release reaches the forge:
  * - `tag`: `git push` of the commit first (its webhook handled, untimed), then
@@ -196,6 +276,18 @@ interface Round {
   /** Syncs the one webhook caused, with their durations. */
   syncs: number[];
   retried: number;
+  /** The streaming clients (issue 16), in ms from just before the webhook POST. */
+  streams: {
+    first: number; p50: number; p99: number; max: number;
+    /** When the forge had written the envelope on every stream (its `streamed` log line), and when the events arrived (first–last). */
+    written: number; firstArrived: number; lastArrived: number;
+    /** Median and longest time from an event's arrival to its apply, in the client. */
+    applyMedian: number; applyMax: number;
+    /** When the forge had recorded every ack. */
+    acked: number;
+    /** CPU (ms) the streaming processes and the forge used during the round (webhook → every ack recorded). */
+    cpu: { clients: number; forge: number };
+  };
 }
 
 export async function propagationBenchmark(): Promise<string> {
@@ -205,6 +297,7 @@ export async function propagationBenchmark(): Promise<string> {
   const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   const forge = await startForgeProcess(repo.dir, path.join(root, 'forge'));
   let receivers: Receivers | undefined;
+  let streamers: Streamers | undefined;
   const cleanups: (() => void)[] = [];
 
   const postWebhook = async (updates: { ref: string; before: string; after: string }[]): Promise<{ t0: number; answered: number }> => {
@@ -233,6 +326,16 @@ export async function propagationBenchmark(): Promise<string> {
       if (i > 100) throw new Error(`only ${await forge.call<number>('receivers')} of ${RECEIVERS} receivers registered with the forge`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const streamStarted = performance.now();
+    streamers = await startStreamers(forge, path.join(cacheRoot, 'streams'));
+    const streamStartMs = performance.now() - streamStarted;
+    const streamCount = await forge.call<{ registered: number; open: number }>('streams');
+    if (streamCount.registered !== STREAMS || streamCount.open !== STREAMS) throw new Error(`streaming clients: ${JSON.stringify(streamCount)}, expected ${STREAMS} registered and open`);
+    // What the streaming processes cost doing nothing (each client polls its state.json every
+    // 250 ms, to take a mode changed on disk): counted in every round's CPU too.
+    const idleFrom = await streamers.cpuMs();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const idleMsPerSecond = (await streamers.cpuMs() - idleFrom) / 2;
 
     const rounds: Round[] = [];
     let n = 0;
@@ -251,8 +354,18 @@ export async function propagationBenchmark(): Promise<string> {
         const tagUpdate = { ref: `refs/tags/core@${version}`, before: '0'.repeat(40), after: tagObject };
         const logFrom = forge.logs.length;
 
+        const cpuBefore = { clients: await streamers.cpuMs(), forge: cpuOf(await forge.call<{ user: number; system: number }>('cpu')) };
         const { t0, answered } = await postWebhook(scenario === 'tag' ? [tagUpdate] : [branchUpdate, tagUpdate]);
-        const applied = [...(await receivers.allApplied(version, 60_000)).values()];
+        const [pushed, streamedAt] = await Promise.all([receivers.allApplied(version, 60_000), streamers.allApplied(version, 60_000)]);
+        const applied = [...pushed.values()];
+        // Every streaming client's acknowledgement recorded by the forge (its receivers list).
+        let ackedAt = Date.now();
+        for (let i = 0; (await forge.call<number>('streamAcks', version)) !== STREAMS; i++) {
+          if (i > 600) throw new Error(`the forge recorded ${await forge.call<number>('streamAcks', version)} of ${STREAMS} streaming acks of ${version}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          ackedAt = Date.now();
+        }
+        const cpu = { clients: Math.round(await streamers.cpuMs() - cpuBefore.clients), forge: Math.round(cpuOf(await forge.call<{ user: number; system: number }>('cpu')) - cpuBefore.forge) };
         await forge.call('settle');
         const deliveries = await forge.call<{ total: number; byState: Record<string, number>; retried: number }>('deliveries', version);
         if (deliveries.total !== RECEIVERS || deliveries.byState['delivered/applied'] !== RECEIVERS) {
@@ -272,22 +385,34 @@ export async function propagationBenchmark(): Promise<string> {
           firstApplied: Math.min(...times), p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times),
           applyMedian: median(applies), applyMax: Math.max(...applies),
           syncs: syncs.map((s) => s.ms ?? NaN), retried: deliveries.retried,
+          streams: (() => {
+            const st = streamedAt.map((a) => a.at - t0);
+            const arrivals = streamedAt.map((a) => a.arrived - t0);
+            const streamed = forge.logs.slice(logFrom).find((l) => l.msg === 'streamed' && l.version === version && l.channel === 'production');
+            return {
+              first: Math.min(...st), p50: percentile(st, 50), p99: percentile(st, 99), max: Math.max(...st),
+              written: streamed ? streamed.time - ((streamed.recordedMs ?? 0) - (streamed.ms ?? 0)) - t0 : NaN, firstArrived: Math.min(...arrivals), lastArrived: Math.max(...arrivals),
+              applyMedian: median(streamedAt.map((a) => a.at - a.arrived)), applyMax: Math.max(...streamedAt.map((a) => a.at - a.arrived)),
+              acked: ackedAt - t0, cpu,
+            };
+          })(),
         };
-        process.stderr.write(`propagation ${scenario} ${version}${r <= WARMUP_ROUNDS ? ' (warm-up)' : ''}: p50 ${round.p50} ms, p99 ${round.p99} ms, max ${round.max} ms; sync ${round.syncMs} ms\n`);
+        process.stderr.write(`propagation ${scenario} ${version}${r <= WARMUP_ROUNDS ? ' (warm-up)' : ''}: p50 ${round.p50} ms, p99 ${round.p99} ms, max ${round.max} ms; sync ${round.syncMs} ms; ${STREAMS} streams p50 ${round.streams.p50} ms, p99 ${round.streams.p99} ms, max ${round.streams.max} ms; cpu clients ${cpu.clients} ms, forge ${cpu.forge} ms\n`);
         if (r > WARMUP_ROUNDS) rounds.push(round);
         // Let the machine settle between rounds (the forge is idle already).
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
     const loadAfter = os.loadavg().map((l) => l.toFixed(1)).join(', ');
-    return report(rounds, startMs, `${load} at start, ${loadAfter} at the end`, cacheParent ?? os.tmpdir());
+    return report(rounds, startMs, `${load} at start, ${loadAfter} at the end`, cacheParent ?? os.tmpdir()) + '\n\n' + streamReport(rounds, streamStartMs, idleMsPerSecond);
   } finally {
-    for (const child of [...(receivers?.children ?? []), forge.child]) {
+    const all = [...(streamers?.children ?? []), ...(receivers?.children ?? []), forge.child];
+    for (const child of all) {
       child.removeAllListeners('exit');
-      child.disconnect();
+      if (child.connected) child.disconnect();
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const child of [...(receivers?.children ?? []), forge.child]) if (child.exitCode === null) child.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const child of all) if (child.exitCode === null) child.kill();
     await cleanupGitdirs();
     for (const cleanup of cleanups) cleanup();
     rmSync(root, { recursive: true, force: true });
@@ -313,6 +438,33 @@ function report(all: Round[], startMs: number, load: string, cacheParent: string
       '',
       `- median of per-round p50: **${median(p50s).toFixed(0)} ms**; median of per-round p99: **${median(p99s).toFixed(0)} ms**; worst p99: **${worst} ms** — promise (p99 < 1 s) ${worst < 1000 ? 'met in every round' : median(p99s) < 1000 ? '**met in the median round, NOT in every round**' : '**NOT met**'}`,
       `- where the time goes (medians): webhook answered ${med((r) => r.answered)}; sync started ${med((r) => r.syncStarted)}, took ${med((r) => r.syncMs)} (fetch, tags, build, policy, publish); from the sync's end, first push arrived +${med((r) => r.firstArrived - r.syncEnded)}, last +${med((r) => r.lastArrived - r.syncEnded)}, last applied +${med((r) => r.max - r.syncEnded)}; a receiver's own apply (arrival → applied) ${med((r) => r.applyMedian)} median, ${med((r) => r.applyMax)} longest`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function cpuOf(usage: { user: number; system: number }): number {
+  return (usage.user + usage.system) / 1000;
+}
+
+/** The streaming clients' figures (issue 16), from the same rounds as the pushed receivers'. */
+function streamReport(all: Round[], startMs: number, idleMsPerSecond: number): string {
+  const lines = [
+    `### Streaming — DESIGN.md §11 "streaming" (issue 16)`, '',
+    `${STREAMS} LIVE clients with \`transport: 'stream'\` (no listener, no inbound port; each one outbound stream to the forge) in ${STREAM_PROCESSES} processes (started, registered and connected in ${(startMs / 1000).toFixed(1)} s), in the same rounds as the ${RECEIVERS} pushed receivers above, taking the same releases at the same time. Times in ms from just before the webhook POST; "acks recorded" is when the forge's receivers list had every streaming client's acknowledgement (delivered).`,
+  ];
+  for (const scenario of SCENARIOS) {
+    const rounds = all.filter((r) => r.scenario === scenario);
+    const p99s = rounds.map((r) => r.streams.p99);
+    const worst = Math.max(...p99s);
+    lines.push('', `#### ${scenario === 'tag' ? 'Tag webhook' : 'Branch + tag in one webhook'}`, '',
+      '| version | sync ended | on every stream | events arrived (first–last) | first applied | p50 | p99 | max | apply in client (median / max) | acks recorded | pushed p99 (same round) | CPU: streaming clients / forge (ms) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...rounds.map((r) => `| ${r.version} | ${r.syncEnded} | ${r.streams.written} | ${r.streams.firstArrived}–${r.streams.lastArrived} | ${r.streams.first} | ${r.streams.p50} | **${r.streams.p99}** | ${r.streams.max} | ${r.streams.applyMedian.toFixed(0)} / ${r.streams.applyMax} | ${r.streams.acked} | ${r.p99} | ${r.streams.cpu.clients} / ${r.streams.cpu.forge} |`),
+      '',
+      `- median of per-round p50: **${median(rounds.map((r) => r.streams.p50)).toFixed(0)} ms**; median of per-round p99: **${median(p99s).toFixed(0)} ms**; worst p99: **${worst} ms** — promise (p99 < 1 s) ${worst < 1000 ? 'met in every round' : median(p99s) < 1000 ? '**met in the median round, NOT in every round**' : '**NOT met**'}`,
+      `- from the sync's end (medians): on every stream +${Math.round(median(rounds.map((r) => r.streams.written - r.syncEnded)))}, events arrived +${Math.round(median(rounds.map((r) => r.streams.firstArrived - r.syncEnded)))}–${Math.round(median(rounds.map((r) => r.streams.lastArrived - r.syncEnded)))}, first streaming client applied +${Math.round(median(rounds.map((r) => r.streams.first - r.syncEnded)))}, p99 +${Math.round(median(rounds.map((r) => r.streams.p99 - r.syncEnded)))}, last +${Math.round(median(rounds.map((r) => r.streams.max - r.syncEnded)))}; every ack recorded +${Math.round(median(rounds.map((r) => r.streams.acked - r.syncEnded)))}`,
+      `- CPU per round, from the webhook to the last ack recorded (medians): the ${STREAMS} streaming clients ${Math.round(median(rounds.map((r) => r.streams.cpu.clients)))} ms together (${(median(rounds.map((r) => r.streams.cpu.clients)) / STREAMS).toFixed(2)} ms per client: event read, push check, durable apply, ack — and their idle cost, ${Math.round(idleMsPerSecond)} ms a second for all of them), the forge ${Math.round(median(rounds.map((r) => r.streams.cpu.forge)))} ms (sync, push fan-out, the streams, the acks)`,
     );
   }
   return lines.join('\n');

@@ -12,8 +12,8 @@
 //     that has both loads one copy.
 //   - @anvil/server: the authoring path inside (its own code, the client's and content-schema's,
 //     and the pure-JavaScript libraries every command needs), so a CLI call loads each library
-//     once; the forge's own dependencies (Express, Octokit, Kysely and SQLite, pino,
-//     prom-client, simple-git, chokidar) stay imports of installed packages.
+//     once; the forge's own dependencies (Express, Octokit, Kysely, SQLite and PostgreSQL's pg,
+//     pino, prom-client, simple-git, chokidar) stay imports of installed packages.
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,7 +25,7 @@ const GENERATED = path.join(root, 'content-schema/.build');
 
 /** What the server leaves to its installed dependencies: the forge's, and the native one. */
 const SERVER_EXTERNAL = [
-  '@anvil/content-schema/schemas/*', 'better-sqlite3', 'express', 'octokit', '@octokit/*', 'kysely', 'pino', 'prom-client', 'simple-git', 'chokidar',
+  '@anvil/content-schema/schemas/*', 'better-sqlite3', 'pg', 'express', 'octokit', '@octokit/*', 'kysely', 'pino', 'prom-client', 'simple-git', 'chokidar',
 ];
 
 const BUNDLES = {

@@ -8,6 +8,7 @@
  */
 import { pino } from 'pino';
 import { createAccessToken } from '../../server/src/access/access-tokens.ts';
+import { streamHubOf } from '../../server/src/deliver/stream-hub.ts';
 import { startForge } from '../../server/src/forge/start-forge.ts';
 
 const [remote, dataDir, webhookSecret] = process.argv.slice(2);
@@ -16,9 +17,9 @@ const send = (message: unknown) => process.send?.(message);
 const logger = pino({ name: 'anvil-forge', level: 'info' }, {
   write(line: string) {
     // Only what the bench reads is parsed; warnings and errors are shown.
-    if (line.includes('"msg":"sync"') || line.includes('"msg":"publish"')) {
-      const { msg, time, ms, version } = JSON.parse(line) as { msg: string; time: number; ms?: number; version?: string };
-      send({ type: 'log', msg, time, ms, version });
+    if (line.includes('"msg":"sync"') || line.includes('"msg":"publish"') || line.includes('"msg":"streamed"')) {
+      const { msg, time, ms, version, channel, recordedMs } = JSON.parse(line) as { msg: string; time: number; ms?: number; version?: string; channel?: string; recordedMs?: number };
+      send({ type: 'log', msg, time, ms, version, channel, recordedMs });
     } else if (/"level":(40|50|60)/.test(line)) process.stderr.write(line);
   },
 });
@@ -43,8 +44,27 @@ if (!first.decisions.some((d) => d.published?.channels.some((c) => c.channel ===
 const commands: Record<string, (arg: unknown) => Promise<unknown>> = {
   async receivers() {
     const rows = await forge.ctx.db.selectFrom('receivers').select('instance_id')
-      .where('project', '=', 'bench').where('channel', '=', 'production').where('mode', '=', 'accepting').where('gone_at', 'is', null).execute();
+      .where('project', '=', 'bench').where('channel', '=', 'production').where('mode', '=', 'accepting').where('gone_at', 'is', null)
+      .where('transport', '=', 'push').execute();
     return rows.length;
+  },
+  /** Streaming receivers registered (issue 16), and streams open on the forge. */
+  async streams() {
+    const rows = await forge.ctx.db.selectFrom('receivers').select('instance_id')
+      .where('project', '=', 'bench').where('channel', '=', 'production').where('mode', '=', 'accepting').where('gone_at', 'is', null)
+      .where('transport', '=', 'stream').execute();
+    return { registered: rows.length, open: streamHubOf(forge.ctx).count() };
+  },
+  /** Streaming receivers whose acknowledgement of `version` the forge has recorded as delivered. */
+  async streamAcks(version) {
+    const rows = await forge.ctx.db.selectFrom('receivers').select('instance_id')
+      .where('project', '=', 'bench').where('transport', '=', 'stream').where('last_delivery_state', '=', 'delivered')
+      .where('versions', '=', JSON.stringify({ core: String(version) })).execute();
+    return rows.length;
+  },
+  /** CPU used by the forge process so far (µs). */
+  async cpu() {
+    return process.cpuUsage();
   },
   async settle() {
     await forge.settle();

@@ -5,6 +5,10 @@
  * (receive/check-push.ts), then applied (apply/): swapped into the store in one assignment as
  * soon as they are verified, and answered once the bundles and state are durable (cache/).
  * Applies run one at a time; a render never waits for one.
+ *
+ * With `transport: 'stream'` (issue 16) the same pushes arrive on an outbound stream the client
+ * holds open (sync/stream-transport.ts) instead of as requests to a port of the app: each is
+ * taken through the push path below, and the answer a push would get goes back as an ack.
  */
 import { randomUUID } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
@@ -15,7 +19,9 @@ import type { AddressInfo } from 'node:net';
 import {
   AnvilError,
   canonicalJson,
+  decodeStreamEnvelope,
   keyIdOf,
+  STREAM_ENVELOPE_EVENT,
   RECEIVER_STATE_FORMAT,
   type Bundle,
   type Envelope,
@@ -30,8 +36,13 @@ import { receiveMiddleware, type PushAnswer } from './receive/receive-middleware
 import { PromptStore } from './store/prompt-store.ts';
 import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet, type StoreSnapshot } from './store/store-snapshot.ts';
 import { backoffDelay, forgeApi, type ForgeApi, type ReceiverRegistration } from './sync/forge-api.ts';
+import type { StreamEvent } from './sync/event-stream.ts';
+import { startStreamTransport, type StreamBackoff, type StreamStatus, type StreamTransport } from './sync/stream-transport.ts';
 
 export type ReceptionMode = 'accepting' | 'frozen';
+
+/** How updates reach the client: pushed to a port of the app (default), or on a stream it opens. */
+export type Transport = 'push' | 'stream';
 
 export interface ClientOptions {
   forge: string;
@@ -55,7 +66,29 @@ export interface ClientOptions {
   pollMs?: number;
   maxBodyBytes?: number;
   fetch?: typeof fetch;
+  /**
+   * `push` (default): the forge POSTs updates to `listen()` / `receiver()`. `stream`: the client
+   * opens an outbound stream to the forge and needs no inbound port (issue 16; docs/client.md).
+   */
+  transport?: Transport;
+  /** Tuning of the `stream` transport. */
+  stream?: {
+    /** A stream silent for this long (no keep-alive either) is reconnected (default 45 s). */
+    idleTimeoutMs?: number;
+    /** Reconnection delays (default full jitter over 250 ms · 2^attempt, at most 30 s). */
+    backoff?: StreamBackoff;
+    /**
+     * The answer to each envelope goes back to the forge after a random delay up to this
+     * (default 3 s), so that a fan-out to thousands of streams does not return as one burst of
+     * requests while the forge (and, sharing its machine, other receivers) still sends and
+     * applies it. The answer is bookkeeping: the receiver serves the envelope already. 0: at once.
+     */
+    ackJitterMs?: number;
+  };
 }
+
+/** The transport in `status()`: a push receiver's URL, or the stream's state. */
+export type TransportStatus = { kind: 'push'; url: string | undefined } | ({ kind: 'stream' } & StreamStatus);
 
 export interface ClientStatus {
   ready: boolean;
@@ -65,6 +98,7 @@ export interface ClientStatus {
   project: string;
   instanceId: string;
   lastSync: { at: string; result: string } | undefined;
+  transport: TransportStatus;
   sets: Record<string, SetStatus>;
 }
 
@@ -96,7 +130,7 @@ export interface AnvilClient {
   on(event: 'update' | 'error', listener: (detail: unknown) => void): () => void;
   /** Express-compatible middleware: `app.use('/anvil', anvil.receiver())`. */
   receiver(): ReturnType<typeof receiveMiddleware>;
-  /** A plain HTTP listener for pushes; registers its URL with the forge. */
+  /** A plain HTTP listener for pushes; registers its URL with the forge. Not with `transport: 'stream'`. */
   listen(port?: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
@@ -130,6 +164,9 @@ class LiveClient implements AnvilClient {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly servers = new Set<Server>();
   private syncAttempt = 0;
+  private stream: StreamTransport | undefined;
+  /** The envelope id this client holds (its last pull's ETag or stream event): where a stream resumes. */
+  private heldEnvelope: string | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
@@ -150,8 +187,9 @@ class LiveClient implements AnvilClient {
     }
     this.readyTimeout();
     this.watchState();
+    this.heldEnvelope = envelopeIdOfEtag(this.state?.etag);
     // The network comes after: a cached app is ready before any request leaves it.
-    void this.syncLoop();
+    void this.syncLoop().then(() => this.startStream());
     this.every(this.options.heartbeatMs ?? 30_000, () => this.heartbeat());
     if ((this.options.pollMs ?? 300_000) > 0) this.every(this.options.pollMs ?? 300_000, () => void this.sync().catch(() => undefined));
   }
@@ -196,6 +234,7 @@ class LiveClient implements AnvilClient {
       project: this.options.project,
       instanceId: this.instanceId(),
       lastSync: this.lastSync,
+      transport: this.streams() ? { kind: 'stream', ...(this.stream?.status() ?? waitingStream(this.heldEnvelope)) } : { kind: 'push', url: this.pushUrl },
       sets: this.hasContent ? this.store.status() : {},
     };
   }
@@ -232,6 +271,8 @@ class LiveClient implements AnvilClient {
 
   private synced(result: SyncResult): SyncResult {
     this.lastSync = { at: new Date().toISOString(), result: result.code };
+    // Whatever the pull found, this client now holds the channel's current envelope.
+    if (result.code !== 'stale') this.heldEnvelope = envelopeIdOfEtag(this.state?.etag) ?? this.heldEnvelope;
     return result;
   }
 
@@ -258,6 +299,9 @@ class LiveClient implements AnvilClient {
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+    if (this.streams()) {
+      throw new AnvilError('client.transport', 'this client streams (transport: "stream"): the forge sends updates on its outbound stream, not to a port', { hint: 'leave listen() out, or create the client with transport: "push"' });
+    }
     const handler = this.receiver();
     // Loaded here, not at start-up: most apps mount receiver() in their own server instead, and
     // Node's HTTP server module is a noticeable part of a cold start (DESIGN.md §11, start-up).
@@ -311,6 +355,76 @@ class LiveClient implements AnvilClient {
     } finally {
       void intake.discard();
     }
+  }
+
+  // ——— stream (issue 16): the same pushes, on a connection the client opened ———
+
+  private streams(): boolean {
+    return this.options.transport === 'stream';
+  }
+
+  private startStream(): void {
+    if (!this.streams() || this.closed || this.stream) return;
+    this.stream = startStreamTransport({
+      connect: async (lastEventId, signal) => {
+        // The keys are pinned (or fetched, trust on first use) before anything arrives to check.
+        await this.forgeKeys();
+        return this.api.stream(this.options.channel, this.instanceId(), lastEventId, signal);
+      },
+      onEvent: (event) => this.onStreamEvent(event),
+      // The fallback while the stream is down: one ETag pull per attempt (a 304 costs nothing).
+      // A frozen receiver changes only on a manual sync, so it does not pull here.
+      onDisconnected: async () => {
+        if (this.mode() !== 'frozen' && !this.closed) await this.sync();
+      },
+      register: () => this.register(),
+      resumeFrom: () => this.heldEnvelope,
+      onError: (err) => this.emit('error', err),
+      idleTimeoutMs: this.options.stream?.idleTimeoutMs,
+      // A body, its three headers as JSON and the field names.
+      maxEventChars: this.maxBody() + 16 * 1024,
+      backoff: this.options.stream?.backoff,
+    });
+  }
+
+  /**
+   * An event of the stream: taken as the push it carries (onPush: the same checks, in the same
+   * order, and the same apply), and answered to the forge as the push would have been.
+   */
+  private async onStreamEvent(event: StreamEvent): Promise<void> {
+    if (event.type !== STREAM_ENVELOPE_EVENT) return;
+    const decoded = decodeStreamEnvelope(event.data);
+    let answer: PushAnswer;
+    if (!decoded) {
+      answer = { status: 400, body: { ok: false, code: 'push.malformed', reason: 'the stream event is not an envelope with its webhook headers' } };
+    } else {
+      // The request as the forge would have POSTed it. The bearer token is the one this client
+      // opened the stream with: the forge proved it knows it by answering that request, and
+      // proves itself by the webhook signature, checked next, as on a push.
+      const request: PushRequest = { headers: { ...decoded.headers, authorization: `Bearer ${this.options.token}` }, body: decoded.body };
+      answer = await this.onPush(request);
+      // A push would be answered "busy, retry shortly" while another apply runs; a stream waits.
+      for (let i = 0; answer.status === 503 && answer.body.code === 'busy' && this.busy && !this.closed && i < 100; i++) {
+        await this.applying;
+        answer = await this.onPush(request);
+      }
+    }
+    const { status, body } = answer;
+    // This client holds the envelope now (applied, or had it, or has newer): resume after it.
+    // Frozen or refused: not held, so a later connection is sent the channel's current envelope.
+    if (status < 300 || body.code === 'stale') this.heldEnvelope = event.lastEventId;
+    if (status >= 400 && body.code !== 'frozen' && body.code !== 'stale') {
+      this.emit('error', new AnvilError(body.code, `an envelope on the stream was refused: ${body.reason ?? body.code}`, { details: { status, envelope: event.lastEventId } }));
+    }
+    if (event.lastEventId === '' || this.closed) return;
+    const ack = {
+      instanceId: this.instanceId(), envelope: event.lastEventId, status, code: body.code,
+      ...(body.reason !== undefined ? { reason: String(body.reason).slice(0, 1_000) } : {}), versions: this.versions(),
+    };
+    const send = () => void (this.closed ? undefined : this.api.ack(ack).catch((err: unknown) => this.emit('error', err)));
+    const jitter = this.options.stream?.ackJitterMs ?? 3_000;
+    if (jitter <= 0) send();
+    else void this.sleep(Math.floor(Math.random() * jitter)).then(send);
   }
 
   // ——— apply: verify (done by the caller) → swap → bundles and state durable (apply/) ———
@@ -387,6 +501,8 @@ class LiveClient implements AnvilClient {
     this.applying = run.catch(() => undefined);
     await run;
     void this.heartbeat();
+    // Unfrozen: a new connection, on which the forge sends what changed while frozen.
+    if (mode === 'accepting') this.stream?.reconnect();
   }
 
   /**
@@ -395,7 +511,7 @@ class LiveClient implements AnvilClient {
    */
   private watchState(): void {
     const file = path.join(this.options.cacheDir, STATE_FILE);
-    watchFile(file, { interval: 250, persistent: false }, () => {
+    const onChange = () => {
       void (this.applying = this.applying.then(async () => {
         // This client's own commits fire the watch too; a full load re-verifies every bundle,
         // so it is done only when the file says something this client does not hold.
@@ -409,8 +525,10 @@ class LiveClient implements AnvilClient {
         this.markReady(this.swapIn(loaded.state, loaded.bundles).sets > 0);
         this.emit('update', { versions: this.versions(), source: 'disk' });
       }).catch((err: unknown) => this.emit('error', err)));
-    });
-    this.unwatch = () => unwatchFile(file);
+    };
+    watchFile(file, { interval: 250, persistent: false }, onChange);
+    // This listener only: another client of the same cache in this process keeps watching.
+    this.unwatch = () => unwatchFile(file, onChange);
   }
 
   private unwatch: () => void = () => undefined;
@@ -418,16 +536,22 @@ class LiveClient implements AnvilClient {
   // ——— forge registration ———
 
   private registration(): ReceiverRegistration {
-    return { instanceId: this.instanceId(), url: this.pushUrl, channel: this.options.channel, mode: this.mode(), ranges: this.ranges, versions: this.versions() };
+    const where = this.streams() ? { transport: 'stream' as const } : { url: this.pushUrl };
+    return { instanceId: this.instanceId(), ...where, channel: this.options.channel, mode: this.mode(), ranges: this.ranges, versions: this.versions() };
+  }
+
+  /** Whether the forge knows this receiver: it has a push URL, or streams. */
+  private registers(): boolean {
+    return this.pushUrl !== undefined || this.streams();
   }
 
   private async register(): Promise<void> {
-    if (this.pushUrl === undefined || this.closed) return;
+    if (!this.registers() || this.closed) return;
     await this.api.register(this.registration());
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.pushUrl === undefined || this.closed) return;
+    if (!this.registers() || this.closed) return;
     await this.api.heartbeat(this.registration()).catch((err: unknown) => this.emit('error', err));
   }
 
@@ -439,7 +563,8 @@ class LiveClient implements AnvilClient {
       server.closeAllConnections();
       server.close();
     }
-    if (this.pushUrl !== undefined) await this.api.leave(this.instanceId()).catch(() => undefined);
+    await this.stream?.stop();
+    if (this.registers()) await this.api.leave(this.instanceId()).catch(() => undefined);
     await this.applying;
   }
 
@@ -533,7 +658,21 @@ function answerOf(decision: Exclude<PushDecision, { code: 'applied' }>): PushAns
   return { status: decision.status, headers, body: { ok: decision.status === 200, code: decision.code, reason: decision.reason } };
 }
 
+/** `"env-…"` (an ETag) → `env-…`: the envelope id a stream resumes from. */
+function envelopeIdOfEtag(etag: string | undefined): string | undefined {
+  if (etag === undefined) return undefined;
+  const id = /^(?:W\/)?"([^"]*)"$/.exec(etag)?.[1] ?? etag;
+  return id === '' ? undefined : id;
+}
+
+/** The stream's status before it starts (after the first pull). */
+function waitingStream(held: string | undefined): StreamStatus {
+  return { state: 'connecting', since: new Date().toISOString(), lastEventId: held, lastEventAt: undefined, connects: 0, attempt: 0 };
+}
+
 function sameState(text: string, state: ReceiverState | undefined): boolean {
+  // This client's own commit, as the cache wrote it (disk-cache.ts): no parse needed.
+  if (state !== undefined && text === `${JSON.stringify(state, null, 2)}\n`) return true;
   try {
     return state !== undefined && canonicalJson(JSON.parse(text)) === canonicalJson(state);
   } catch {

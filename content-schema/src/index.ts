@@ -7,6 +7,7 @@ export * from './address.ts';
 export * from './canonical-json.ts';
 export * from './integrity.ts';
 export * from './signing.ts';
+export * from './stream-event.ts';
 export { closest } from './did-you-mean.ts';
 
 export {
@@ -27,6 +28,7 @@ export * from './schemas/prompt-metadata.ts';
 export * from './schemas/bundle.ts';
 export * from './schemas/envelope.ts';
 export * from './schemas/lock-file.ts';
+export * from './schemas/archive.ts';
 export * from './schemas/receiver-state.ts';
 export * from './schemas/live-config.ts';
 export * from './schemas/forge-config.ts';
@@ -47,6 +49,7 @@ export { validateBundle, type BundleValidationOptions } from './validate/validat
 export { validateBundlePrompt } from './validate/validate-bundle-prompt.ts';
 export * from './validate/validate-envelope.ts';
 export * from './validate/validate-lock-file.ts';
+export * from './validate/validate-archive.ts';
 export * from './validate/validate-receiver-state.ts';
 export * from './validate/validate-live-config.ts';
 export * from './validate/validate-forge-config.ts';

@@ -34,6 +34,21 @@ export function verifyBundleIntegrity(bundle: unknown): boolean {
   }
 }
 
+/**
+ * The hash an export archive's manifest records for one file (`anvil.archive/1`): of the file's
+ * UTF-8 bytes, not of a JSON encoding, so it can be checked on the file itself once written
+ * (`openssl dgst -sha256 -binary <file> | base64`).
+ */
+export function archiveFileIntegrity(text: string): string {
+  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+}
+
+/** The integrity of an export archive: of everything in it except the `integrity` field. */
+export function archiveIntegrity(archive: Record<string, unknown>): string {
+  const { integrity: _ignored, ...content } = archive;
+  return integrityOf(content);
+}
+
 const INTEGRITY_MEMBER = Buffer.from('"format":"anvil.bundle/1","integrity":"');
 
 /**

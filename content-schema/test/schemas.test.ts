@@ -39,6 +39,16 @@ describe('published JSON Schemas', () => {
 
   it('accept the documents they describe, as any JSON Schema validator reads them', () => {
     const documents: Record<string, unknown> = {
+      'archive.schema.json': {
+        format: 'anvil.archive/1',
+        manifest: {
+          what: { kind: 'set', set: 'core' }, project: 'acme', repository: '@acme',
+          source: { commit: 'a'.repeat(40), committedAt: '2024-01-01T00:00:00Z', dirty: false },
+          sets: { core: { version: '1.0.0', stage: 'release', tag: 'core@1.0.0', role: 'requested', contents: 'all', commit: 'a'.repeat(40), dependencies: {}, files: { 'set.yaml': `sha256-${'A'.repeat(43)}=` } } },
+        },
+        files: { core: { 'set.yaml': 'mode: locked\n' } },
+        integrity: `sha256-${'A'.repeat(43)}=`,
+      },
       'set.schema.json': { name: 'onboarding', mode: 'locked', dependencies: { core: '^2.0.0' }, reviewers: ['alice', 'acme/prompt-owners'] },
       'anvil.schema.json': { name: '@acme', promptsDir: 'prompts', rollouts: { onboarding: { production: { version: '1.3.0', percent: 10 } } } },
       'prompt.schema.json': { model: 'openai/gpt-4o', input: { schema: { name: 'string' } }, 'acme.owner': 'growth', tags: { locale: 'fr' } },

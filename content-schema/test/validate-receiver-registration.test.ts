@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { validateReceiverLeave, validateReceiverRegistration, type ReceiverRegistration } from '../src/index.ts';
+import { validateReceiverAck, validateReceiverLeave, validateReceiverRegistration, type ReceiverRegistration } from '../src/index.ts';
 import { codes } from './support/samples.ts';
 
 const good = (): ReceiverRegistration => ({
@@ -94,5 +94,28 @@ describe('validateReceiverLeave', () => {
     expect(validateReceiverLeave({ instanceId: 'web-1' }).ok).to.equal(true);
     expect(validateReceiverLeave({}).ok).to.equal(false);
     expect(validateReceiverLeave({ instanceId: 'web-1', url: 'http://x/' }).ok).to.equal(false);
+  });
+});
+
+describe('a streaming receiver\'s registration and acks (issue 16)', () => {
+  const { url: _url, ...streaming } = good();
+
+  it('registers with transport "stream" and no URL; a pushed receiver needs its URL', () => {
+    expect(validateReceiverRegistration({ ...streaming, transport: 'stream' }).ok).to.equal(true);
+    expect(validateReceiverRegistration({ ...good(), transport: 'push' }).ok).to.equal(true);
+    expect(codes(validateReceiverRegistration({ ...good(), transport: 'stream' }).errors)).to.deep.equal(['receiver-registration.url-with-stream@/url']);
+    expect(codes(validateReceiverRegistration(streaming).errors)).to.deep.equal(['receiver-registration.url-missing@/url']);
+    expect(codes(validateReceiverRegistration({ ...streaming, transport: 'websocket' }).errors)).to.include('receiver-registration.url-missing@/url');
+    expect(validateReceiverRegistration({ ...streaming, transport: 'websocket' }).errors.some((e) => e.path === '/transport')).to.equal(true);
+  });
+
+  it('takes an ack: the envelope, the answer a push would have got, and the versions served', () => {
+    const ack = { instanceId: 'web-1', envelope: 'env-abc', status: 200, code: 'applied', versions: { core: '1.2.0' } };
+    expect(validateReceiverAck(ack).ok).to.equal(true);
+    expect(validateReceiverAck({ ...ack, status: 409, code: 'frozen', reason: 'frozen' }).ok).to.equal(true);
+    expect(validateReceiverAck({ ...ack, status: 99 }).ok).to.equal(false);
+    expect(validateReceiverAck({ ...ack, envelope: 'has space' }).ok).to.equal(false);
+    expect(validateReceiverAck({ ...ack, versions: { core: '^1' } }).errors.map((e) => e.path)).to.include('/versions/core');
+    expect(validateReceiverAck({ ...ack, url: 'http://x/' }).ok).to.equal(false);
   });
 });

@@ -98,6 +98,7 @@ export function clientOptionsFromConfig(
     project: config.project,
     channel: config.channel,
     mode: config.mode,
+    ...(config.transport !== undefined ? { transport: config.transport } : {}),
     cacheDir: loaded.cacheDir,
     publicKey: { ...config.forgeKeys },
     ...sets,
@@ -108,7 +109,7 @@ export function clientOptionsFromConfig(
 
 /**
  * Starts a LIVE client from `anvil-live.json` (default: in the current folder): the forge,
- * project, channel, mode, cache folder, sets and pinned keys come from the file, the token from
+ * project, channel, mode, transport, cache folder, sets and pinned keys come from the file, the token from
  * the environment variable it names. `overrides` take precedence (e.g. `{pollMs: 0}`).
  */
 export async function createClientFromConfig(file: string = LIVE_CONFIG_FILE, overrides: Partial<ClientOptions> = {}): Promise<AnvilClient> {

@@ -3,7 +3,7 @@
  * the public keys, the current envelope with ETags, immutable versions, and the receiver's own
  * registration. Every call has a timeout; a failure is an AnvilError with the forge's answer.
  */
-import { AnvilError, type ReceiverRegistration as WireRegistration } from '@anvil/content-schema';
+import { AnvilError, type ReceiverAck, type ReceiverRegistration as WireRegistration } from '@anvil/content-schema';
 
 export interface ForgeKey {
   keyId: string;
@@ -66,6 +66,14 @@ export interface ForgeApi {
   register(receiver: ReceiverRegistration): Promise<void>;
   heartbeat(receiver: ReceiverRegistration): Promise<void>;
   leave(instanceId: string): Promise<void>;
+  /**
+   * `GET …/stream?channel=…&instance=…` (issue 16): the body of the receiver's event stream,
+   * once the forge answered 200. The timeout covers the answer's headers only; the stream
+   * lasts until `signal` aborts it or the forge ends it.
+   */
+  stream(channel: string, instanceId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** `POST …/receivers/ack`: how a streaming receiver answered an envelope of its stream. */
+  ack(ack: ReceiverAck): Promise<void>;
 }
 
 export function forgeApi(options: ForgeApiOptions): ForgeApi {
@@ -74,20 +82,27 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  async function call(method: string, url: string, init: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Response> {
+  async function call(method: string, url: string, init: { body?: unknown; headers?: Record<string, string>; auth?: boolean; signal?: AbortSignal } = {}): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (init.auth !== false) headers['authorization'] = `Bearer ${options.token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
+    // With a caller's signal (a stream), the timeout covers the headers only: the body is read
+    // for as long as the caller wants.
+    const timeout = init.signal ? new AbortController() : undefined;
+    const timer = timeout && setTimeout(() => timeout.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       res = await doFetch(url, {
-        method, headers, signal: AbortSignal.timeout(timeoutMs),
+        method, headers, signal: init.signal && timeout ? AbortSignal.any([init.signal, timeout.signal]) : AbortSignal.timeout(timeoutMs),
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
     } catch (err) {
+      if (init.signal?.aborted) throw err;
       throw new AnvilError('forge.unreachable', `cannot reach the forge at ${base}: ${(err as Error).message}`, {
         hint: 'check the forge URL and that it is running; the receiver keeps serving what it has', cause: err,
       });
+    } finally {
+      clearTimeout(timer);
     }
     if (res.status >= 400) {
       const text = await res.text().catch(() => '');
@@ -144,6 +159,19 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
     },
     async leave(instanceId) {
       await call('DELETE', `${project}/receivers`, { body: { instanceId } });
+    },
+    async stream(channel, instanceId, lastEventId, signal) {
+      const url = `${project}/stream?channel=${encodeURIComponent(channel)}&instance=${encodeURIComponent(instanceId)}`;
+      const res = await call('GET', url, { signal, headers: { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) } });
+      const type = res.headers.get('content-type') ?? '';
+      if (!res.body || !type.startsWith('text/event-stream')) {
+        await res.body?.cancel().catch(() => undefined);
+        throw badAnswer(url, `expected text/event-stream, got ${type || 'no body'}`);
+      }
+      return res.body;
+    },
+    async ack(ack) {
+      await call('POST', `${project}/receivers/ack`, { body: ack });
     },
   };
 }

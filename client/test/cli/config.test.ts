@@ -27,6 +27,21 @@ describe('anvil-live.json', function () {
     const options = clientOptionsFromConfig(loaded, { pollMs: 0 }, { MY_TOKEN: 'secret' });
     expect(options).to.deep.include({ token: 'secret', pollMs: 0, channel: 'staging', publicKey: valid.forgeKeys });
     expect(options).not.to.have.property('sets');
+    expect(options.transport).to.equal('push');
+  });
+
+  it('takes the transport: "stream" opens an outbound stream instead of waiting for pushes (issue 16)', async function () {
+    await writeFile(path.join(dir, 'anvil-live.json'), JSON.stringify({ ...valid, transport: 'stream' }));
+    const loaded = await loadLiveConfig(path.join(dir, 'anvil-live.json'));
+    expect(clientOptionsFromConfig(loaded, {}, { ANVIL_TOKEN: 't' }).transport).to.equal('stream');
+    await writeFile(path.join(dir, 'anvil-live.json'), JSON.stringify({ ...valid, transport: 'websocket' }));
+    try {
+      await loadLiveConfig(path.join(dir, 'anvil-live.json'));
+      expect.fail('should throw');
+    } catch (err) {
+      expect(isAnvilError(err) && err.code).to.equal('config.invalid');
+      expect((err as Error).message).to.include('/transport');
+    }
   });
 
   it('without the token, createClientFromConfig names the variable to set', async function () {

@@ -73,6 +73,17 @@ describe('anvil-live connect', function () {
     expect(run.stderr).to.include('connect.bad-value').and.include('--channel: "prod" is not a channel');
     const badSet = await anvilLive(ctx.app, connectArgs(ctx.forge, 'onboarding@not-a-range'));
     expect(badSet.stderr).to.include('"not-a-range" is not a semver range');
+    const badTransport = await anvilLive(ctx.app, [...connectArgs(ctx.forge), '--transport', 'carrier-pigeon']);
+    expect(badTransport.stderr).to.include('connect.bad-value').and.include('--transport: "carrier-pigeon" is not a transport');
+  });
+
+  it('writes --transport stream, and keeps it when connecting again (issue 16)', async function () {
+    const run = await anvilLive(ctx.app, [...connectArgs(ctx.forge), '--transport', 'stream']);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('streaming');
+    expect(await readJson(configFile())).to.include({ transport: 'stream' });
+    expect((await anvilLive(ctx.app, [...connectArgs(ctx.forge), '--yes'])).code).to.equal(0);
+    expect(await readJson(configFile())).to.include({ transport: 'stream' });
   });
 
   it('does not overwrite a config without --yes; --yes does, keeping its sets', async function () {

@@ -67,6 +67,13 @@ export const ForgeConfigSchema = Type.Object(
     $schema: Type.Optional(Type.String({ maxLength: LIMITS.url, title: 'Schema', description: 'The JSON Schema of this file, for editors.' })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Name', description: 'The forge\'s name, as envelopes and /.well-known/anvil.json carry it.', default: 'anvil-forge' })),
     dataDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1_024, title: 'Data dir', description: 'Mirrors, the store and the signing keys, relative to this file. Env: ANVIL_DATA_DIR.', default: './anvil-data' })),
+    database: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: LIMITS.url,
+      title: 'Database',
+      description: 'The store on PostgreSQL, shared by every replica of this forge: a postgres:// URL without a password (give that in PGPASSWORD, or the whole URL in DATABASE_URL). Absent: SQLite at <dataDir>/forge.db. Env: DATABASE_URL.',
+      examples: ['postgres://anvil@db.internal:5432/anvil'],
+    })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535, title: 'Port', description: 'HTTP port (0: any free port). Env: PORT.', default: 8080 })),
     host: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.shortText, title: 'Host', description: 'Interface to listen on.', default: '127.0.0.1' })),
     publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.url, title: 'Public URL', description: 'Where receivers and hooks reach the forge. Env: ANVIL_PUBLIC_URL. Default: http://<host>:<port>.' })),

@@ -7,6 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChannelName, LIMITS, MapOf, ProjectName, SecretFromEnv, SemverRange, SetName, StringEnum, schemaHeader } from './common.ts';
 export { ENV_NAME_PATTERN } from './common.ts';
+import { RECEIVER_TRANSPORTS } from './receiver-registration.ts';
 import { ForgeKeys, RECEPTION_MODES } from './receiver-state.ts';
 
 export const LIVE_CONFIG_FILE = 'anvil-live.json';
@@ -30,6 +31,13 @@ export const LiveConfigSchema = Type.Object(
         title: 'Reception mode',
         description: 'The mode on first start: "accepting" applies pushes, "frozen" changes only on a manual sync. Afterwards the mode kept in the cache wins (`anvil-live mode`).',
         default: 'accepting',
+      }),
+    ),
+    transport: Type.Optional(
+      StringEnum(RECEIVER_TRANSPORTS, {
+        title: 'Transport',
+        description: 'How updates reach the app: "push" (the forge POSTs them to the app\'s receiver endpoint) or "stream" (the app opens an outbound stream to the forge: for apps with no inbound port, in Kubernetes, behind NAT, serverless).',
+        default: 'push',
       }),
     ),
     cacheDir: Type.Optional(
@@ -62,7 +70,7 @@ export const LiveConfigSchema = Type.Object(
   {
     ...schemaHeader('live-config.schema.json'),
     title: 'Anvil LIVE receiver config (anvil-live.json)',
-    description: 'How an app connects to its forge: forge, project, channel, mode, cache folder, sets with ranges, pinned forge keys, and where the token is read from.',
+    description: 'How an app connects to its forge: forge, project, channel, mode, transport, cache folder, sets with ranges, pinned forge keys, and where the token is read from.',
     additionalProperties: false,
   },
 );

@@ -4,6 +4,7 @@
  * (yaml-language-server) can point at them; a test keeps them in step.
  */
 import type { TSchema } from '@sinclair/typebox';
+import { ArchiveSchema } from './archive.ts';
 import { BundleSchema } from './bundle.ts';
 import { EnvelopeSchema } from './envelope.ts';
 import { ForgeConfigSchema } from './forge-config.ts';
@@ -19,6 +20,7 @@ import { SetConfigSchema } from './set-config.ts';
 /** The published schemas, in file-name order. */
 export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
   RepoConfigSchema,
+  ArchiveSchema,
   BundleSchema,
   EnvelopeSchema,
   ForgeConfigSchema,

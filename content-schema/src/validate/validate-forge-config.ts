@@ -5,8 +5,9 @@ import { runValidation } from './run-validation.ts';
 
 /**
  * Validates a parsed `anvil-forge.yaml`: its shape, unique project names and GitHub
- * repositories, a `github` block for GitHub projects, and an http(s) public URL. Secrets and
- * paths are checked where they are read (the environment, the disk), not here.
+ * repositories, a `github` block for GitHub projects, an http(s) public URL, and a postgres://
+ * database URL without a password. Secrets and paths are checked where they are read (the
+ * environment, the disk), not here.
  */
 export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfig> {
   return runValidation<ForgeConfig>(input, {
@@ -15,6 +16,16 @@ export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfi
       const url = stringAt(data, 'publicUrl');
       if (url !== undefined && !(URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol))) {
         error('/publicUrl', 'forge-config.public-url', `"${url}" is not an http(s) URL`, 'write the URL receivers use to reach this forge, e.g. "https://anvil.example.com"');
+      }
+      const database = stringAt(data, 'database');
+      if (database !== undefined) {
+        const parsed = URL.canParse(database) ? new URL(database) : undefined;
+        if (!parsed || !['postgres:', 'postgresql:'].includes(parsed.protocol)) {
+          error('/database', 'forge-config.database', `"${database.slice(0, 100)}" is not a postgres:// URL`, 'e.g. "postgres://anvil@db.internal:5432/anvil"; leave it out for SQLite in the data dir');
+        } else if (parsed.password !== '') {
+          // The file holds no secret (twelve-factor); a password written here would end up in git.
+          error('/database', 'forge-config.database-password', 'the database URL holds a password', 'remove it, and give it in PGPASSWORD, or the whole URL in DATABASE_URL');
+        }
       }
       const projects = fieldAt(data, 'projects');
       if (!Array.isArray(projects)) return;

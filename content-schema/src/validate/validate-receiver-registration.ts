@@ -1,14 +1,15 @@
-import type { ReceiverLeave, ReceiverRegistration } from '../schemas/receiver-registration.ts';
+import type { ReceiverAck, ReceiverLeave, ReceiverRegistration } from '../schemas/receiver-registration.ts';
 import type { Report } from './run-validation.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
-import { entriesOf, fieldAt, stringAt } from './read-data.ts';
+import { asRecord, entriesOf, fieldAt, stringAt } from './read-data.ts';
 import { runValidation } from './run-validation.ts';
 import { checkRange, checkVersion } from './semver-checks.ts';
 
 /**
  * Validates a receiver's registration or heartbeat body, as received (untrusted): its shape
- * and bounds, an http(s) push URL in plain form (below), parseable ranges and exact versions.
+ * and bounds, an http(s) push URL in plain form (below) — required with the `push` transport
+ * (the default), absent with `stream` — parseable ranges and exact versions.
  * The value returned carries the push URL normalised (WHATWG serialisation): what the forge
  * stores and pushes to.
  */
@@ -20,7 +21,12 @@ export function validateReceiverRegistration(input: unknown): ValidationResult<R
     maxDepth: 4,
     check(data, { error }) {
       const url = stringAt(data, 'url');
-      if (url !== undefined) normalisedUrl = checkPushUrl(url, error);
+      const streams = stringAt(data, 'transport') === 'stream';
+      if (streams && fieldAt(data, 'url') !== undefined) {
+        error('/url', 'receiver-registration.url-with-stream', 'a streaming receiver has no push URL', 'leave `url` out with `transport: "stream"`, or register with the push transport');
+      } else if (!streams && fieldAt(data, 'url') === undefined && asRecord(data) !== undefined) {
+        error('/url', 'receiver-registration.url-missing', 'a pushed receiver needs a push URL', `send the URL the forge can push to, ${EXAMPLE}, or \`transport: "stream"\``);
+      } else if (url !== undefined) normalisedUrl = checkPushUrl(url, error);
       for (const [set, range] of entriesOf(fieldAt(data, 'ranges'))) checkRange(error, joinPointer('/ranges', set), range);
       for (const [set, version] of entriesOf(fieldAt(data, 'versions'))) checkVersion(error, joinPointer('/versions', set), version);
     },
@@ -33,6 +39,17 @@ export function validateReceiverRegistration(input: unknown): ValidationResult<R
 /** Validates the body of `DELETE …/receivers`: `{instanceId}`. */
 export function validateReceiverLeave(input: unknown): ValidationResult<ReceiverLeave> {
   return runValidation<ReceiverLeave>(input, { validator: 'receiver-leave', maxDepth: 2 });
+}
+
+/** Validates the body of `POST …/receivers/ack`: a streaming receiver's answer to an envelope. */
+export function validateReceiverAck(input: unknown): ValidationResult<ReceiverAck> {
+  return runValidation<ReceiverAck>(input, {
+    validator: 'receiver-ack',
+    maxDepth: 3,
+    check(data, { error }) {
+      for (const [set, version] of entriesOf(fieldAt(data, 'versions'))) checkVersion(error, joinPointer('/versions', set), version);
+    },
+  });
 }
 
 const EXAMPLE = 'e.g. "https://app.example.com/anvil"';

@@ -7,13 +7,14 @@
  * options, so both paths check exactly the same.
  */
 import type { TSchema } from '@sinclair/typebox';
+import { ArchiveSchema } from '../schemas/archive.ts';
 import { BundlePromptSchema, BundleSchema } from '../schemas/bundle.ts';
 import { EnvelopeSchema } from '../schemas/envelope.ts';
 import { ForgeConfigSchema } from '../schemas/forge-config.ts';
 import { FrontMatterSchema } from '../schemas/front-matter.ts';
 import { LiveConfigSchema } from '../schemas/live-config.ts';
 import { LockFileSchema } from '../schemas/lock-file.ts';
-import { ReceiverLeaveSchema, ReceiverRegistrationSchema } from '../schemas/receiver-registration.ts';
+import { ReceiverAckSchema, ReceiverLeaveSchema, ReceiverRegistrationSchema } from '../schemas/receiver-registration.ts';
 import { ReceiverStateSchema } from '../schemas/receiver-state.ts';
 import { RepoConfigSchema } from '../schemas/repo-config.ts';
 import { SetConfigSchema } from '../schemas/set-config.ts';
@@ -55,9 +56,11 @@ export const VALIDATED_SCHEMAS = {
   envelope: { schema: EnvelopeSchema, flavour: 'transport' },
   'envelope-outline': { schema: EnvelopeOutlineSchema, flavour: 'transport' },
   'lock-file': { schema: LockFileSchema, flavour: 'transport' },
+  archive: { schema: ArchiveSchema, flavour: 'transport' },
   'receiver-state': { schema: ReceiverStateSchema, flavour: 'transport' },
   'receiver-registration': { schema: ReceiverRegistrationSchema, flavour: 'transport' },
   'receiver-leave': { schema: ReceiverLeaveSchema, flavour: 'transport' },
+  'receiver-ack': { schema: ReceiverAckSchema, flavour: 'transport' },
 } as const satisfies Record<string, ValidatedSchema>;
 
 export type ValidatorName = keyof typeof VALIDATED_SCHEMAS;

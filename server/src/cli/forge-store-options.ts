@@ -2,7 +2,8 @@
  * How the forge's operator commands (`anvil token`, `anvil receivers`, `anvil audit`) find the
  * store: `--data-dir <dir>`, else `ANVIL_DATA_DIR`, else the `dataDir` of `--config <file>`
  * (default ./anvil-forge.yaml). They open `<dataDir>/forge.db` directly, beside a running forge
- * or without one (SQLite in WAL mode lets both in).
+ * or without one (SQLite in WAL mode lets both in) — or the PostgreSQL store that DATABASE_URL,
+ * else the config's `database`, names (the data dir still holds the keys).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { AnvilError, FORGE_CONFIG_FILE, validateForgeConfig } from '@anvil/conte
 import { formatProblem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
 import { openStore, type Store } from '../store/open-store.ts';
+import { DATABASE_URL_ENV, storeLocation } from '../store/store-location.ts';
 
 export const FORGE_STORE_OPTIONS = {
   'data-dir': { type: 'string' },
@@ -27,6 +29,8 @@ export interface ForgeStoreLocation {
   from: string;
   /** The projects the config names, when a config was read. */
   projects?: string[] | undefined;
+  /** The PostgreSQL store's URL (DATABASE_URL, else the config's `database`); absent: `<dataDir>/forge.db`. */
+  database?: string | undefined;
 }
 
 export interface OpenedForgeStore extends ForgeStoreLocation {
@@ -38,10 +42,12 @@ export interface OpenedForgeStore extends ForgeStoreLocation {
 
 /** Works out the data dir, without touching the store. */
 export function locateForgeStore(values: Record<string, unknown>, cwd: string, env: NodeJS.ProcessEnv = process.env): ForgeStoreLocation {
+  const database = env[DATABASE_URL_ENV] || undefined;
+  const withDatabase = database !== undefined ? { database } : {};
   const flag = values['data-dir'];
-  if (typeof flag === 'string' && flag !== '') return { dataDir: path.resolve(cwd, flag), from: '--data-dir' };
+  if (typeof flag === 'string' && flag !== '') return { dataDir: path.resolve(cwd, flag), from: '--data-dir', ...withDatabase };
   const fromEnv = env['ANVIL_DATA_DIR'];
-  if (fromEnv) return { dataDir: path.resolve(cwd, fromEnv), from: 'ANVIL_DATA_DIR' };
+  if (fromEnv) return { dataDir: path.resolve(cwd, fromEnv), from: 'ANVIL_DATA_DIR', ...withDatabase };
 
   const explicit = typeof values['config'] === 'string' ? values['config'] : undefined;
   const file = path.resolve(cwd, explicit ?? FORGE_CONFIG_FILE);
@@ -63,14 +69,16 @@ export function locateForgeStore(values: Record<string, unknown>, cwd: string, e
     const errors = read.problems.filter((p) => p.severity === 'error');
     throw new AnvilError('forge-config.invalid', `${file} is not a valid forge config: ${errors.map(formatProblem).join('; ')}`, { hint: 'fix it, or pass --data-dir <dir>' });
   }
+  const configured = database ?? read.value.database;
   return {
     dataDir: path.resolve(path.dirname(file), read.value.dataDir ?? './anvil-data'),
     from: path.relative(cwd, file) || file,
     projects: read.value.projects.map((p) => p.name),
+    ...(configured !== undefined ? { database: configured } : {}),
   };
 }
 
-/** Opens `<dataDir>/forge.db`; the data dir must exist (it is the forge's, not made here). */
+/** Opens the forge's store; the data dir must exist (it is the forge's, not made here). */
 export async function openForgeStore(values: Record<string, unknown>, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<OpenedForgeStore> {
   const location = locateForgeStore(values, cwd, env);
   let isDir = false;
@@ -82,7 +90,7 @@ export async function openForgeStore(values: Record<string, unknown>, cwd: strin
       hint: 'check the path, or start the forge once (`npx anvil serve`) to create it',
     });
   }
-  const db = await openStore({ file: path.join(location.dataDir, 'forge.db') });
+  const db = await openStore(storeLocation(location.dataDir, location.database));
   let knownProjects = location.projects;
   if (knownProjects === undefined) {
     knownProjects = (await db.selectFrom('projects').select('name').orderBy('name').execute()).map((r) => r.name);

@@ -6,6 +6,7 @@
 import type { AccessTokenInfo } from '../access/access-tokens.ts';
 import { describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
 import type { AuditVerification } from '../store/audit-log.ts';
+import type { CheckedChain } from './audit-verifier.ts';
 import type { AuditRow } from '../store/database.ts';
 import type { Paging, ProjectSets, SetVersionRow } from './dashboard-data.ts';
 import type { PromptDiff } from '../diff/rendered-diff.ts';
@@ -103,6 +104,7 @@ export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
   <th scope="row" class="mono">${r.instanceId}</th>
   <td>${r.channel}</td>
   <td>${r.mode}</td>
+  <td>${r.transport}</td>
   <td><span class="badge status-${r.status}">${r.status}</span></td>
   <td>${Object.entries(r.versions).map(([set, version]) => html`<span class="mono">${set}@${version}</span> `) as HtmlValue[]}${Object.keys(r.versions).length === 0 ? html`<span class="muted">—</span>` : ''}</td>
   <td>${time(r.lastSeenAt, data.now)}</td>
@@ -122,7 +124,7 @@ export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
 ${notice('error', data.error)}
 ${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}${data.serves && !data.error ? html` serving ${data.serves}` : ''}.</p>` : html`<table>
 <caption class="sr-only">Receivers</caption>
-<thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th></tr></thead>
+<thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Transport</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`}
 ${pager(data.paging, '/ui/receivers', { channel: data.channel, serves: data.serves })}`);
@@ -203,7 +205,7 @@ ${data.tokens.length === 0 ? html`<p>No tokens yet.</p>` : html`<table>
 export interface AuditPageData {
   rows: readonly AuditRow[];
   kind: string | undefined;
-  verification: AuditVerification;
+  verification: AuditVerification | CheckedChain;
   /** The `before` of the next (older) page; absent on the last one. */
   older?: number | undefined;
   /** Whether this is not the newest page. */
@@ -214,7 +216,8 @@ export interface AuditPageData {
 export function auditPage(frame: PageFrame, data: AuditPageData): Html {
   const v = data.verification;
   const chain = v.ok
-    ? html`<p class="notice notice-ok" role="status">Chain verified: all ${v.rows} rows link and hash correctly.</p>`
+    ? html`<p class="notice notice-ok" role="status">Chain verified: all ${v.rows} rows link and hash correctly${'wholeChainAt' in v
+      ? html` (walked from its start ${time(new Date(v.wholeChainAt).toISOString(), data.now)}; newer rows on every view)` : ''}.</p>`
     : html`<p class="notice notice-error" role="alert">Chain broken at row ${v.seq}: ${v.reason}</p>`;
   const q = (extra: Record<string, string>) => {
     const params = new URLSearchParams();

@@ -14,7 +14,7 @@ import type { ForgeContext } from '../forge/forge-context.ts';
 import { rateLimitedLog } from '../forge/rate-limited-log.ts';
 import { packageFile } from '../package-root.ts';
 import { listReceivers } from '../receivers/list-receivers.ts';
-import { appendAudit, listAudit, verifyAuditChain } from '../store/audit-log.ts';
+import { appendAudit, listAudit } from '../store/audit-log.ts';
 import type { DashboardSession } from '../store/database.ts';
 import { paging, projectSets, setVersions, storedSetVersion } from './dashboard-data.ts';
 import { renderedDiff } from '../diff/rendered-diff.ts';
@@ -23,6 +23,7 @@ import { MAX_PREVIEW_VARS, setVersionView } from './set-version-view.ts';
 import { auditPage, comparePage, projectsPage, setVersionPage, receiversPage, signInPage, tokensPage } from './dashboard-pages.ts';
 import { cookieFlags, csrfValid, endSession, newSecret, readSession, sameSecret, SESSION_COOKIE, SESSION_TTL_MS, SIGN_IN_COOKIE, userOf } from './dashboard-session.ts';
 import { signIn } from './dashboard-sign-in.ts';
+import { auditVerifier } from './audit-verifier.ts';
 import { rolloutsPage } from './rollouts-page.ts';
 import { rolloutsOverview } from './rollouts-view.ts';
 import { parseServesFilter } from './receivers-filter.ts';
@@ -69,6 +70,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
   const signInCookie = cookieFlags(ctx.publicUrl, SIGN_IN_TTL_MS);
 
   const refuse = refusal(ctx);
+  const checkAuditChain = auditVerifier(ctx.db);
   const allow = allowFor(refuse);
 
   router.use((_req, res, next) => {
@@ -278,7 +280,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
     const rows = (await listAudit(ctx.db, { kind, before, limit: AUDIT_PER_PAGE + 1, ...(user.project !== null ? { project: user.project } : {}) })).reverse();
     const shown = rows.slice(0, AUDIT_PER_PAGE);
     send(res, 200, auditPage(frameOf(ctx, res), {
-      rows: shown, kind, verification: await verifyAuditChain(ctx.db), paged: before !== undefined, now: Date.now(),
+      rows: shown, kind, verification: await checkAuditChain(), paged: before !== undefined, now: Date.now(),
       ...(rows.length > AUDIT_PER_PAGE ? { older: shown.at(-1)!.seq } : {}),
     }));
   });

@@ -14,6 +14,7 @@ import { canonicalJson } from '@anvil/content-schema';
 import type { Delivery, DeliveryState, DeliveryUpdate, ReceiverTable } from '../store/database.ts';
 import { endReceiversOfToken, revokedReason, TOKEN_REVOKED } from '../receivers/end-revoked-receivers.ts';
 import { appendAuditEntries } from '../store/audit-log.ts';
+import { storeDialect } from '../store/dialect.ts';
 import { storeTime } from '../store/open-store.ts';
 import type { PushOutcome } from './push-outcome.ts';
 
@@ -49,7 +50,7 @@ export function rangeAllows(ranges: Readonly<Record<string, string>>, set: strin
 }
 
 /**
- * Queues one delivery of the envelope to each receiver of the project that takes it now: same
+ * Queues one delivery of the envelope to each pushed receiver of the project that takes it now: same
  * channel, accepting, not gone, its token not revoked, range allowing the version. Older pending deliveries of the same
  * set to the same receiver are superseded (a receiver only needs the latest); one already being
  * pushed is left to finish. A receiver that has a newer version of the set still pending gets
@@ -68,6 +69,8 @@ export async function enqueueDeliveries(ctx: QueueContext, request: EnqueueReque
       .where('receivers.mode', '=', 'accepting')
       .where('receivers.gone_at', 'is', null)
       .where('receivers.revoked_at', 'is', null)
+      // A streaming receiver has no URL: its stream carries the envelope (deliver/stream-hub.ts).
+      .where('receivers.transport', '=', 'push')
       // Not one whose token is revoked but that was not marked (it registered as the token was
       // being revoked): the worker would refuse it anyway (issue 18).
       .where('access_tokens.revoked_at', 'is', null)
@@ -108,19 +111,24 @@ export async function enqueueDeliveries(ctx: QueueContext, request: EnqueueReque
 
 /**
  * Takes up to `limit` due deliveries for `owner`, leased for `leaseMs`, and counts the attempt.
- * One statement, so that two workers (or replicas) never take the same row: SQLite runs it
- * alone; on PostgreSQL the conditions repeated outside the subquery are re-checked on the locked
- * row, so a row another transaction just leased is skipped rather than taken twice.
+ * One statement, so that two workers (or replicas) never take the same row. SQLite runs it alone.
+ * On PostgreSQL the subquery locks the rows it picks and skips rows another claim has locked
+ * (`FOR UPDATE SKIP LOCKED`): concurrent claims take different rows instead of waiting on each
+ * other; and the lease conditions repeated outside the subquery are checked again on the row as
+ * it is when updated, so a row leased meanwhile is left alone (a compare-and-set on the lease).
  */
 export async function claimDue(ctx: QueueContext, owner: string, limit: number, leaseMs: number, now: number = Date.now()): Promise<Delivery[]> {
   if (limit <= 0) return [];
   const at = storeTime(now);
   const leaseFree = sql<boolean>`(lease_until IS NULL OR lease_until <= ${at})`;
+  const due = ctx.db.selectFrom('deliveries').select('id')
+    .where('state', '=', 'pending').where('next_attempt_at', '<=', at).where(leaseFree)
+    .orderBy('next_attempt_at').limit(limit);
   return ctx.db.updateTable('deliveries')
     .set({ lease_owner: owner, lease_until: storeTime(now + leaseMs), attempts: sql<number>`attempts + 1`, updated_at: at })
-    .where('id', 'in', (eb) => eb.selectFrom('deliveries').select('id')
-      .where('state', '=', 'pending').where('next_attempt_at', '<=', at).where(leaseFree)
-      .orderBy('next_attempt_at').limit(limit))
+    // On PostgreSQL as an array, computed once: `id IN (subquery)` may be planned as a join
+    // that runs the subquery again per row, each run picking (and locking) up to `limit` more.
+    .where((eb) => storeDialect(ctx.db) === 'postgres' ? sql<boolean>`id = any(array(${due.forUpdate().skipLocked()}))` : eb('id', 'in', due))
     // Written so that no index can serve it: with a plain `state = 'pending'` here, SQLite
     // walks every pending row through deliveries_due instead of looking the ids up (2 ms per
     // claim with 1,000 pending, the largest cost of a fan-out).

@@ -52,7 +52,7 @@ export function renderedDiff(before: DiffSide | undefined, after: DiffSide | und
     const was = left?.get(key);
     const is = right?.get(key);
     const inputs = { ...(was ? sampleInputs(was.metadata) : {}), ...(is ? sampleInputs(is.metadata) : {}) };
-    if (options.unchangedText === false && samePartials && was && is && was.source === is.source) {
+    if (options.unchangedText === false && samePartials && was && is && was.template === is.template && canonicalJson(was.metadata) === canonicalJson(is.metadata)) {
       out.push({ id, ...(variant ? { variant } : {}), status: 'unchanged', inputs, patch: '' });
       continue;
     }
@@ -83,8 +83,8 @@ export function unifiedDiff(fromName: string, toName: string, from: string, to: 
 
 interface RenderablePrompt {
   metadata: PromptMetadata;
-  /** Template and metadata as canonical JSON: equal sources render equal texts, given equal partials. */
-  source: string;
+  /** With the metadata, the source: equal sources render equal texts, given equal partials. */
+  template: string;
   render(vars: Record<string, unknown>): string;
 }
 
@@ -97,7 +97,7 @@ function renderSide(side: DiffSide): Map<string, RenderablePrompt> {
       const metadata = body.metadata;
       out.set(variant === undefined ? id : `${id}\u0000${variant}`, {
         metadata,
-        source: canonicalJson([body.template, metadata]),
+        template: body.template,
         render: (vars) => {
           try {
             return renderForReview(compileBundlePrompt(env, side.bundle, id, variant), vars);

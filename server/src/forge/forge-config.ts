@@ -8,6 +8,7 @@ import path from 'node:path';
 import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
 import { problem, type Problem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
+import { DATABASE_URL_ENV, isPostgresUrl } from '../store/store-location.ts';
 import type { ForgeProject, GitHubAccess, PushTargetPolicy } from './forge-context.ts';
 
 export interface ResolvedForgeConfig {
@@ -24,6 +25,8 @@ export interface ResolvedForgeConfig {
   defaultBranches: Record<string, string>;
   /** Where pushes may go (`pushTargets`); absent: public addresses only. */
   pushTargets?: PushTargetPolicy | undefined;
+  /** The PostgreSQL store's URL (DATABASE_URL, else `database`); absent: SQLite at `<dataDir>/forge.db`. */
+  database?: string | undefined;
 }
 
 export interface ForgeConfigRead {
@@ -85,12 +88,17 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
   });
 
   const dataDir = path.resolve(baseDir, env['ANVIL_DATA_DIR'] ?? config.dataDir ?? './anvil-data');
+  // The environment's URL may hold the password, which the file may not (validateForgeConfig).
+  const databaseUrl = env[DATABASE_URL_ENV] || undefined;
+  const database = databaseUrl ?? config.database;
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) fail('forge-config.database-url', `${DATABASE_URL_ENV} is not a postgres:// URL`, 'e.g. postgres://anvil:<password>@db.internal:5432/anvil; unset it for SQLite in the data dir');
   if (problems.some((p) => p.severity === 'error')) return { problems };
   return {
     config: {
       name: config.name ?? 'anvil-forge', dataDir, host: config.host ?? '127.0.0.1', port, publicUrl,
       keyRotationGraceDays: config.keyRotationGraceDays ?? 7, adminToken, projects, defaultBranches,
       pushTargets: { allowPrivateNetworks: config.pushTargets?.allowPrivateNetworks ?? false },
+      ...(database !== undefined ? { database } : {}),
     },
     problems,
   };

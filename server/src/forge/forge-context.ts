@@ -4,6 +4,7 @@
  */
 import type { SigningKey } from '@anvil/content-schema';
 import type { Store } from '../store/open-store.ts';
+import type { StoreEvents } from '../store/store-events.ts';
 import type { Logger } from './logger.ts';
 import type { ForgeMetrics } from './metrics.ts';
 
@@ -51,6 +52,18 @@ export interface PushTargetPolicy {
   allowPrivateNetworks: boolean;
 }
 
+/** Streaming receivers' outbound streams (issue 16; deliver/stream-hub.ts), per replica. */
+export interface StreamSettings {
+  /** Open streams one access token may hold (default 5,000); more are answered 429. */
+  maxPerToken?: number | undefined;
+  /** Open streams of one project (default 20,000). */
+  maxPerProject?: number | undefined;
+  /** A comment is written on every stream this often, so that proxies and the receiver see it alive (default 15 s). */
+  keepAliveMs?: number | undefined;
+  /** How often the tokens of open streams are checked, so that a revoked one ends its streams (default 1 s). */
+  revocationCheckMs?: number | undefined;
+}
+
 /** Every address a host name resolves to now (dns.lookup with `all`; tests inject their own). */
 export type HostResolver = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
 
@@ -68,12 +81,20 @@ export interface ForgeContext {
   dataDir: string;
   projects: Map<string, ForgeProject>;
   db: Store;
+  /**
+   * Events between the replicas that share `db` (store-events.ts): publish on a channel after a
+   * change is committed, and every replica's subscribers hear of it — PostgreSQL LISTEN/NOTIFY,
+   * or in-process on SQLite. At most once: a subscriber catches up from the store on `onMissed`.
+   */
+  events: StoreEvents;
   keys: ForgeKeyring;
   /** Seals and opens the receivers' push tokens (AES-256-GCM with the forge's secret). */
   secrets: { seal(plain: string): string; open(sealed: string): string };
   adminToken?: string | undefined;
   logger: Logger;
   metrics: ForgeMetrics;
+  /** Limits and timing of streaming receivers' streams; absent: the defaults. */
+  streams?: StreamSettings | undefined;
   /** Where pushes may go; absent: public addresses only (the default of anvil-forge.yaml). */
   pushTargets?: PushTargets | undefined;
   /** How the forge talks to GitHub (tests turn GitHub's one-second spacing of writes off). */

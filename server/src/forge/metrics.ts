@@ -22,6 +22,8 @@ export interface ForgeMetrics {
   deliveries: Counter<'outcome'>;
   queueDepth: Gauge;
   pushLatency: Histogram<'outcome'>;
+  /** Streaming receivers' streams open on this replica (issue 16). */
+  streamsOpen: Gauge;
 }
 
 export function createForgeMetrics(options: { defaults?: boolean } = {}): ForgeMetrics {
@@ -40,6 +42,7 @@ export function createForgeMetrics(options: { defaults?: boolean } = {}): ForgeM
     builds: new Counter({ name: 'anvil_builds_total', help: 'Bundle builds, by stage and outcome (built, reused, failed).', labelNames: ['stage', 'outcome'], registers: [registry] }),
     deliveries: new Counter({ name: 'anvil_deliveries_total', help: 'Push attempts by outcome (delivered, frozen, stale, retry, failed, gone).', labelNames: ['outcome'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'anvil_delivery_queue_depth', help: 'Deliveries waiting to be pushed.', registers: [registry] }),
+    streamsOpen: new Gauge({ name: 'anvil_streams_open', help: 'Streaming receivers\' streams open on this forge.', registers: [registry] }),
     pushLatency: new Histogram({
       name: 'anvil_push_seconds', help: 'Time from sending a push to the receiver\'s answer.', labelNames: ['outcome'], registers: [registry],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

@@ -7,7 +7,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import path from 'node:path';
 import { startPushWorker, type PushWorker, type PushWorkerOptions } from '../deliver/push-worker.ts';
 import { startGitHubPoster, type GitHubPosterOptions } from '../github/github-outbox.ts';
 import { createForgeApp } from '../http/forge-app.ts';
@@ -15,6 +14,8 @@ import { checkPullRequest, type PullRequestRef } from '../review/check-pull-requ
 import { getPull, repoRef } from '../github/github-api.ts';
 import { clientFor, recordClosedPull, reviewsEnabled } from '../review/review-state.ts';
 import { openStore, storeTime } from '../store/open-store.ts';
+import { createStoreEvents } from '../store/store-events.ts';
+import { describeStoreLocation, storeLocation } from '../store/store-location.ts';
 import type { ForgeEvent, PullRequestEvent, PullRequestReviewEvent } from '../webhooks/forge-event.ts';
 import type { ResolvedForgeConfig } from './forge-config.ts';
 import type { ForgeContext, PushTargets } from './forge-context.ts';
@@ -58,7 +59,11 @@ export interface RunningForge {
 export async function startForge(config: ResolvedForgeConfig, options: StartForgeOptions = {}): Promise<RunningForge> {
   mkdirSync(config.dataDir, { recursive: true });
   const logger = options.logger ?? createLogger();
-  const db = await openStore({ file: path.join(config.dataDir, 'forge.db') });
+  const location = storeLocation(config.dataDir, config.database);
+  const db = await openStore({ ...location, onError: (err) => logger.warn({ err }, 'a pooled store connection failed; the next query opens another') });
+  const events = await createStoreEvents(db, location, { onError: (err) => logger.warn({ err }, 'store events: a listener or the listening connection failed') })
+    .catch(async (err: unknown) => { await db.destroy(); throw err; });
+  logger.info({ store: describeStoreLocation(location) }, 'store opened');
   // Public addresses only unless the configuration says otherwise (issue 14). Until the server
   // listens (deliveries a previous run left are pushed at once), its configured address stands
   // in for the one it binds.
@@ -72,6 +77,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     dataDir: config.dataDir,
     projects: new Map(config.projects.map((p) => [p.name, p])),
     db,
+    events,
     keys: await loadKeyring(config.dataDir),
     secrets: loadSecretBox(config.dataDir),
     adminToken: config.adminToken,
@@ -235,6 +241,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
       await queue.idle().catch(() => undefined);
       await poster.stop();
       await worker.stop();
+      await events.close();
       await db.destroy();
     },
   };

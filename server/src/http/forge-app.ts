@@ -20,6 +20,7 @@ import { errorHandler, sendError } from './http-errors.ts';
 import { pullRoutes } from './pull-routes.ts';
 import { publishRoutes } from './publish-routes.ts';
 import { receiverRoutes, tokenRoutes } from './receiver-routes.ts';
+import { streamRoutes } from './stream-routes.ts';
 import { requireToken } from './require-token.ts';
 
 export const API_VERSION = '1';
@@ -65,6 +66,7 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
   project.use(express.json({ limit: JSON_LIMIT }));
   project.use(pullRoutes(ctx));
   project.use(receiverRoutes(ctx));
+  project.use(streamRoutes(ctx));
   project.use(tokenRoutes(ctx));
   project.use(publishRoutes(ctx, options.wake));
   app.use('/api/v1/projects/:project', project);

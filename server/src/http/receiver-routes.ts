@@ -5,6 +5,7 @@
  *   POST   /receivers      register (a receiver started)        project token
  *   PUT    /receivers      heartbeat: mode, versions, ranges…   project token
  *   DELETE /receivers      leave: {instanceId}                  project token
+ *   POST   /receivers/ack  a streaming receiver's answer         project token (stream-routes.ts)
  *   GET    /receivers      the project's receivers              project or admin token
  *   POST   /tokens         create a token (shown once)          admin token
  *   GET    /tokens         list tokens (never the secrets)      admin token
@@ -80,7 +81,8 @@ export function receiverRoutes(ctx: ForgeContext): Router {
     if (caller.kind !== 'project') throw new Error('unreachable: receiver routes take project tokens only');
     // The URL as content-schema normalised it: what is stored, shown and pushed to.
     const registration = checked.value;
-    refuseBlockedPushUrl(ctx, registration.url);
+    // A streaming receiver has no URL: the forge sends on the stream it opened (issue 16).
+    if (registration.url !== undefined) refuseBlockedPushUrl(ctx, registration.url);
     const result = await recordReceiverCall(ctx, { project: caller.project, kind, registration, token: caller.token, tokenId: caller.tokenId, actor: actorOf(caller) });
     if (result.joined || result.modeChangedFrom) {
       ctx.logger.info({ project: caller.project, instanceId: registration.instanceId, kind, mode: registration.mode, joined: result.joined }, 'receiver registered or changed mode');

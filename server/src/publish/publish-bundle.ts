@@ -9,6 +9,7 @@ import type { Bundle } from '@anvil/content-schema';
 import { enqueueDeliveries } from '../deliver/delivery-queue.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { announceEnvelope } from './announce-envelope.ts';
 import { storeTime } from '../store/open-store.ts';
 import { saveBundle } from './bundle-store.ts';
 import { channelEnvelope } from './channel-state.ts';
@@ -62,6 +63,8 @@ export async function publishBundle(ctx: ForgeContext, request: PublishRequest):
     await ctx.db.insertInto('envelopes').values({ id: envelope.id, project, channel, body: envelope.body, created_at: storeTime() })
       .onConflict((oc) => oc.column('id').doNothing()).execute();
     const deliveries = await enqueueDeliveries(ctx, { project, channel, envelopeId: envelope.id, set: bundle.set, version: bundle.version });
+    // Streaming receivers get it on their streams, on every replica (issue 16).
+    await announceEnvelope(ctx, { project, channel, envelope: envelope.id, set: bundle.set, version: bundle.version }, envelope.body);
     outcomes.push({ channel, outcome: 'published', envelopeId: envelope.id, deliveries, ...(head ? { previous: head.version } : {}) });
   }
   const published = outcomes.filter((o) => o.outcome === 'published').map((o) => o.channel);

@@ -14,6 +14,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import { channelEnvelope } from './channel-state.ts';
 import { enqueueDeliveries } from '../deliver/delivery-queue.ts';
+import { announceEnvelope } from './announce-envelope.ts';
 
 export interface ReleaseDecision extends ReleaseVerdict {
   project: string;
@@ -101,7 +102,9 @@ export async function pushRolloutChange(ctx: ForgeContext, project: string, chan
   if (!envelope) return 0;
   await ctx.db.insertInto('envelopes').values({ id: envelope.id, project, channel, body: envelope.body, created_at: storeTime() })
     .onConflict((oc) => oc.column('id').doNothing()).execute();
-  return enqueueDeliveries(ctx, { project, channel, envelopeId: envelope.id, set, version: head.version });
+  const queued = await enqueueDeliveries(ctx, { project, channel, envelopeId: envelope.id, set, version: head.version });
+  await announceEnvelope(ctx, { project, channel, envelope: envelope.id, set, version: head.version }, envelope.body);
+  return queued;
 }
 
 /** A refused release's error, for the routes and the CLI: what was decided and how to go on. */

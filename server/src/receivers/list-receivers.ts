@@ -1,7 +1,8 @@
 /**
  * Receivers as people and tools see them (`anvil receivers`, `GET …/receivers`): channel, mode,
- * versions, when each was last seen, and how the last push to it went, from the columns the push
- * worker fills. A receiver that missed its heartbeats for a while is `stale`; one that left (or
+ * transport (pushed, or streaming: issue 16), versions, when each was last seen, and how the last
+ * delivery to it went, from the columns the push worker (or, for a stream, the stream hub and the
+ * receiver's acknowledgements) fills. A receiver that missed its heartbeats for a while is `stale`; one that left (or
  * answered 410) is `gone`; one whose access token was revoked is `revoked` (issue 18: it gets no
  * pushes until it registers with a valid token). The query is thin; the view and the table are pure.
  */
@@ -22,10 +23,23 @@ export interface LastDelivery {
   reason: string | null;
 }
 
+/** What went out on a streaming receiver's stream, and what it acknowledged. */
+export interface StreamDelivery {
+  /** The envelope last sent on the stream, and when. */
+  sentEnvelope: string | null;
+  sentAt: string | null;
+  /** The envelope it last acknowledged, and when; its answer is `lastDelivery`. */
+  ackedEnvelope: string | null;
+  ackedAt: string | null;
+}
+
 export interface ReceiverView {
   project: string;
   instanceId: string;
+  /** The push URL; empty for a streaming receiver. */
   url: string;
+  /** `push`: the forge POSTs to `url`; `stream`: the receiver holds an outbound stream (issue 16). */
+  transport: 'push' | 'stream';
   channel: string;
   mode: 'accepting' | 'frozen';
   status: ReceiverStatus;
@@ -39,6 +53,8 @@ export interface ReceiverView {
   /** When that token was revoked, ending its pushes. */
   revokedAt: string | null;
   lastDelivery: LastDelivery | null;
+  /** Streaming receivers only. */
+  stream?: StreamDelivery;
 }
 
 export interface ListReceiversOptions {
@@ -67,6 +83,7 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
     project: row.project,
     instanceId: row.instance_id,
     url: row.url,
+    transport: row.transport === 'stream' ? 'stream' : 'push',
     channel: row.channel,
     mode: row.mode,
     status,
@@ -84,6 +101,9 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
       code: row.last_delivery_code,
       reason: row.last_delivery_reason,
     },
+    ...(row.transport === 'stream' ? {
+      stream: { sentEnvelope: row.stream_sent_envelope, sentAt: row.stream_sent_at, ackedEnvelope: row.stream_acked_envelope, ackedAt: row.stream_acked_at },
+    } : {}),
   };
 }
 
@@ -106,13 +126,16 @@ export function ago(iso: string, now: number): string {
   return `${Math.floor(s / 86_400)}d ago`;
 }
 
-/** The last delivery in a few words: `delivered 200`, `failed 422 envelope.integrity: …`. */
+/**
+ * The last delivery in a few words: `delivered 200`, `failed 422 envelope.integrity: …`; for a
+ * stream, `sent` until the receiver acknowledges, then its answer like a push's.
+ */
 export function describeDelivery(last: LastDelivery | null, now: number): string {
   if (!last) return '—';
   const parts = [last.state === 'pending' ? 'retrying' : last.state ?? '?'];
   if (last.status !== null) parts.push(String(last.status));
   let text = parts.join(' ');
-  if (last.state !== 'delivered' && (last.code || last.reason)) {
+  if (last.state !== 'delivered' && last.state !== 'sent' && (last.code || last.reason)) {
     const why = [last.code, last.reason].filter(Boolean).join(': ');
     text += ` ${why.length > 80 ? `${why.slice(0, 79)}…` : why}`;
   }
@@ -128,12 +151,13 @@ export interface TableStyle {
 export function formatReceiverTable(views: readonly ReceiverView[], now: number, style: TableStyle = {}): string {
   const paint = style.colour ?? ((_code: number, text: string) => text);
   const manyProjects = new Set(views.map((v) => v.project)).size > 1;
-  const header = [...(manyProjects ? ['PROJECT'] : []), 'INSTANCE', 'CHANNEL', 'MODE', 'STATUS', 'VERSIONS', 'LAST SEEN', 'LAST DELIVERY'];
+  const header = [...(manyProjects ? ['PROJECT'] : []), 'INSTANCE', 'CHANNEL', 'MODE', 'TRANSPORT', 'STATUS', 'VERSIONS', 'LAST SEEN', 'LAST DELIVERY'];
   const rows = views.map((v) => [
     ...(manyProjects ? [v.project] : []),
     v.instanceId,
     v.channel,
     v.mode,
+    v.transport,
     v.status,
     Object.entries(v.versions).map(([set, version]) => `${set}@${version}`).join(', ') || '—',
     ago(v.lastSeenAt, now),

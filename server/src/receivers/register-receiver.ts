@@ -33,10 +33,11 @@ export interface ReceiverCallResult {
 }
 
 /**
- * Registers or refreshes a receiver, upserting by instance id: url, channel, mode, ranges,
- * versions, the sealed token and which token it is, last seen; a receiver that had left, or
- * whose token was revoked, is back. A revoked token is refused (`auth.revoked`). An unknown instance
- * heartbeating registers (the forge may have lost it, or it registered before a restore).
+ * Registers or refreshes a receiver, upserting by instance id: url (or that it streams, with an
+ * empty url: issue 16), channel, mode, ranges, versions, the sealed token and which token it is,
+ * last seen; a receiver that had left, or whose token was revoked, is back. A revoked token is
+ * refused (`auth.revoked`). An unknown instance heartbeating registers (the forge may have lost
+ * it, or it registered before a restore).
  */
 export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCall): Promise<ReceiverCallResult> {
   const now = call.now ?? Date.now();
@@ -53,8 +54,10 @@ export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCal
     }
     const before = await trx.selectFrom('receivers').selectAll()
       .where('project', '=', call.project).where('instance_id', '=', r.instanceId).executeTakeFirst();
+    const transport = r.transport ?? 'push';
+    const url = transport === 'stream' ? '' : r.url ?? '';
     const fields = {
-      url: r.url, channel: r.channel, mode: r.mode, ranges: JSON.stringify(r.ranges), versions: JSON.stringify(r.versions),
+      url, transport, channel: r.channel, mode: r.mode, ranges: JSON.stringify(r.ranges), versions: JSON.stringify(r.versions),
       // A receiver whose token was revoked is back once it calls with a valid one (issue 18).
       push_token: pushToken, token_id: token?.id ?? null, revoked_at: null, last_seen_at: at, gone_at: null,
     };
@@ -65,9 +68,14 @@ export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCal
         ...fields, ...(call.kind === 'register' || joins ? { registered_at: at } : {}),
       }))
       .execute();
-    // Deliveries already queued follow the receiver to its new address (a restart on another port).
-    if (before !== undefined && before.url !== r.url) {
-      await trx.updateTable('deliveries').set({ url: r.url, updated_at: at })
+    // Deliveries already queued follow the receiver to its new address (a restart on another
+    // port); a receiver that streams now has no address: its stream brings it up to date.
+    if (before !== undefined && transport === 'stream') {
+      await trx.updateTable('deliveries').set({ state: 'superseded', updated_at: at, last_reason: 'the receiver streams now' })
+        .where('project', '=', call.project).where('instance_id', '=', r.instanceId).where('state', '=', 'pending')
+        .execute();
+    } else if (before !== undefined && before.url !== url) {
+      await trx.updateTable('deliveries').set({ url, updated_at: at })
         .where('project', '=', call.project).where('instance_id', '=', r.instanceId).where('state', '=', 'pending')
         .execute();
     }
@@ -79,7 +87,7 @@ export async function recordReceiverCall(ctx: ReceiverContext, call: ReceiverCal
     await appendAudit(ctx.db, {
       project: call.project, kind: 'receiver.registered', subject: r.instanceId, actor: call.actor,
       detail: {
-        url: r.url, channel: r.channel, mode: r.mode, ranges: r.ranges, ...(previous?.gone_at ? { returnedAfter: previous.gone_at } : {}),
+        ...(r.transport === 'stream' ? { transport: 'stream' } : { url: r.url }), channel: r.channel, mode: r.mode, ranges: r.ranges, ...(previous?.gone_at ? { returnedAfter: previous.gone_at } : {}),
         ...(previous?.revoked_at ? { tokenRevokedAt: previous.revoked_at } : {}),
       },
     }, now);

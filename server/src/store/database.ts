@@ -28,6 +28,7 @@ export interface AccessTokenTable {
 export interface ReceiverTable {
   project: string;
   instance_id: string;
+  /** Where pushes go; empty for a streaming receiver. */
   url: string;
   channel: string;
   mode: 'accepting' | 'frozen';
@@ -54,6 +55,14 @@ export interface ReceiverTable {
   last_delivery_status: number | null;
   last_delivery_code: string | null;
   last_delivery_reason: string | null;
+  /** `push`, or `stream`: the receiver holds an outbound stream and has no URL (migration 009, issue 16). */
+  transport: Generated<'push' | 'stream'>;
+  /** Streaming: the envelope last sent on its stream, and when. */
+  stream_sent_envelope: string | null;
+  stream_sent_at: string | null;
+  /** Streaming: the envelope it last acknowledged, and when (its answer is in `last_delivery_*`). */
+  stream_acked_envelope: string | null;
+  stream_acked_at: string | null;
 }
 
 /** Built bundles, content-addressed by integrity: the same bytes are stored once. */

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { sql } from 'kysely';
 import {
   LAST_USED_RESOLUTION_MS,
   TOKEN_PATTERN,
@@ -12,6 +13,7 @@ import {
   verifyAccessToken,
 } from '../../src/access/access-tokens.ts';
 import { listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
+import { storeDialect } from '../../src/store/dialect.ts';
 import { createTestForge, type TestForge } from '../support/forge-context.ts';
 
 describe('access tokens', () => {
@@ -30,16 +32,25 @@ describe('access tokens', () => {
     const row = await db.selectFrom('access_tokens').selectAll().executeTakeFirstOrThrow();
     expect(row.hash).to.equal(createHash('sha256').update(created.token).digest('hex'));
     expect(row).to.include({ project: 'acme', prefix: created.prefix, label: 'web prod', last_used_at: null, revoked_at: null });
-    // Nowhere in the store: not in any table, not in the database files on disk (WAL included).
-    const files = readdirSync(forge.dir).filter((f) => f.startsWith('forge.db'));
-    expect(files).to.include('forge.db');
-    for (const file of files) {
-      const bytes = readFileSync(path.join(forge.dir, file));
-      expect(bytes.includes(created.token), file).to.equal(false);
-      expect(bytes.includes(created.token.slice(14)), file).to.equal(false);
+    if (storeDialect(db) === 'sqlite') {
+      // Nowhere in the store: not in any table, not in the database files on disk (WAL included).
+      const files = readdirSync(forge.dir).filter((f) => f.startsWith('forge.db'));
+      expect(files).to.include('forge.db');
+      for (const file of files) {
+        const bytes = readFileSync(path.join(forge.dir, file));
+        expect(bytes.includes(created.token), file).to.equal(false);
+        expect(bytes.includes(created.token.slice(14)), file).to.equal(false);
+      }
+      // …while what the store does keep is there to be found, so the search above means something.
+      expect(files.some((f) => readFileSync(path.join(forge.dir, f)).includes(row.hash))).to.equal(true);
+    } else {
+      // PostgreSQL's files are the server's: every row of every table of the store, as text.
+      const tables = (await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`.execute(db)).rows;
+      let text = '';
+      for (const { name } of tables) text += (await sql<{ t: string }>`SELECT row_to_json(r)::text AS t FROM ${sql.table(name)} r`.execute(db)).rows.map((r) => r.t).join('\n');
+      expect(text.includes(created.token.slice(14))).to.equal(false);
+      expect(text.includes(row.hash)).to.equal(true);
     }
-    // …while what the store does keep is there to be found, so the search above means something.
-    expect(files.some((f) => readFileSync(path.join(forge.dir, f)).includes(row.hash))).to.equal(true);
     const audit = await listAudit(db);
     expect(audit.map((r) => [r.kind, r.subject])).to.deep.equal([['token.created', created.prefix]]);
     expect(JSON.stringify(audit)).not.to.contain(created.token);

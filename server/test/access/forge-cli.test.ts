@@ -120,18 +120,29 @@ describe('forge operator commands', () => {
           last_delivery_at: storeTime(now - 4_000), last_delivery_state: 'failed', last_delivery_status: 422, last_delivery_code: 'integrity', last_delivery_reason: 'bundle onboarding@1.3.0 does not match its integrity',
         }).where('instance_id', '=', 'web-1').execute();
         await db.updateTable('receivers').set({ gone_at: storeTime(now - 30_000) }).where('instance_id', '=', 'web-3').execute();
+        // A streaming receiver (issue 16): no URL; what its stream carried and what it answered.
+        await recordReceiverCall(ctx, {
+          ...base, kind: 'register', now: now - 2_000,
+          registration: { instanceId: 'app-1', transport: 'stream', channel: 'production', mode: 'accepting', ranges: {}, versions: { onboarding: '1.2.0' } },
+        });
+        await db.updateTable('receivers').set({
+          stream_sent_envelope: 'env-1', stream_sent_at: storeTime(now - 1_000), stream_acked_envelope: 'env-1', stream_acked_at: storeTime(now - 1_000),
+          last_delivery_at: storeTime(now - 1_000), last_delivery_state: 'delivered', last_delivery_status: 200, last_delivery_code: 'applied',
+        }).where('instance_id', '=', 'app-1').execute();
       });
       const run = await anvil(dir, 'receivers', '--data-dir', dataDir);
       expect(run.code, run.stderr).to.equal(0);
       const lines = run.stdout.trim().split('\n');
-      expect(lines[0]).to.match(/^INSTANCE\s+CHANNEL\s+MODE\s+STATUS\s+VERSIONS\s+LAST SEEN\s+LAST DELIVERY$/);
+      expect(lines[0]).to.match(/^INSTANCE\s+CHANNEL\s+MODE\s+TRANSPORT\s+STATUS\s+VERSIONS\s+LAST SEEN\s+LAST DELIVERY$/);
       const line = (id: string) => lines.find((l) => l.startsWith(id)) ?? '';
-      expect(line('web-1')).to.match(/production\s+accepting\s+active\s+onboarding@1\.2\.0\s+\ds ago\s+failed 422 integrity: bundle onboarding@1\.3\.0 does not match its integrity \(\ds ago\)/);
-      expect(line('web-2')).to.match(/staging\s+frozen\s+stale\s+onboarding@1\.2\.0\s+10m ago\s+—/);
+      expect(line('web-1')).to.match(/production\s+accepting\s+push\s+active\s+onboarding@1\.2\.0\s+\ds ago\s+failed 422 integrity: bundle onboarding@1\.3\.0 does not match its integrity \(\ds ago\)/);
+      expect(line('web-2')).to.match(/staging\s+frozen\s+push\s+stale\s+onboarding@1\.2\.0\s+10m ago\s+—/);
       expect(line('web-3')).to.match(/\bgone\b/);
+      expect(line('app-1')).to.match(/production\s+accepting\s+stream\s+active\s+onboarding@1\.2\.0\s+\ds ago\s+delivered 200 \(\ds ago\)/);
 
       const json = JSON.parse((await anvil(dir, 'receivers', '--json', '--active', '--stale-after', '20', '--data-dir', dataDir)).stdout) as { receivers: Record<string, unknown>[] };
-      expect(json.receivers.map((r) => [r['instanceId'], r['status']])).to.deep.equal([['web-1', 'active'], ['web-2', 'active']]);
+      expect(json.receivers.map((r) => [r['instanceId'], r['status'], r['transport']])).to.deep.equal([['app-1', 'active', 'stream'], ['web-1', 'active', 'push'], ['web-2', 'active', 'push']]);
+      expect(json.receivers[0]!['stream']).to.include({ sentEnvelope: 'env-1', ackedEnvelope: 'env-1' });
       expect(JSON.stringify(json)).not.to.contain('sealed:');
       expect((await anvil(dir, 'receivers', '--project', 'beta', '--data-dir', dataDir)).stderr).to.contain('no receiver has registered with beta');
       expect((await anvil(dir, 'receivers', '--stale-after', 'soon', '--data-dir', dataDir)).code).to.equal(1);

@@ -57,7 +57,7 @@ describe('dashboard pages', () => {
 
   it('receivers mark stale rows, keep the channel filter in the pager, and escape ids and reasons', () => {
     const receiver: ReceiverView = {
-      project: 'acme', instanceId: PAYLOAD, url: 'https://x', channel: 'production', mode: 'accepting', status: 'stale', ranges: {},
+      project: 'acme', instanceId: PAYLOAD, url: 'https://x', transport: 'push', channel: 'production', mode: 'accepting', status: 'stale', ranges: {},
       versions: { core: '1.0.0' }, registeredAt: '2026-01-01T00:00:00Z', lastSeenAt: '2026-01-01T11:00:00Z', goneAt: null, tokenId: null, revokedAt: null,
       lastDelivery: { at: '2026-01-01T11:00:00Z', state: 'failed', status: 422, code: 'envelope.integrity', reason: PAYLOAD },
     };

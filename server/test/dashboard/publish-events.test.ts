@@ -13,7 +13,7 @@ import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../suppor
 
 function receiver(instanceId: string, over: Partial<ReceiverView> = {}): ReceiverView {
   return {
-    project: 'acme', instanceId, url: 'https://x', channel: 'production', mode: 'accepting', status: 'active', ranges: {}, versions: { core: '1.0.0' },
+    project: 'acme', instanceId, url: 'https://x', transport: 'push', channel: 'production', mode: 'accepting', status: 'active', ranges: {}, versions: { core: '1.0.0' },
     registeredAt: '', lastSeenAt: '', goneAt: null, tokenId: null, revokedAt: null, lastDelivery: null, ...over,
   };
 }

@@ -46,6 +46,14 @@ describe('delivery queue', () => {
       expect(await queueDepth(forge.ctx)).to.equal(3);
     });
 
+    it('queues nothing for a streaming receiver: it has no URL, its stream carries the envelope (issue 16)', async () => {
+      await addReceiver(forge.ctx, { instanceId: 'pushed', url: url(1) });
+      await addReceiver(forge.ctx, { instanceId: 'streaming', url: '' });
+      await forge.ctx.db.updateTable('receivers').set({ transport: 'stream' }).where('instance_id', '=', 'streaming').execute();
+      expect(await enqueue('1.0.0')).to.equal(1);
+      expect((await rows()).map((r) => r.instance_id)).to.deep.equal(['pushed']);
+    });
+
     it('honours each receiver\'s range for the set, with the receiver\'s own rule (prereleases included)', async () => {
       await addReceiver(forge.ctx, { instanceId: 'caret-1', url: url(1), ranges: { onboarding: '^1.2.0' } });
       await addReceiver(forge.ctx, { instanceId: 'tilde', url: url(2), ranges: { onboarding: '~1.2.0' } });

@@ -60,6 +60,20 @@ describe('forge configuration, signing keys and secrets', () => {
       expect(read.problems.find((p) => p.code === 'forge-config.webhook-secret')!.hint).to.contain('ANVIL_WEBHOOK_SECRET');
     });
 
+    it('takes the store from DATABASE_URL, else `database`; a password belongs in the environment, never the file', () => {
+      const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };
+      const base = 'projects:\n  - name: acme\n    remote: https://example.com/acme.git\n';
+      expect(readForgeConfig(write(base), env).config!.database).to.equal(undefined);
+      const inFile = readForgeConfig(write(`database: postgres://anvil@db.internal:5432/anvil\n${base}`), env);
+      expect(inFile.config!.database).to.equal('postgres://anvil@db.internal:5432/anvil');
+      const fromEnv = readForgeConfig(write(`database: postgres://anvil@db.internal:5432/anvil\n${base}`), { ...env, DATABASE_URL: 'postgresql://anvil:pw@db2.internal/anvil' });
+      expect(fromEnv.config!.database).to.equal('postgresql://anvil:pw@db2.internal/anvil');
+      const withPassword = readForgeConfig(write(`database: postgres://anvil:hunter2@db.internal/anvil\n${base}`), env);
+      expect(withPassword.problems.map((p) => [p.code, p.line])).to.deep.include(['forge-config.database-password', 1]);
+      expect(readForgeConfig(write(`database: mysql://db.internal/anvil\n${base}`), env).problems.map((p) => p.code)).to.include('forge-config.database');
+      expect(readForgeConfig(write(base), { ...env, DATABASE_URL: 'db.internal' }).problems.map((p) => p.code)).to.include('forge-config.database-url');
+    });
+
     describe('GitHub credentials', () => {
       const github = (extra: string) => write(`projects:\n  - name: acme\n    remote: https://github.com/acme/prompts.git\n    provider: github\n    github:\n      repository: acme/prompts\n${extra}`);
       const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };

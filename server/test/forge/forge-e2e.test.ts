@@ -18,6 +18,7 @@ import { listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { anvil } from '../cli/cli-support.ts';
 import { ACME_PROMPTS } from '../support/acme-prompts.ts';
 import { cleanupGitdirs, gitdir, type GitDir } from '../support/gitdir.ts';
+import { createTestSchema, testStoreKind, type TestSchema } from '../support/test-postgres.ts';
 import { until } from '../support/until.ts';
 
 const SECRET = 'e2e-webhook-secret-0123456789abcdef';
@@ -33,6 +34,8 @@ describe('forge end to end: git → webhook → policy → build → signed push
   let token: string;
   const clients: AnvilClient[] = [];
   let cacheRoot: string;
+  // ANVIL_TEST_STORE=postgres: the forge's store is a fresh schema on the test PostgreSQL server.
+  let schema: TestSchema | undefined;
 
   function config(): ResolvedForgeConfig {
     return {
@@ -40,6 +43,7 @@ describe('forge end to end: git → webhook → policy → build → signed push
       projects: [{ name: 'acme', remote: repo.dir, provider: 'git', webhookSecret: SECRET }], defaultBranches: {},
       // The receivers listen on 127.0.0.1.
       pushTargets: { allowPrivateNetworks: true },
+      ...(schema ? { database: schema.url } : {}),
     };
   }
 
@@ -72,6 +76,7 @@ describe('forge end to end: git → webhook → policy → build → signed push
     await repo.tag('onboarding@1.0.0', { message: formatReleaseMessage({ set: 'onboarding', version: '1.0.0', dependencies: { core: '1.0.0' } }) });
     dataDir = mkdtempSync(path.join(tmpdir(), 'anvil-e2e-forge-'));
     cacheRoot = mkdtempSync(path.join(tmpdir(), 'anvil-e2e-receivers-'));
+    if (testStoreKind() === 'postgres') schema = await createTestSchema();
     forge = await startForge(config(), { logger: createLogger({ level: 'silent' }), syncOnStart: false, worker: { backoff: { baseMs: 50, maxMs: 200 } } });
     token = (await createAccessToken(forge.ctx.db, { project: 'acme', label: 'e2e' })).token;
   });
@@ -79,6 +84,7 @@ describe('forge end to end: git → webhook → policy → build → signed push
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
     await forge?.close();
+    await schema?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(cacheRoot, { recursive: true, force: true });
     await cleanupGitdirs();

@@ -11,6 +11,7 @@ function row(extra: Partial<Receiver> = {}): Receiver {
     ranges: '{"onboarding":"^1.2.0"}', versions: '{"onboarding":"1.2.0","core":"2.0.0"}', push_token: 'v1.secret',
     token_id: 'tok_0123456789ab', revoked_at: null, registered_at: iso(3_600_000), last_seen_at: iso(10_000), gone_at: null,
     last_delivery_at: null, last_delivery_state: null, last_delivery_status: null, last_delivery_code: null, last_delivery_reason: null,
+    transport: 'push', stream_sent_envelope: null, stream_sent_at: null, stream_acked_envelope: null, stream_acked_at: null,
     ...extra,
   };
 }
@@ -51,12 +52,24 @@ describe('the receivers view', () => {
       receiverView(row({ instance_id: 'web-3', gone_at: iso(5_000), last_delivery_at: iso(5_000), last_delivery_state: 'gone', last_delivery_status: 410 }), NOW),
     ];
     const plain = formatReceiverTable(views, NOW).split('\n');
-    expect(plain[0]).to.equal('INSTANCE          CHANNEL     MODE       STATUS  VERSIONS                      LAST SEEN  LAST DELIVERY');
-    expect(plain[1]).to.equal('web-1             production  accepting  active  onboarding@1.2.0, core@2.0.0  10s ago    —');
-    expect(plain[2]).to.match(/^worker-long-name\s+production\s+frozen\s+stale\s+/);
+    expect(plain[0]).to.equal('INSTANCE          CHANNEL     MODE       TRANSPORT  STATUS  VERSIONS                      LAST SEEN  LAST DELIVERY');
+    expect(plain[1]).to.equal('web-1             production  accepting  push       active  onboarding@1.2.0, core@2.0.0  10s ago    —');
+    expect(plain[2]).to.match(/^worker-long-name\s+production\s+frozen\s+push\s+stale\s+/);
     const painted = formatReceiverTable(views, NOW, { colour: (code, text) => `<${code}>${text}` }).split('\n');
     expect(painted.map((l) => /^<(\d+)>/.exec(l)?.[1] ?? '')).to.deep.equal(['1', '', '33', '2']);
     const two = formatReceiverTable([views[0]!, receiverView(row({ project: 'beta' }), NOW)], NOW);
     expect(two.split('\n')[0]).to.match(/^PROJECT\s+INSTANCE/);
+  });
+
+  it('shows a streaming receiver as such, with what its stream carried and what it acknowledged (issue 16)', () => {
+    const streaming = receiverView(row({
+      url: '', transport: 'stream', stream_sent_envelope: 'env-b', stream_sent_at: iso(3_000), stream_acked_envelope: 'env-a', stream_acked_at: iso(60_000),
+      last_delivery_at: iso(3_000), last_delivery_state: 'sent', last_delivery_status: null, last_delivery_code: 'stream.sent',
+    }), NOW);
+    expect(streaming).to.include({ transport: 'stream', url: '' });
+    expect(streaming.stream).to.deep.equal({ sentEnvelope: 'env-b', sentAt: iso(3_000), ackedEnvelope: 'env-a', ackedAt: iso(60_000) });
+    expect(receiverView(row(), NOW).stream).to.equal(undefined);
+    const line = formatReceiverTable([streaming], NOW).split('\n')[1];
+    expect(line).to.match(/^web-1\s+production\s+accepting\s+stream\s+active\s+.*\s+sent \(3s ago\)$/);
   });
 });

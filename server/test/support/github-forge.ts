@@ -24,6 +24,7 @@ import type { AuditRow } from '../../src/store/database.ts';
 import { githubExample, type Json } from '../webhooks/webhook-support.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeStatus, type ReviewState } from './fake-github.ts';
 import { gitdir, type FileMap, type GitDir } from './gitdir.ts';
+import { createTestSchema, testStoreKind } from './test-postgres.ts';
 import type { ReceiverReport } from './receiver-process.ts';
 import { until } from './until.ts';
 
@@ -122,6 +123,8 @@ export async function startGitHubForge(files: FileMap, options: GitHubForgeOptio
   for (const name of options.tags ?? []) await tagRelease(repo, name);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'anvil-github-forge-'));
   const cacheRoot = mkdtempSync(path.join(tmpdir(), 'anvil-github-receivers-'));
+  // ANVIL_TEST_STORE=postgres: the store is a fresh schema on the test PostgreSQL server.
+  const schema = testStoreKind() === 'postgres' ? await createTestSchema() : undefined;
   const forge = await startForge({
     name: 'github-forge', dataDir, host: '127.0.0.1', port: 0, keyRotationGraceDays: 7, adminToken: options.adminToken,
     projects: [options.provider === 'git'
@@ -133,6 +136,7 @@ export async function startGitHubForge(files: FileMap, options: GitHubForgeOptio
     defaultBranches: {},
     // The receivers listen on 127.0.0.1.
     pushTargets: { allowPrivateNetworks: true },
+    ...(schema ? { database: schema.url } : {}),
   }, {
     logger: createLogger({ level: process.env['LOG'] ?? 'silent' }), syncOnStart: false, worker: { backoff: { baseMs: 50, maxMs: 200 } },
     github: { spaceWrites: false, retryBaseMs: 10, poster: { backoff: { baseMs: 50, maxMs: 200 }, pollMs: 100 } },
@@ -328,6 +332,7 @@ export async function startGitHubForge(files: FileMap, options: GitHubForgeOptio
       })));
       await forge.close();
       await github.close();
+      await schema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(cacheRoot, { recursive: true, force: true });
     },

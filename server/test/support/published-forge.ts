@@ -4,6 +4,9 @@
  * `live` set whose head build is on the development channel. Two projects: `acme` (a plain git
  * remote, synced) and `hello` (GitHub's example repository `Codertocat/Hello-World`, never
  * synced), so that both webhook routes have a real project to refuse.
+ *
+ * The store is SQLite in the data dir, or with ANVIL_TEST_STORE=postgres a fresh schema on the
+ * test PostgreSQL server, given to the forge as its `database` URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,7 @@ import { createLogger, type Logger } from '../../src/forge/logger.ts';
 import { startForge, type RunningForge } from '../../src/forge/start-forge.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { gitdir, type GitDir } from './gitdir.ts';
+import { createTestSchema, testStoreKind, type TestSchema } from './test-postgres.ts';
 
 export const GIT_SECRET = 'published-forge-git-secret-0123456789';
 export const GITHUB_SECRET = 'published-forge-github-secret-0123456789';
@@ -42,6 +46,7 @@ export async function startPublishedForge(options: { logger?: Logger } = {}): Pr
   const repo = await gitdir({ files: FILES });
   await repo.tag('core@1.0.0', { message: formatReleaseMessage({ set: 'core', version: '1.0.0', dependencies: {} }) });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'anvil-published-forge-'));
+  const schema: TestSchema | undefined = testStoreKind() === 'postgres' ? await createTestSchema() : undefined;
   const config: ResolvedForgeConfig = {
     name: 'published-forge', dataDir, host: '127.0.0.1', port: 0, keyRotationGraceDays: 7, adminToken: ADMIN_TOKEN,
     projects: [
@@ -49,6 +54,7 @@ export async function startPublishedForge(options: { logger?: Logger } = {}): Pr
       { name: 'hello', remote: repo.dir, provider: 'github', githubRepository: GITHUB_REPOSITORY, webhookSecret: GITHUB_SECRET },
     ],
     defaultBranches: {},
+    ...(schema ? { database: schema.url } : {}),
   };
   const forge = await startForge(config, { logger: options.logger ?? createLogger({ level: 'silent' }), syncOnStart: false });
   try {
@@ -64,12 +70,14 @@ export async function startPublishedForge(options: { logger?: Logger } = {}): Pr
       forge, repo, tokens, headVersion: head.version,
       async close() {
         await forge.close();
+        await schema?.drop();
         rmSync(dataDir, { recursive: true, force: true });
         await repo.cleanup();
       },
     };
   } catch (err) {
     await forge.close();
+    await schema?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }

@@ -6,10 +6,12 @@ import {
   DEFAULT_LIVE_CACHE_DIR,
   DEFAULT_TOKEN_ENV,
   ENV_NAME_PATTERN,
+  RECEIVER_TRANSPORTS,
   RECEPTION_MODES,
   SCHEMA_BASE_URL,
   findSetNameProblem,
   isVersionRange,
+  type ReceiverTransport,
   type ResolvedLiveConfig,
 } from '@anvil/content-schema';
 import { liveConfigPath, loadLiveConfig, writeLiveConfig } from '../../config/live-config.ts';
@@ -17,7 +19,7 @@ import { forgeApi } from '../../sync/forge-api.ts';
 import { colour, EXIT_OK, type LiveCliIO } from '../cli-io.ts';
 import { CONFIG_HELP, CONFIG_OPTION, type LiveCommand } from '../command.ts';
 
-const USAGE = 'anvil-live connect [--forge <url>] [--project <name>] [--token <token>] [--channel <channel>] [--mode <mode>] [--cache-dir <dir>] [--set <set@range>]… [--yes] [--json]';
+const USAGE = 'anvil-live connect [--forge <url>] [--project <name>] [--token <token>] [--channel <channel>] [--mode <mode>] [--transport <transport>] [--cache-dir <dir>] [--set <set@range>]… [--yes] [--json]';
 
 /** One question of the wizard: its flag, how to ask, and what a valid answer is. */
 interface Question {
@@ -40,6 +42,8 @@ export const connectCommand: LiveCommand = {
     '  --token-env <name>   the environment variable the app reads the token from (default: ANVIL_TOKEN)',
     '  --channel <channel>  production, staging or development',
     '  --mode <mode>        accepting (apply pushes) or frozen (manual sync only); default accepting',
+    '  --transport <t>      push (the forge POSTs to the app; default) or stream (the app opens an',
+    '                       outbound stream: no inbound port needed); not asked, kept from the old config',
     `  --cache-dir <dir>    where bundles are kept, relative to the config (default: ${DEFAULT_LIVE_CACHE_DIR})`,
     '  --set <set@range>    a set to serve with its semver range, e.g. onboarding@^1.2.0 (repeatable;',
     '                       default: the sets of the existing config)',
@@ -60,6 +64,7 @@ export const connectCommand: LiveCommand = {
     'token-env': { type: 'string' },
     channel: { type: 'string' },
     mode: { type: 'string' },
+    transport: { type: 'string' },
     'cache-dir': { type: 'string' },
     set: { type: 'string', multiple: true },
     yes: { type: 'boolean' },
@@ -103,6 +108,10 @@ export const connectCommand: LiveCommand = {
       flag: 'mode', prompt: `Reception mode (${RECEPTION_MODES.join(' | ')})`, fallback: old?.mode ?? 'accepting',
       problem: (v) => ((RECEPTION_MODES as readonly string[]).includes(v) ? undefined : `"${v}" is not a mode: ${RECEPTION_MODES.join(', ')}`),
     }) as ResolvedLiveConfig['mode'];
+    const transport = (values['transport'] as string | undefined) ?? old?.transport;
+    if (transport !== undefined && !(RECEIVER_TRANSPORTS as readonly string[]).includes(transport)) {
+      throw new AnvilError('connect.bad-value', `--transport: "${transport}" is not a transport: ${RECEIVER_TRANSPORTS.join(', ')}`);
+    }
     const cacheDir = await answer(io, values, {
       flag: 'cache-dir', prompt: 'Cache folder (relative to the config)', fallback: old?.cacheDir ?? DEFAULT_LIVE_CACHE_DIR,
       problem: (v) => (v.trim() ? undefined : 'empty'),
@@ -134,7 +143,7 @@ export const connectCommand: LiveCommand = {
 
     const config: ResolvedLiveConfig = {
       $schema: `${SCHEMA_BASE_URL}live-config.schema.json`,
-      forge, project, channel, mode, cacheDir, sets,
+      forge, project, channel, mode, ...(transport !== undefined ? { transport: transport as ReceiverTransport } : {}), cacheDir, sets,
       forgeKeys: Object.fromEntries(keys.map((k) => [k.keyId, k.publicKey])),
       token: { env: tokenEnv },
     };
@@ -144,7 +153,7 @@ export const connectCommand: LiveCommand = {
       io.out(JSON.stringify({ ok: true, config: file, keys: keys.map((k) => k.keyId), published }, null, 2));
       return EXIT_OK;
     }
-    io.out(`${colour(io, 32, 'connected')} to ${project} at ${forge} (${channel}, ${mode})`);
+    io.out(`${colour(io, 32, 'connected')} to ${project} at ${forge} (${channel}, ${mode}${transport === 'stream' ? ', streaming' : ''})`);
     for (const k of keys) io.out(`  pinned forge key ${k.keyId}${k.status ? ` (${k.status})` : ''}`);
     io.out(published ? `  token accepted; ${channel} has content` : `  token accepted; nothing published on ${channel} yet`);
     io.out(`wrote ${shown} (the token is read from $${tokenEnv}, never written)`);

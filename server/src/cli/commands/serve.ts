@@ -2,6 +2,7 @@ import path from 'node:path';
 import { AnvilError, FORGE_CONFIG_FILE } from '@anvil/content-schema';
 import { readForgeConfig } from '../../forge/forge-config.ts';
 import { startForge } from '../../forge/start-forge.ts';
+import { describeStoreLocation, storeLocation } from '../../store/store-location.ts';
 import { formatProblem } from '../../lint/problem.ts';
 import { EXIT_OK } from '../cli-io.ts';
 import type { Command } from '../command.ts';
@@ -34,7 +35,8 @@ export const serveCommand: Command = {
     const poll = values['poll'] === undefined ? 0 : Number(values['poll']);
     if (!Number.isFinite(poll) || poll < 0) throw new AnvilError('cli.bad-arguments', `--poll ${String(values['poll'])} is not a number of seconds`);
     const forge = await startForge(read.config, { pollSeconds: poll });
-    io.err(`anvil forge "${read.config.name}" listening on ${forge.url} (data: ${read.config.dataDir}; projects: ${read.config.projects.map((p) => p.name).join(', ')})`);
+    const store = describeStoreLocation(storeLocation(read.config.dataDir, read.config.database));
+    io.err(`anvil forge "${read.config.name}" listening on ${forge.url} (data: ${read.config.dataDir}; store: ${store}; projects: ${read.config.projects.map((p) => p.name).join(', ')})`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

@@ -1,11 +1,12 @@
 /**
  * The first schema (DESIGN.md §10). Column types are ones both SQLite and PostgreSQL accept;
- * the SQLite-only parts (AUTOINCREMENT, the triggers' syntax) are the ones a PostgreSQL dialect
- * would have to translate.
+ * the numbered keys and the append-only triggers are written per dialect (../dialect.ts).
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { dialectDdl } from '../dialect.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const ddl = dialectDdl(db);
   await db.schema.createTable('projects')
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('remote', 'text', (c) => c.notNull())
@@ -68,7 +69,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   await db.schema.createTable('publications')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', ddl.keyType, ddl.autoIncrementKey)
     .addColumn('project', 'text', (c) => c.notNull())
     .addColumn('set_name', 'text', (c) => c.notNull())
     .addColumn('version', 'text', (c) => c.notNull())
@@ -140,7 +141,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   await db.schema.createTable('audit_log')
-    .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('seq', ddl.keyType, ddl.autoIncrementKey)
     .addColumn('at', 'text', (c) => c.notNull())
     .addColumn('project', 'text')
     .addColumn('kind', 'text', (c) => c.notNull())
@@ -151,8 +152,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('hash', 'text', (c) => c.notNull())
     .execute();
   // Append-only, enforced by the database too; the hash chain catches what goes around it.
-  await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`.execute(db);
-  await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`.execute(db);
+  await ddl.appendOnly('audit_log');
 }
 
 export async function down(): Promise<void> {

@@ -3,6 +3,7 @@
  * changed) and anvil.yaml's rollouts at that commit (DESIGN §6: a rollout is a reviewed commit).
  */
 import type { Kysely } from 'kysely';
+import { dialectDdl } from '../dialect.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('branch_heads')
@@ -17,7 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('set_name', 'text', (c) => c.notNull())
     .addColumn('channel', 'text', (c) => c.notNull())
     .addColumn('version', 'text', (c) => c.notNull())
-    .addColumn('percent', 'real', (c) => c.notNull())
+    .addColumn('percent', dialectDdl(db).doubleType, (c) => c.notNull())
     .addPrimaryKeyConstraint('rollouts_pk', ['project', 'set_name', 'channel'])
     .execute();
 }

@@ -9,10 +9,12 @@
  * Also: where the forge's review history of a branch starts (`branch_heads.baseline_commit`).
  */
 import type { Kysely } from 'kysely';
+import { dialectDdl } from '../dialect.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const ddl = dialectDdl(db);
   await db.schema.createTable('github_posts')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', ddl.keyType, ddl.autoIncrementKey)
     .addColumn('project', 'text', (c) => c.notNull())
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())
