@@ -112,6 +112,17 @@ describe('the packed packages, installed outside the repository', function () {
     const fromRelease = await npxOk(repo, ['anvil', 'render', '@my-prompts/hello@latest/greeting', '--var', 'name=Grace']);
     expect(fromRelease.stdout).to.include('Grace');
 
+    // Export and import (issue 17) from the bundled CLI, with its precompiled archive validator:
+    // the release exported, then imported back into the same repository is a no-op.
+    const exported = await npxOk(repo, ['anvil', 'export', 'hello@1.0.0', '--out', path.join(root, 'hello.anvil.json')]);
+    expect(exported.stdout).to.include('hello');
+    const archive = JSON.parse(await readFile(path.join(root, 'hello.anvil.json'), 'utf8')) as { format: string };
+    expect(archive.format).to.equal('anvil.archive/1');
+    const reimport = await npxOk(repo, ['anvil', 'import', path.join(root, 'hello.anvil.json'), '--dry-run', '--json']);
+    const actions = [...JSON.stringify(JSON.parse(reimport.stdout)).matchAll(/"action":"([a-z]+)"/g)].map((m) => m[1]);
+    expect(actions).to.have.length.greaterThan(0);
+    expect(new Set(actions)).to.deep.equal(new Set(['unchanged']));
+
     const types = await npxOk(repo, ['anvil', 'types', '--out', 'types/anvil-prompts.d.ts']);
     expect(types.stdout).to.match(/wrote types\/anvil-prompts\.d\.ts: \d+ prompts/);
     expect(await readFile(path.join(repo, 'types/anvil-prompts.d.ts'), 'utf8')).to.include("declare module '@anvil/client'").and.include("'hello/greeting'");
@@ -214,6 +225,24 @@ describe('the packed packages, installed outside the repository', function () {
       'await anvil.close();',
       '',
     ].join('\n'));
+
+    // An app without an inbound port (issue 16): the installed client on an outbound stream from
+    // the installed forge, verifying what arrives as it would a push.
+    await writeFile(path.join(app, 'stream.js'), [
+      "import { createClient } from '@anvil/client';",
+      `const anvil = await createClient({ forge: ${JSON.stringify(forge!.url)}, project: 'my-prompts', token: process.env.ANVIL_TOKEN, channel: 'development', cacheDir: '.stream-cache', transport: 'stream', pollMs: 0, readyTimeoutMs: 10000 });`,
+      'const deadline = Date.now() + 20000;',
+      "while (!(anvil.status().transport.state === 'connected' && anvil.status().sets.hello) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));",
+      "console.log(JSON.stringify({ transport: anvil.status().transport, version: anvil.status().sets.hello?.version, text: anvil.prompt('greeting', { name: 'Ada' }) }));",
+      'await anvil.close();',
+      '',
+    ].join('\n'));
+    const streamed = await node(app, ['stream.js'], appEnv);
+    expect(streamed.code, streamed.stderr).to.equal(0);
+    const stream = JSON.parse(streamed.stdout) as { transport: { kind: string; state: string; connects: number }; version: string; text: string };
+    expect(stream.transport).to.include({ kind: 'stream', state: 'connected' });
+    expect(stream.version).to.equal(pull.version);
+    expect(stream.text).to.include('Ada');
 
     forge!.process.kill('SIGTERM');
     await new Promise((resolve) => forge!.process.once('exit', resolve));
