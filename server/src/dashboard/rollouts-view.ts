@@ -5,6 +5,7 @@
  * grouping is pure (groupRollouts) so that it is tested without one.
  */
 import semver from 'semver';
+import { jsonMap } from '../receivers/list-receivers.ts';
 import type { Store } from '../store/open-store.ts';
 import { paging, type Paging } from './dashboard-data.ts';
 
@@ -38,15 +39,6 @@ export interface RolloutInputs {
 const SAMPLE = 5;
 const CHANNEL_ORDER = ['production', 'staging', 'development'];
 
-function parseVersions(text: string): Record<string, string> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, string> : {};
-  } catch {
-    return {};
-  }
-}
-
 /** One row per set and channel that has a head or a rollout; rollouts first, then by project, set and channel. */
 export function groupRollouts(inputs: RolloutInputs): RolloutRow[] {
   const rows = new Map<string, RolloutRow>();
@@ -64,7 +56,7 @@ export function groupRollouts(inputs: RolloutInputs): RolloutRow[] {
     const key = JSON.stringify([r.project, r.channel]);
     let list = byChannel.get(key);
     if (!list) byChannel.set(key, list = []);
-    list.push({ id: r.instance_id, versions: parseVersions(r.versions) });
+    list.push({ id: r.instance_id, versions: jsonMap(r.versions) });
   }
   for (const row of rows.values()) {
     const served = new Map<string, ServedVersion>();

@@ -13,6 +13,7 @@ import type { ForgeContext } from '../forge/forge-context.ts';
 import { canonicalJson } from '@anvil/content-schema';
 import type { Delivery, DeliveryState, DeliveryUpdate, ReceiverTable } from '../store/database.ts';
 import { endReceiversOfToken, revokedReason, TOKEN_REVOKED } from '../receivers/end-revoked-receivers.ts';
+import { jsonMap } from '../receivers/list-receivers.ts';
 import { appendAuditEntries } from '../store/audit-log.ts';
 import { storeDialect } from '../store/dialect.ts';
 import { storeTime } from '../store/open-store.ts';
@@ -75,7 +76,7 @@ export async function enqueueDeliveries(ctx: QueueContext, request: EnqueueReque
       // being revoked): the worker would refuse it anyway (issue 18).
       .where('access_tokens.revoked_at', 'is', null)
       .execute();
-    const eligible = receivers.filter((r) => rangeAllows(parseRanges(r.ranges), request.set, request.version));
+    const eligible = receivers.filter((r) => rangeAllows(jsonMap(r.ranges), request.set, request.version));
     if (eligible.length === 0) return 0;
 
     const pending = await trx.selectFrom('deliveries')
@@ -189,7 +190,7 @@ export async function recordOutcomes(ctx: QueueContext, owner: string, results: 
     for (const [project, entries] of groupBy(needVersions, (e) => e.project).map((g) => [g.value, g.items] as const)) {
       for (const ids of chunks(entries.map((e) => e.instanceId), UPDATE_CHUNK)) {
         const rows = await trx.selectFrom('receivers').select(['instance_id', 'versions']).where('project', '=', project).where('instance_id', 'in', ids).execute();
-        for (const row of rows) known.set(`${project}\0${row.instance_id}`, parseRanges(row.versions));
+        for (const row of rows) known.set(`${project}\0${row.instance_id}`, jsonMap(row.versions));
       }
     }
     const receiverUpdates: { project: string; instanceId: string; update: Record<string, unknown> }[] = [];
@@ -348,17 +349,6 @@ function newDeliveryId(): string {
 
 function newer(a: string, b: string): boolean {
   return semver.valid(a) !== null && semver.valid(b) !== null && semver.gt(a, b);
-}
-
-/** A receiver's `ranges`/`versions` column; a damaged one reads as empty rather than failing a publish. */
-function parseRanges(text: string): Record<string, string> {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  } catch {
-    return {};
-  }
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

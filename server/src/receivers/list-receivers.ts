@@ -107,7 +107,8 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
   };
 }
 
-function jsonMap(text: string): Record<string, string> {
+/** A receiver's JSON map column (versions, ranges) as text → text; anything else reads as empty. */
+export function jsonMap(text: string): Record<string, string> {
   try {
     const parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
