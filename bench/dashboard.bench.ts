@@ -162,11 +162,14 @@ export async function dashboardBenchmark(): Promise<string> {
     ];
     const pageOf = (s: PageSpec) => (s.signedOut ? signedOut : admin);
 
-    // The warm-up visit also checks each page and reads its HTML's size.
+    // The warm-up visit also checks each page, reads its HTML's size, and times the first visit:
+    // nothing the forge remembers between requests (parsed versions, compiled prompts) is there yet.
     const sizes = new Map<PageSpec, number>();
+    const firstPaint = new Map<PageSpec, number>();
     const missing: PageSpec[] = [];
     for (const s of specs) {
       const response = await pageOf(s).goto(`${url}${s.path}`, { waitUntil: 'load' });
+      firstPaint.set(s, ((await pageOf(s).evaluate(READ_TIMINGS)) as { paint: number }).paint);
       const status = response?.status() ?? 0;
       if (status === 404 && s.path === '/ui/rollouts') {
         missing.push(s);
@@ -198,7 +201,7 @@ export async function dashboardBenchmark(): Promise<string> {
       const ratio = median(visits.map((v, i) => v.paint / baseline[i]!.paint));
       const p = median(paints);
       const verdict = s === measured[0] ? 'baseline' : p < PROMISE_MS && percentile(paints, 90) < PROMISE_MS ? 'met' : p < PROMISE_MS ? 'met at the median, not at p90' : '**NOT met**';
-      return `| ${s.name} | ${kb(sizes.get(s)!)} | ${ms(median(visits.map((v) => v.responseStart)))} | **${ms(p)}** / ${ms(percentile(paints, 90))} / ${ms(Math.max(...paints))} | ${ms(median(visits.map((v) => v.domContentLoaded)))} | ${s === measured[0] ? '1' : `${ratio.toFixed(1)}×`} | ${verdict} |`;
+      return `| ${s.name} | ${kb(sizes.get(s)!)} | ${ms(median(visits.map((v) => v.responseStart)))} | **${ms(p)}** / ${ms(percentile(paints, 90))} / ${ms(Math.max(...paints))} | ${ms(firstPaint.get(s)!)} | ${ms(median(visits.map((v) => v.domContentLoaded)))} | ${s === measured[0] ? '1' : `${ratio.toFixed(1)}×`} | ${verdict} |`;
     });
     const commit = (() => {
       try {
@@ -217,10 +220,10 @@ export async function dashboardBenchmark(): Promise<string> {
       '',
       `${ROUNDS} rounds after a warm-up round; p90 is the 2nd slowest of ${ROUNDS}. Times in ms from navigation start; HTML uncompressed.`,
       '',
-      '| page | HTML kB | response start (median) | **first contentful paint** median / p90 / max | DOMContentLoaded (median) | × baseline | < 300 ms |',
-      '|---|---:|---:|---|---:|---:|---|',
+      '| page | HTML kB | response start (median) | **first contentful paint** median / p90 / max | first visit FCP (warm-up) | DOMContentLoaded (median) | × baseline | < 300 ms |',
+      '|---|---:|---:|---|---:|---:|---:|---|',
       ...rows,
-      ...missing.map((s) => `| ${s.name} (\`${s.path}\`) | — | — | missing: answers 404 | — | — | not measured |`),
+      ...missing.map((s) => `| ${s.name} (\`${s.path}\`) | — | — | missing: answers 404 | — | — | — | not measured |`),
       '',
       'Where the forge spends the time (the functions behind the pages, in the forge process, median of 5 calls):',
       '',

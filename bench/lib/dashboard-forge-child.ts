@@ -12,6 +12,7 @@ import { listAccessTokens } from '../../server/src/access/access-tokens.ts';
 import { projectSets, setVersions, storedSetVersion } from '../../server/src/dashboard/dashboard-data.ts';
 import { comparePage, projectsPage, receiversPage, setVersionPage } from '../../server/src/dashboard/dashboard-pages.ts';
 import { setVersionView } from '../../server/src/dashboard/set-version-view.ts';
+import { storedVersions, type StoredVersions } from '../../server/src/dashboard/stored-versions.ts';
 import { renderedDiff } from '../../server/src/diff/rendered-diff.ts';
 import { createLogger } from '../../server/src/forge/logger.ts';
 import { startForge } from '../../server/src/forge/start-forge.ts';
@@ -92,6 +93,16 @@ const commands: Record<string, () => Promise<unknown>> = {
     out[`renderedDiff ${LARGE_SET} ${from} → ${to} (${diff.value.length} prompts and variants rendered on both sides)`] = diff.ms;
     const contract = await timed(runs, () => diffContract(before.bundle, stored.value!.bundle));
     out[`diffContract ${LARGE_SET}`] = contract.ms;
+    // As the compare route does it: versions read through the dashboard's stored versions, only
+    // changed prompts rendered. Cold: a new cache each call (read, parse, compile); warm: one cache.
+    const lean = (versions: StoredVersions) => async () => {
+      const [x, y] = await Promise.all([versions.read(PROJECT, LARGE_SET, from), versions.read(PROJECT, LARGE_SET, to)]);
+      return renderedDiff({ label: from, ...x! }, { label: to, ...y! }, { unchangedText: false });
+    };
+    out[`compare route's diff ${LARGE_SET}, cold (stored versions read, parsed, changed prompts compiled)`] = (await timed(runs, async () => lean(storedVersions(db))())).ms;
+    const warm = storedVersions(db);
+    await lean(warm)();
+    out[`compare route's diff ${LARGE_SET}, warm (versions and compiled prompts remembered)`] = (await timed(runs, lean(warm))).ms;
     out[`comparePage HTML ${LARGE_SET}`] = (await timed(runs, () => comparePage(frame, {
       project: PROJECT, set: LARGE_SET, versions: [], from, to, result: { contract: contract.value, prompts: diff.value },
     }).toString())).ms;

@@ -85,7 +85,7 @@ interface SetPlan {
 }
 
 /** Which sets exist, their modes and releases: every tenth set has three releases, three of those a rollout. */
-function plans(): SetPlan[] {
+export function plans(): SetPlan[] {
   const out: SetPlan[] = [{ name: 'core', mode: 'locked', prompts: PROMPTS_PER_SET, versions: ['1.0.0'] }];
   for (let i = 1; i < SETS; i++) {
     const name = `${AREAS[i % AREAS.length]}-${String(i).padStart(2, '0')}`;
@@ -171,7 +171,7 @@ function promptFile(
 const hex40 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 /** Builds one release with the forge's builder, from files in memory. */
-async function buildRelease(plan: SetPlan, revision: number, corePartials: PartialFile[]): Promise<{ bundle: Bundle; variants: number }> {
+export async function buildRelease(plan: SetPlan, revision: number, corePartials: PartialFile[]): Promise<{ bundle: Bundle; variants: number }> {
   const version = plan.versions[revision]!;
   const { files, variants } = setFiles(plan, revision);
   const tag = `${plan.name}@${version}`;

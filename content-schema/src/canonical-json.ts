@@ -89,6 +89,34 @@ function isSortedJson(value: unknown, trail: (string | number)[], ancestors: Set
   return sorted;
 }
 
+/**
+ * Whether two JSON values have the same canonical JSON, without writing either: key order does
+ * not matter and undefined object members count as absent, as in `canonicalJson`. It stops at
+ * the first difference, so comparing the prompts of two releases (most of them untouched) costs
+ * a walk instead of two serialisations each. Values are assumed to be JSON (bundles, metadata);
+ * it does not validate them.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let defined = 0;
+  for (const key in left) {
+    if (!Object.hasOwn(left, key) || left[key] === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(right, key) || !jsonEqual(left[key], right[key])) return false;
+  }
+  for (const key in right) if (Object.hasOwn(right, key) && right[key] !== undefined) defined--;
+  return defined === 0;
+}
+
 /** Serialises already-checked JSON with sorted keys. */
 function serialize(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AnvilError, canonicalJson } from '../src/index.ts';
+import { AnvilError, canonicalJson, jsonEqual } from '../src/index.ts';
 
 /** The same data with keys inserted in reverse order at every level. */
 function shuffled(value: unknown): unknown {
@@ -101,5 +101,19 @@ describe('canonicalJson', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 5_000; i++) deep = [deep];
     expect(() => canonicalJson(deep)).to.throw(AnvilError, /nested more than/);
+  });
+});
+
+describe('jsonEqual', () => {
+  it('agrees with comparing canonical JSON texts, key order and undefined members aside', () => {
+    const values: unknown[] = [
+      null, 0, -0, 1, 1.5, '', 'a', '1', true, false, [], {}, [1, 2], [2, 1], [[]], [{}], { a: 1 }, { a: 1, b: undefined }, { a: '1' },
+      { a: [1, { b: null }] }, { a: [1, { b: false }] }, { b: 1, a: 2 }, { a: 2, b: 1 }, { a: { b: { c: 'x' } } }, { a: { b: { c: 'y' } } }, { a: undefined },
+    ];
+    for (const left of values) {
+      for (const right of [...values, ...values.map(shuffled)]) {
+        expect(jsonEqual(left, right), `${canonicalJson(left)} vs ${canonicalJson(right)}`).to.equal(canonicalJson(left) === canonicalJson(right));
+      }
+    }
   });
 });

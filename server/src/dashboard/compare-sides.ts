@@ -21,7 +21,7 @@ import { commitOf, mirrorPath, recentRefNames } from '../mirror/mirror-repo.ts';
 import { createGitCache } from '../repo/git-cache.ts';
 import { listReleaseTags, parseReleaseTagName } from '../repo/release-tags.ts';
 import { isValidRefName } from '../repo/resolve-ref.ts';
-import { storedSetVersion, type StoredSetVersion } from './dashboard-data.ts';
+import type { StoredVersions } from './stored-versions.ts';
 
 /** Longer text is refused, not cut: a cut ref could name something else. */
 export const MAX_REF_LENGTH = 200;
@@ -59,7 +59,8 @@ export interface CompareSource {
   set: string;
   /** The versions the store has, newest first. */
   versions: readonly string[];
-  stored(version: string): Promise<StoredSetVersion | undefined>;
+  /** A stored version; with `compile` when the caller remembers compiled prompts. */
+  stored(version: string): Promise<Omit<DiffSide, 'label'> | undefined>;
   repo: CompareRepo;
 }
 
@@ -147,7 +148,7 @@ export async function resolveCompareSides(source: CompareSource, from: string | 
  * The store and the mirror of one project, for one compare request. `close` ends the git
  * processes it started.
  */
-export function openCompareSource(ctx: ForgeContext, project: string, set: string, versions: readonly string[]): CompareSource & { close(): void } {
+export function openCompareSource(ctx: ForgeContext, project: string, set: string, versions: readonly string[], stored: StoredVersions): CompareSource & { close(): void } {
   const mirror = mirrorPath(ctx.dataDir, project);
   const cache = createGitCache();
   let build: Promise<BuildContext> | undefined;
@@ -166,7 +167,7 @@ export function openCompareSource(ctx: ForgeContext, project: string, set: strin
   };
   return {
     project, set, versions, repo,
-    stored: (version) => storedSetVersion(ctx.db, project, set, version),
+    stored: (version) => stored.read(project, set, version),
     close: () => cache.clear(),
   };
 }
@@ -205,7 +206,7 @@ function storedSide(source: CompareSource, version: string, label: string): Prom
   return source.stored(version).then((stored) => {
     // Listed a moment ago; gone only if the store was pruned in between.
     if (!stored) throw new AnvilError('compare.unknown-version', `the forge no longer has version ${version} of ${source.set}.`);
-    return { label, bundle: stored.bundle, dependencyPartials: stored.dependencyPartials };
+    return { label, bundle: stored.bundle, dependencyPartials: stored.dependencyPartials, ...(stored.compile ? { compile: stored.compile } : {}) };
   });
 }
 

@@ -177,22 +177,29 @@ export interface StoredSetVersion {
   bundle: Bundle;
   /** The partials of the sets it depends on, from their stored bundles, as a receiver has them. */
   dependencyPartials: DependencyPartials;
+  /** Characters of stored JSON read for it: what holding it in memory costs, roughly. */
+  size: number;
 }
 
 /** One stored version of a set with its dependencies' partials, or undefined when the store has no such version. */
 export async function storedSetVersion(db: Store, project: string, set: string, version: string): Promise<StoredSetVersion | undefined> {
-  const bundle = await storedBundle(db, project, set, version);
-  if (!bundle) return undefined;
+  const own = await storedBundle(db, project, set, version);
+  if (!own) return undefined;
+  const { bundle } = own;
   const dependencyPartials: DependencyPartials = {};
+  let size = own.size;
   for (const [dep, depVersion] of Object.entries(bundle.dependencies)) {
     const found = await storedBundle(db, project, dep, depVersion);
-    if (found) dependencyPartials[dep] = found.partials;
+    if (found) {
+      dependencyPartials[dep] = found.bundle.partials;
+      size += found.size;
+    }
   }
-  return { bundle, dependencyPartials };
+  return { bundle, dependencyPartials, size };
 }
 
-async function storedBundle(db: Store, project: string, set: string, version: string): Promise<Bundle | undefined> {
+async function storedBundle(db: Store, project: string, set: string, version: string): Promise<{ bundle: Bundle; size: number } | undefined> {
   const row = await db.selectFrom('bundles').select('body').where('project', '=', project).where('set_name', '=', set)
     .where('version', '=', version).orderBy('created_at').limit(1).executeTakeFirst();
-  return row ? JSON.parse(row.body) as Bundle : undefined;
+  return row ? { bundle: JSON.parse(row.body) as Bundle, size: row.body.length } : undefined;
 }

@@ -16,7 +16,7 @@ import { packageFile } from '../package-root.ts';
 import { listReceivers } from '../receivers/list-receivers.ts';
 import { appendAudit, listAudit } from '../store/audit-log.ts';
 import type { DashboardSession } from '../store/database.ts';
-import { paging, projectSets, setVersions, storedSetVersion } from './dashboard-data.ts';
+import { paging, projectSets, setVersions } from './dashboard-data.ts';
 import { renderedDiff } from '../diff/rendered-diff.ts';
 import { diffContract } from '../release/contract-diff.ts';
 import { MAX_PREVIEW_VARS, setVersionView } from './set-version-view.ts';
@@ -29,6 +29,7 @@ import { rolloutsOverview } from './rollouts-view.ts';
 import { parseServesFilter } from './receivers-filter.ts';
 import { listGrants, setGrant } from './dashboard-grants.ts';
 import { openCompareSource, resolveCompareSides } from './compare-sides.ts';
+import { storedVersions } from './stored-versions.ts';
 import { dashboardPublishRoutes } from './dashboard-publish-routes.ts';
 import { allowFor, field, frameOf, queryText, refusal, send, sessionOf, visibleProjects } from './dashboard-http.ts';
 
@@ -71,6 +72,8 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
 
   const refuse = refusal(ctx);
   const checkAuditChain = auditVerifier(ctx.db);
+  // Parsed bundles and compiled prompts of the versions people look at (immutable once stored).
+  const storedVersionsCache = storedVersions(ctx.db);
   const allow = allowFor(refuse);
 
   router.use((_req, res, next) => {
@@ -157,7 +160,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
   router.get('/projects/:project/sets/:set/versions/:version', async (req, res) => {
     const { project, set, version } = req.params as { project: string; set: string; version: string };
     if (!visibleProjects(ctx, res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
-    const stored = await storedSetVersion(ctx.db, project, set, version);
+    const stored = await storedVersionsCache.read(project, set, version);
     if (!stored) return refuse(res, 404, 'Not found', `The forge has no version ${version} of ${set} in ${project}.`);
     // A preview changes nothing, so it is a GET: the inputs are in the URL, checked and bounded by setVersionView.
     const prompt = queryText(req, 'prompt');
@@ -166,7 +169,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
       ? { prompt, variant: queryText(req, 'variant'), vars: typeof vars === 'string' ? vars.slice(0, MAX_PREVIEW_VARS + 1) : '' }
       : undefined;
     // One page of prompts (a preview's own page, whatever `page` says): a set can hold thousands.
-    const view = setVersionView(stored.bundle, stored.dependencyPartials, preview, { page: req.query['page'] });
+    const view = setVersionView(stored.bundle, stored.dependencyPartials, preview, { page: req.query['page'], compile: stored.compile });
     send(res, 200, setVersionPage(frameOf(ctx, res), { project, view }));
   });
 
@@ -184,7 +187,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
     const from = text('from_ref') ?? text('from');
     const to = text('to_ref') ?? text('to');
     const frame = frameOf(ctx, res);
-    const source = openCompareSource(ctx, project, set, versions.map((v) => v.version));
+    const source = openCompareSource(ctx, project, set, versions.map((v) => v.version), storedVersionsCache);
     try {
       // Without a choice yet, the form offers the two newest versions.
       const shown = {

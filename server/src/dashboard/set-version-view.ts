@@ -10,7 +10,7 @@
  * "Dashboard first paint").
  */
 import { AnvilError, canonicalJson, type Bundle, type PromptMetadata } from '@anvil/content-schema';
-import { bundleEnvironment, compileBundlePrompt, type DependencyPartials } from '@anvil/client';
+import { bundleEnvironment, compileBundlePrompt, type CompiledPrompt, type DependencyPartials } from '@anvil/client';
 import { renderForReview } from '../diff/render-for-review.ts';
 import { sampleInputs } from '../diff/sample-inputs.ts';
 import { paging, type Paging } from './dashboard-data.ts';
@@ -61,6 +61,8 @@ export interface SetVersionViewOptions {
   /** The page asked for (1-based, as the query has it); ignored when a preview names a known prompt. */
   page?: unknown;
   pageSize?: number;
+  /** Compiles one prompt or variant of the bundle; by default in a new environment for this view. */
+  compile?: (id: string, variant?: string) => CompiledPrompt;
 }
 
 /** Longest preview input accepted: a preview is a person's JSON, not a data set. */
@@ -70,7 +72,7 @@ export const MAX_PREVIEW_VARS = 8000;
 export const PROMPTS_PER_PAGE = 20;
 
 export function setVersionView(bundle: Bundle, dependencyPartials: DependencyPartials, preview?: PreviewRequest, options: SetVersionViewOptions = {}): SetVersionView {
-  const render = renderer(bundle, dependencyPartials);
+  const render = renderer(options.compile ?? compilerOf(bundle, dependencyPartials));
   const ids = Object.keys(bundle.prompts).sort();
   const pageSize = options.pageSize ?? PROMPTS_PER_PAGE;
   // A preview is shown on its prompt's page: the preview form sends the prompt, not the page.
@@ -122,11 +124,15 @@ function previewOutcome(render: ReturnType<typeof renderer>, preview: PreviewReq
   return render(preview.prompt, preview.variant, vars);
 }
 
-function renderer(bundle: Bundle, dependencyPartials: DependencyPartials) {
+function compilerOf(bundle: Bundle, dependencyPartials: DependencyPartials): (id: string, variant?: string) => CompiledPrompt {
   const env = bundleEnvironment(bundle, dependencyPartials);
+  return (id, variant) => compileBundlePrompt(env, bundle, id, variant);
+}
+
+function renderer(compile: (id: string, variant?: string) => CompiledPrompt) {
   return (id: string, variant: string | undefined, vars: Record<string, unknown>): RenderOutcome => {
     try {
-      const compiled = compileBundlePrompt(env, bundle, id, variant);
+      const compiled = compile(id, variant);
       const defaults = compiled.metadata.input?.default ?? {};
       const required = compiled.metadata.input?.schema?.['required'];
       const missing = (Array.isArray(required) ? required : []).filter((n): n is string => typeof n === 'string' && !(n in vars) && !(n in defaults));

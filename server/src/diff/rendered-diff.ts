@@ -4,8 +4,8 @@
  * a unified diff of the two texts. Pure over bundles; the caller builds them.
  */
 import { createTwoFilesPatch } from 'diff';
-import { canonicalJson, type Bundle, type PromptMetadata } from '@anvil/content-schema';
-import { bundleEnvironment, compileBundlePrompt, type DependencyPartials } from '@anvil/client';
+import { jsonEqual, type Bundle, type PromptMetadata } from '@anvil/content-schema';
+import { bundleEnvironment, compileBundlePrompt, type CompiledPrompt, type DependencyPartials, type PromptEnvironment } from '@anvil/client';
 import { renderForReview } from './render-for-review.ts';
 import { sampleInputs } from './sample-inputs.ts';
 
@@ -14,6 +14,11 @@ export interface DiffSide {
   label: string;
   bundle: Bundle;
   dependencyPartials: DependencyPartials;
+  /**
+   * Compiles one prompt or variant of `bundle`; by default in a new environment for this diff.
+   * The dashboard passes its stored versions' compilers, which remember what they compiled.
+   */
+  compile?: (id: string, variant?: string) => CompiledPrompt;
 }
 
 export type PromptDiffStatus = 'added' | 'removed' | 'changed' | 'unchanged';
@@ -45,21 +50,21 @@ export function renderedDiff(before: DiffSide | undefined, after: DiffSide | und
   const keys = [...new Set([...(left?.keys() ?? []), ...(right?.keys() ?? [])])].sort();
   // Same partials on both sides and the same source: the same text, whatever the inputs.
   const samePartials = before !== undefined && after !== undefined
-    && canonicalJson([before.bundle.partials, before.dependencyPartials]) === canonicalJson([after.bundle.partials, after.dependencyPartials]);
+    && jsonEqual(before.bundle.partials, after.bundle.partials) && jsonEqual(before.dependencyPartials, after.dependencyPartials);
   const out: PromptDiff[] = [];
   for (const key of keys) {
     const [id, variant] = key.split('\u0000') as [string, string | undefined];
     const was = left?.get(key);
     const is = right?.get(key);
     const inputs = { ...(was ? sampleInputs(was.metadata) : {}), ...(is ? sampleInputs(is.metadata) : {}) };
-    if (options.unchangedText === false && samePartials && was && is && was.template === is.template && canonicalJson(was.metadata) === canonicalJson(is.metadata)) {
+    if (options.unchangedText === false && samePartials && was && is && was.template === is.template && jsonEqual(was.metadata, is.metadata)) {
       out.push({ id, ...(variant ? { variant } : {}), status: 'unchanged', inputs, patch: '' });
       continue;
     }
     const textBefore = was?.render(inputs);
     const textAfter = is?.render(inputs);
     const status: PromptDiffStatus = textBefore === undefined ? 'added' : textAfter === undefined ? 'removed'
-      : textBefore === textAfter && canonicalJson(was!.metadata) === canonicalJson(is!.metadata) ? 'unchanged' : 'changed';
+      : textBefore === textAfter && jsonEqual(was!.metadata, is!.metadata) ? 'unchanged' : 'changed';
     const name = variant ? `${id} (${variant})` : id;
     out.push({
       id,
@@ -89,7 +94,8 @@ interface RenderablePrompt {
 }
 
 function renderSide(side: DiffSide): Map<string, RenderablePrompt> {
-  const env = bundleEnvironment(side.bundle, side.dependencyPartials);
+  let env: PromptEnvironment | undefined;
+  const compile = side.compile ?? ((id: string, variant?: string) => compileBundlePrompt(env ??= bundleEnvironment(side.bundle, side.dependencyPartials), side.bundle, id, variant));
   const out = new Map<string, RenderablePrompt>();
   for (const [id, prompt] of Object.entries(side.bundle.prompts)) {
     const bodies: [string | undefined, { template: string; metadata: PromptMetadata }][] = [[undefined, prompt], ...Object.entries(prompt.variants)];
@@ -100,7 +106,7 @@ function renderSide(side: DiffSide): Map<string, RenderablePrompt> {
         template: body.template,
         render: (vars) => {
           try {
-            return renderForReview(compileBundlePrompt(env, side.bundle, id, variant), vars);
+            return renderForReview(compile(id, variant), vars);
           } catch (err) {
             // A prompt that cannot render is itself worth seeing in a review.
             return `[cannot render: ${(err as Error).message}]`;

@@ -14,7 +14,7 @@
  *   mode, dependency versions).
  */
 import type { Bundle, BundlePrompt } from '@anvil/content-schema';
-import { canonicalJson } from '@anvil/content-schema';
+import { canonicalJson, jsonEqual } from '@anvil/content-schema';
 import { isSchema, propertiesOf, requiredOf, type JsonSchema } from '../schema/json-schema.ts';
 
 export type Bump = 'major' | 'minor' | 'patch';
@@ -61,7 +61,7 @@ export function diffContract(before: BundleContract, after: BundleContract): Con
     else if (!old) add('minor', 'prompt.added', id, `prompt ${id} was added`);
     // Most prompts of a release are untouched: one comparison of the whole prompt (variants
     // included) instead of the field-by-field checks below.
-    else if (old.template === now.template && canonicalJson(old) === canonicalJson(now)) continue;
+    else if (old.template === now.template && jsonEqual(old, now)) continue;
     else {
       diffPrompt(id, old, now, add);
       for (const variant of sortedKeys(old.variants, now.variants)) {
@@ -72,7 +72,7 @@ export function diffContract(before: BundleContract, after: BundleContract): Con
         else if (!was) add('minor', 'variant.added', subject, `variant ${variant} of ${id} was added`);
         else {
           diffPrompt(subject, was, is, add);
-          if (canonicalJson(was.tags) !== canonicalJson(is.tags)) add('patch', 'variant.tags', subject, `the tags of ${subject} changed`);
+          if (!jsonEqual(was.tags, is.tags)) add('patch', 'variant.tags', subject, `the tags of ${subject} changed`);
         }
       }
     }
@@ -105,20 +105,20 @@ function diffPrompt(subject: string, old: { template: string; metadata: Metadata
   if ((oldOut?.format ?? 'text') !== (newOut?.format ?? 'text')) {
     add('major', 'output.format', subject, `output format changed from ${oldOut?.format ?? 'text'} to ${newOut?.format ?? 'text'}`);
   }
-  if (canonicalJson(oldOut?.schema ?? null) !== canonicalJson(newOut?.schema ?? null)) {
+  if (!jsonEqual(oldOut?.schema ?? null, newOut?.schema ?? null)) {
     add('minor', 'output.schema', subject, 'the output schema changed; check the code that reads the answer');
   }
 
   if (old.template !== now.template) add('patch', 'prompt.body', subject, 'the body changed');
   const oldIn = old.metadata.input;
   const newIn = now.metadata.input;
-  if (canonicalJson(oldIn?.default ?? {}) !== canonicalJson(newIn?.default ?? {})) add('patch', 'input.defaults', subject, 'input defaults changed');
-  if (canonicalJson(oldIn?.schema ?? null) !== canonicalJson(newIn?.schema ?? null)
-    && canonicalJson(stripDocs(oldIn?.schema) ?? null) === canonicalJson(stripDocs(newIn?.schema) ?? null)) {
+  if (!jsonEqual(oldIn?.default ?? {}, newIn?.default ?? {})) add('patch', 'input.defaults', subject, 'input defaults changed');
+  if (!jsonEqual(oldIn?.schema ?? null, newIn?.schema ?? null)
+    && jsonEqual(stripDocs(oldIn?.schema) ?? null, stripDocs(newIn?.schema) ?? null)) {
     add('patch', 'input.docs', subject, 'input descriptions changed');
   }
-  const rest = (m: Metadata) => canonicalJson({ ...m, input: null, output: null });
-  if (rest(old.metadata) !== rest(now.metadata)) add('patch', 'prompt.metadata', subject, 'front matter changed (model, config, description, tags or metadata)');
+  const rest = (m: Metadata) => ({ ...m, input: null, output: null });
+  if (!jsonEqual(rest(old.metadata), rest(now.metadata))) add('patch', 'prompt.metadata', subject, 'front matter changed (model, config, description, tags or metadata)');
 }
 
 /** Variables a caller must pass: required by the schema, with no default to fall back on. */
@@ -210,7 +210,7 @@ function compareSchemas(subject: string, path: string, old: JsonSchema, now: Jso
   for (const key of OTHER_CONSTRAINTS) {
     const was = old[key];
     const is = now[key];
-    if (canonicalJson(was ?? null) === canonicalJson(is ?? null)) continue;
+    if (jsonEqual(was ?? null, is ?? null)) continue;
     if (is === undefined) widened(`dropped ${key}`);
     else narrowed(was === undefined ? `gained ${key} ${JSON.stringify(is)}` : `changed ${key} from ${JSON.stringify(was)} to ${JSON.stringify(is)}`);
   }
