@@ -28,7 +28,7 @@ import type { ForgeContext } from '../server/src/forge/forge-context.ts';
 import { createLogger } from '../server/src/forge/logger.ts';
 import { createForgeMetrics } from '../server/src/forge/metrics.ts';
 import { secretBox } from '../server/src/forge/secret-box.ts';
-import { openStore, storeTime } from '../server/src/store/open-store.ts';
+import { openStore, storeTime, type Store } from '../server/src/store/open-store.ts';
 import { createStoreEvents } from '../server/src/store/store-events.ts';
 import { bigPrompts, sealed } from './client.bench.ts';
 import { machine, median } from './lib/measure.ts';
@@ -38,15 +38,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PROCESSES = 4;
 const PER_PROCESS = 250;
 const CONCURRENCY = 32;
-const TOKEN = `anvil_${randomBytes(32).toString('base64url')}`;
-const TOKEN_ID = 'tok_bench';
+export const TOKEN = `anvil_${randomBytes(32).toString('base64url')}`;
+export const TOKEN_ID = 'tok_bench';
 
-interface Pool {
+export interface Pool {
   urls: string[];
   children: ChildProcess[];
 }
 
-async function startReceivers(key: SigningKey, root: string): Promise<Pool> {
+export async function startReceivers(key: SigningKey, root: string): Promise<Pool> {
   const children: ChildProcess[] = [];
   const lists = await Promise.all(Array.from({ length: PROCESSES }, (_, p) => new Promise<string[]>((resolve, reject) => {
     const child = fork(path.join(here, 'lib/fanout-receivers-child.ts'), [String(PER_PROCESS), String(p * PER_PROCESS), key.publicKey, TOKEN, root], {
@@ -64,7 +64,7 @@ async function startReceivers(key: SigningKey, root: string): Promise<Pool> {
 
 let versionCount = 0;
 /** A new version every run: each push is a real apply for every receiver. */
-function nextEnvelope(key: SigningKey, salt: string): { envelope: Envelope; body: Buffer } {
+export function nextEnvelope(key: SigningKey, salt: string): { envelope: Envelope; body: Buffer } {
   const version = `1.0.${++versionCount}`;
   const bundle = sealed('onboarding', version, bigPrompts(8 * 1024, salt));
   const envelope: Envelope = signEnvelope([key], {
@@ -74,13 +74,13 @@ function nextEnvelope(key: SigningKey, salt: string): { envelope: Envelope; body
   return { envelope, body: Buffer.from(canonicalJson(envelope)) };
 }
 
-interface Forge {
+export interface Forge {
   ctx: ForgeContext;
   worker: PushWorker;
   close(): Promise<void>;
 }
 
-async function startForge(key: SigningKey, dir: string, urls: string[]): Promise<Forge> {
+export async function startForge(key: SigningKey, dir: string, urls: string[]): Promise<Forge> {
   const location = { file: path.join(dir, 'forge.db') };
   const db = await openStore(location);
   const secrets = secretBox(randomBytes(32));
@@ -92,20 +92,26 @@ async function startForge(key: SigningKey, dir: string, urls: string[]): Promise
     // goes through the target check (an address literal: no lookup).
     pushTargets: { allowPrivateNetworks: true },
   };
+  await seedReceivers(db, (plain) => secrets.seal(plain), urls);
+  const worker = startPushWorker(ctx, { concurrency: CONCURRENCY, pollMs: 5_000 });
+  return { ctx, worker, close: async () => { await worker.stop(); await ctx.events.close(); await db.destroy(); } };
+}
+
+/**
+ * The receivers' token, as `anvil token create` stores it (the receivers were started with it
+ * before the store existed), and each receiver linked to it as registration links them: so
+ * every push pays the worker's check that the token is still valid (issue 18).
+ */
+export async function seedReceivers(db: Store, seal: (plain: string) => string, urls: readonly string[]): Promise<void> {
   const at = storeTime();
-  // The receivers' token, as `anvil token create` stores it (the receivers were started with it
-  // before the store existed), and each receiver linked to it as registration links them: so
-  // every push pays the worker's check that the token is still valid (issue 18).
   await db.insertInto('access_tokens').values({
     id: TOKEN_ID, project: 'bench', prefix: tokenPrefix(TOKEN), hash: hashToken(TOKEN), label: 'bench receivers', created_at: at, last_used_at: null, revoked_at: null,
   }).execute();
   await db.insertInto('receivers').values(urls.map((url, i) => ({
     project: 'bench', instance_id: `receiver-${i}`, url, channel: 'production', mode: 'accepting' as const, ranges: '{}', versions: '{}',
-    push_token: secrets.seal(TOKEN), token_id: TOKEN_ID, revoked_at: null, registered_at: at, last_seen_at: at, gone_at: null,
+    push_token: seal(TOKEN), token_id: TOKEN_ID, revoked_at: null, registered_at: at, last_seen_at: at, gone_at: null,
     last_delivery_at: null, last_delivery_state: null, last_delivery_status: null, last_delivery_code: null, last_delivery_reason: null,
   }))).execute();
-  const worker = startPushWorker(ctx, { concurrency: CONCURRENCY, pollMs: 5_000 });
-  return { ctx, worker, close: async () => { await worker.stop(); await ctx.events.close(); await db.destroy(); } };
 }
 
 /** The baseline: the same body to every receiver, `CONCURRENCY` at a time, headers made beforehand. */

@@ -15,6 +15,8 @@ const benchmarks: Record<string, () => Promise<string>> = {
   propagation: () => import('./propagation.bench.ts').then((m) => m.propagationBenchmark()),
   startup: () => import('./startup.bench.ts').then((m) => m.startupBenchmark()),
   dashboard: () => import('./dashboard.bench.ts').then((m) => m.dashboardBenchmark()),
+  'scale-out': () => import('./scale-out.bench.ts').then((m) => m.scaleOutBenchmark()),
+  metrics: () => import('./metrics.bench.ts').then((m) => m.metricsBenchmark()),
 };
 
 const wanted = process.argv.slice(2);

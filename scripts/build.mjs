@@ -26,11 +26,13 @@ const GENERATED = path.join(root, 'content-schema/.build');
 /** What the server leaves to its installed dependencies: the forge's, and the native one. */
 const SERVER_EXTERNAL = [
   '@anvil/content-schema/schemas/*', 'better-sqlite3', 'pg', 'express', 'octokit', '@octokit/*', 'kysely', 'pino', 'prom-client', 'simple-git', 'chokidar',
+  '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*',
 ];
 
 const BUNDLES = {
   'content-schema': { entries: ['src/index.ts', 'src/errors.ts'], external: [] },
-  client: { entries: ['src/index.ts', 'src/cli/cli-frame.ts', 'src/cli/main.ts'], external: ['@anvil/content-schema', '@anvil/content-schema/*'] },
+  // The MCP SDK is an optional peer of the client (src/mcp/mcp-server.ts says why): imported, never bundled.
+  client: { entries: ['src/index.ts', 'src/cli/cli-frame.ts', 'src/cli/main.ts', 'src/mcp/index.ts'], external: ['@anvil/content-schema', '@anvil/content-schema/*', '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'] },
   // The build's worker threads start dist/build/compile-worker.js by its path.
   server: { entries: ['src/index.ts', 'src/cli/main.ts', 'src/build/compile-worker.ts'], external: SERVER_EXTERNAL },
 };

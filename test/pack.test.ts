@@ -9,6 +9,9 @@
  *   serving the release;
  * - an app (`"type": "module"`): `npm i @anvil/client`, `anvil-live connect` + `install`, then
  *   `anvil.prompt()` from its disk cache with the forge gone;
+ * - that app's `anvil-live check`: its generated prompt types against its lock, passing, then failing;
+ * - that app's `anvil-live mcp`: a clear error without the optional MCP SDK, prompts over stdio
+ *   to the SDK's client once it is installed;
  * - a TypeScript app compiled with plain `tsc` (strict; nodenext, node16 and bundler), where
  *   the generated prompt types make a misspelt id or a wrong variable fail to compile.
  * The steps build on each other, in order, like the walkthrough of a new user.
@@ -251,6 +254,58 @@ describe('the packed packages, installed outside the repository', function () {
     const { text, served } = JSON.parse(started.stdout) as { text: string; served: Record<string, unknown> };
     expect(text).to.include('Ada');
     expect(served).to.deep.include({ set: 'hello', version: pull.version });
+  });
+
+  it('anvil-live check from the installed package: the app\'s prompt types against its lock, offline; a type change fails', async function () {
+    // The app of the step above: its lock and cache (the forge is gone by now; the cache has moved
+    // on to the channel's head build, and the locked bundle's file is still in its folder).
+    await mkdir(path.join(app, 'src'), { recursive: true });
+    await cp(path.join(repo, 'types/anvil-prompts.d.ts'), path.join(app, 'src/anvil-prompts.d.ts'));
+    const ok = await npx(app, ['anvil-live', 'check', '--json']);
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).to.equal(0);
+    expect(JSON.parse(ok.stdout)).to.deep.include({ ok: true, breaks: [], bundles: [{ set: 'hello', version: '1.0.0', role: 'current' }] });
+
+    // Types generated from an edit the locked release does not have: topic now a number.
+    const greeting = path.join(repo, 'prompts/hello/greeting.md');
+    const original = await readFile(greeting, 'utf8');
+    try {
+      await writeFile(greeting, original.replace('topic?: string', 'topic: number'));
+      await npxOk(repo, ['anvil', 'types', '--out', path.join(app, 'src/anvil-prompts.d.ts')]);
+    } finally {
+      await writeFile(greeting, original);
+    }
+    const broken = await npx(app, ['anvil-live', 'check']);
+    expect(broken.code, broken.stderr).to.equal(1);
+    expect(broken.stdout).to.match(/^src\/anvil-prompts\.d\.ts: hello\/greeting topic {2}type-changed {2}topic: the app's types say number, hello@1\.0\.0 takes /m);
+  });
+
+  it('anvil-live mcp from the installed package: mcp.sdk-missing without the MCP SDK; with it, prompts over stdio', async function () {
+    // The SDK is an optional peer of @anvil/client (it brings Express): not installed with it.
+    const without = await run('npx', ['--no-install', 'anvil-live', 'mcp'], { cwd: app, env: { ...env, ANVIL_TOKEN: token }, input: '', timeoutMs: 60_000 });
+    expect(without.code, without.stderr).to.equal(1);
+    expect(without.stderr).to.include('mcp.sdk-missing').and.include('npm install @modelcontextprotocol/sdk');
+    expect(without.stdout).to.equal('');
+
+    await runOk('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `@modelcontextprotocol/sdk@${await repoVersionOf('@modelcontextprotocol/sdk')}`], { cwd: app, env });
+    // An MCP host's side, with the SDK's client: the forge is gone, so this is the disk cache.
+    await writeFile(path.join(app, 'mcp-host.js'), [
+      "import { Client } from '@modelcontextprotocol/sdk/client/index.js';",
+      "import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';",
+      "const transport = new StdioClientTransport({ command: 'node_modules/.bin/anvil-live', args: ['mcp', '--poll', '0'], env: { ...process.env }, stderr: 'ignore' });",
+      "const client = new Client({ name: 'pack-test-host', version: '1.0.0' });",
+      'await client.connect(transport);',
+      'const { prompts } = await client.listPrompts();',
+      "const got = await client.getPrompt({ name: 'hello/greeting', arguments: { name: 'Ada' } });",
+      'console.log(JSON.stringify({ names: prompts.map((p) => p.name), meta: got._meta, text: got.messages.map((m) => m.content.text).join() }));',
+      'await client.close();',
+      '',
+    ].join('\n'));
+    const hosted = await node(app, ['mcp-host.js'], { ANVIL_TOKEN: token });
+    expect(hosted.code, hosted.stderr).to.equal(0);
+    const listed = JSON.parse(hosted.stdout) as { names: string[]; meta: Record<string, unknown>; text: string };
+    expect(listed.names).to.include('hello/greeting');
+    expect(listed.meta).to.include({ set: 'hello' });
+    expect(listed.text).to.include('Ada');
   });
 
   it('a TypeScript app compiled with plain tsc: a misspelt id and a wrong variable type fail, correct calls compile', async function () {

@@ -200,6 +200,14 @@ async function release(ctx: ForgeContext, bundle: Bundle): Promise<void> {
     detail: { reason: decision.reason, ...(decision.publish ? { channels: decision.publish.channels, stage: decision.publish.stage } : {}) },
   });
   if (decision.publish) await publishBundle(ctx, { project: PROJECT, bundle, channels: decision.publish.channels, reason: decision.reason, actor: 'forge' });
+  // The sync records where the set stands on the branch (sync-project.ts saveSetState): its mode
+  // and review state, which the projects pages read.
+  const values = {
+    mode: bundle.mode, dir: `prompts/${bundle.set}`, branch: 'main', commit: bundle.source.commit, review: bundle.mode === 'live' ? 'not-needed' as const : 'reviewed' as const,
+    unreviewed: '[]', updated_at: storeTime(),
+  };
+  await ctx.db.insertInto('set_states').values({ project: PROJECT, set_name: bundle.set, ...values })
+    .onConflict((oc) => oc.columns(['project', 'set_name']).doUpdateSet(values)).execute();
 }
 
 export async function seedDashboardForge(ctx: ForgeContext, progress: (line: string) => void = () => undefined): Promise<SeedFacts> {

@@ -20,6 +20,7 @@ import {
   AnvilError,
   canonicalJson,
   decodeStreamEnvelope,
+  isAliasName,
   keyIdOf,
   STREAM_ENVELOPE_EVENT,
   RECEIVER_STATE_FORMAT,
@@ -38,6 +39,9 @@ import { createStoreSnapshot, type PromptTrack, type SetStatus, type SnapshotSet
 import { backoffDelay, forgeApi, type ForgeApi, type ReceiverRegistration } from './sync/forge-api.ts';
 import type { StreamEvent } from './sync/event-stream.ts';
 import { startStreamTransport, type StreamBackoff, type StreamStatus, type StreamTransport } from './sync/stream-transport.ts';
+import { MetricsQueue, type MetricsQueueStats } from './metrics/metrics-queue.ts';
+import { metricsEventOf, type MetricsReport, type MetricsOptions } from './metrics/report-metrics.ts';
+import { spanAttributesOf, type SpanAttributes } from './metrics/span-attributes.ts';
 
 export type ReceptionMode = 'accepting' | 'frozen';
 
@@ -85,6 +89,8 @@ export interface ClientOptions {
      */
     ackJitterMs?: number;
   };
+  /** Usage metrics (`reportMetrics`, issue 17): queue bound, batch size, flush interval, retries. */
+  metrics?: MetricsOptions;
 }
 
 /** The transport in `status()`: a push receiver's URL, or the stream's state. */
@@ -124,6 +130,15 @@ export interface AnvilClient {
   template<Id extends PromptId>(id: Id, options?: PromptCallOptions<Id>): string;
   /** Which set, version and variant a call with these options is served from. */
   track<Id extends PromptId>(id: Id, options?: PromptCallOptions<Id>): PromptTrack;
+  /** OpenTelemetry attributes of such a call: `span.setAttributes(anvil.spanAttributes(id, options))`. */
+  spanAttributes<Id extends PromptId>(id: Id, options?: PromptCallOptions<Id>): SpanAttributes;
+  /**
+   * How a call went, for the forge's analytics (`anvil analytics`): queued and sent in batches
+   * off the render path; dropped (and counted) rather than waited for. Never throws.
+   */
+  reportMetrics<Id extends PromptId>(id: Id, report: MetricsReport<Id>): void;
+  /** The usage metrics queue: queued, sent and dropped events. */
+  metricsStats(): MetricsQueueStats;
   status(): ClientStatus;
   sync(): Promise<SyncResult>;
   setMode(mode: ReceptionMode): Promise<void>;
@@ -167,14 +182,22 @@ class LiveClient implements AnvilClient {
   private stream: StreamTransport | undefined;
   /** The envelope id this client holds (its last pull's ETag or stream event): where a stream resumes. */
   private heldEnvelope: string | undefined;
+  private readonly usage: MetricsQueue;
 
   constructor(private readonly options: ClientOptions) {
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
     this.cache = openDiskCache(options.cacheDir);
     this.api = forgeApi({ forge: options.forge, project: options.project, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}) });
-    this.ranges = Array.isArray(options.sets) || options.sets === undefined ? {} : { ...options.sets };
+    // An alias (`"onboarding": "stable"`, issue 17) is no range: it chose what `anvil-live install`
+    // locked; pushes for the set are then taken as for a set named without a range.
+    this.ranges = Array.isArray(options.sets) || options.sets === undefined ? {}
+      : Object.fromEntries(Object.entries(options.sets).filter(([, range]) => !isAliasName(range)));
     this.setNames = options.sets === undefined ? undefined : Array.isArray(options.sets) ? [...options.sets] : Object.keys(options.sets);
     this.pushUrl = options.pushUrl;
+    this.usage = new MetricsQueue({
+      ...options.metrics, channel: options.channel, instanceId: () => this.instanceId(),
+      send: (batch) => this.api.metrics(batch), onError: (err) => this.emit('error', err),
+    });
   }
 
   async start(): Promise<void> {
@@ -210,6 +233,23 @@ class LiveClient implements AnvilClient {
 
   track(id: string, options?: PromptCallOptions): PromptTrack {
     return this.readyStore().track(id, options);
+  }
+
+  spanAttributes(id: string, options?: PromptCallOptions): SpanAttributes {
+    return spanAttributesOf(this.track(id, options), this.options.channel);
+  }
+
+  reportMetrics(id: string, report: MetricsReport): void {
+    // Analytics never break the app: a report that cannot be taken is an 'error' event.
+    try {
+      this.usage.record(metricsEventOf(this.track(id, report), report));
+    } catch (err) {
+      this.emit('error', err);
+    }
+  }
+
+  metricsStats(): MetricsQueueStats {
+    return this.usage.stats();
   }
 
   /**
@@ -564,6 +604,7 @@ class LiveClient implements AnvilClient {
       server.close();
     }
     await this.stream?.stop();
+    await this.usage.close();
     if (this.registers()) await this.api.leave(this.instanceId()).catch(() => undefined);
     await this.applying;
   }

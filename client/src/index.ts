@@ -28,3 +28,10 @@ export { clientOptionsFromConfig, createClientFromConfig, loadLiveConfig } from 
 export type { LoadedLiveConfig } from './config/live-config.ts';
 export { writeFileAtomic } from './cache/atomic-file.ts';
 export { backoffDelay } from './sync/forge-api.ts';
+export { promptContract } from './compat/prompt-contract.ts';
+export type { PromptContract } from './compat/prompt-contract.ts';
+export { TYPES_MANIFEST_FORMAT, readTypesManifest, typesManifest, typesManifestComment } from './compat/types-manifest.ts';
+export type { ManifestPrompt, TypesManifest } from './compat/types-manifest.ts';
+export type { MetricsReport, MetricsOptions } from './metrics/report-metrics.ts';
+export type { MetricsQueueStats } from './metrics/metrics-queue.ts';
+export type { SpanAttributes } from './metrics/span-attributes.ts';

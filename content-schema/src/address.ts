@@ -7,8 +7,10 @@
  *   onboarding@^1.2/welcome.message             …within a version range
  *   @acme/onboarding@1.2.0/welcome.message      fully qualified
  *
- * The version part is an exact version, a semver range, `latest` (highest stable release) or
- * a channel name. A string that is both an exact version and a range (`1.2.0`) is exact.
+ * The version part is an exact version, a semver range, `latest` (highest stable release), a
+ * channel name, or an alias (`stable`: a name anvil.yaml's `aliases` maps to one release, issue
+ * 17). A string that is both an exact version and a range (`1.2.0`) is exact; a word that is a
+ * channel, `latest` or a range (`x`, `v1`) is never an alias.
  */
 import { closest } from './did-you-mean.ts';
 import { AnvilError } from './errors.ts';
@@ -28,7 +30,36 @@ export type VersionSelector =
   | { kind: 'exact'; version: string }
   | { kind: 'range'; range: string }
   | { kind: 'latest' }
-  | { kind: 'channel'; channel: Channel };
+  | { kind: 'channel'; channel: Channel }
+  | { kind: 'alias'; alias: string };
+
+/** Alias names (`stable`, `canary`, `lts-2024`): a lowercase word, as set names but without dots. */
+export const ALIAS_NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
+export const ALIAS_NAME_MAX_LENGTH = 64;
+
+/** Why `name` cannot be an alias name (with a hint), or undefined when it can. */
+export function findAliasNameProblem(name: string): { message: string; hint: string } | undefined {
+  const hint = 'an alias is a lowercase word such as "stable", "beta" or "lts-2024"';
+  if (typeof name !== 'string' || name.length === 0) return { message: 'an alias name must be a non-empty string', hint };
+  if (name.length > ALIAS_NAME_MAX_LENGTH) return { message: `the alias name is longer than ${ALIAS_NAME_MAX_LENGTH} characters`, hint };
+  if (name === 'latest' || isChannel(name)) {
+    return { message: `"${name}" is ${name === 'latest' ? '"latest" (the highest stable release)' : 'a channel'}, so it cannot be an alias`, hint: `choose another name; ${hint}` };
+  }
+  if (!new RegExp(ALIAS_NAME_PATTERN).test(name)) {
+    return { message: `"${name}" is not an alias name: lowercase letters, digits, "_" and "-", starting with a letter`, hint };
+  }
+  // "x" and "v1" are ranges: an address could not tell the alias from the range.
+  if (isExactVersion(name) || isVersionRange(name)) return { message: `"${name}" reads as a version range, so it cannot be an alias`, hint: `choose another name; ${hint}` };
+  // A near miss of a channel or "latest" ("prod", "lates") is far likelier a typo than an alias.
+  const near = closest(name, ['latest', ...CHANNELS]);
+  if (near !== undefined) return { message: `"${name}" is too close to "${near}", so it cannot be an alias`, hint: `did you mean "${near}"? otherwise choose a name further from it` };
+  return undefined;
+}
+
+/** Whether `value` may name an alias (see findAliasNameProblem). */
+export function isAliasName(value: unknown): value is string {
+  return typeof value === 'string' && findAliasNameProblem(value) === undefined;
+}
 
 /** A parsed address; absent parts were absent from the text. */
 export interface Address {
@@ -44,7 +75,7 @@ export interface Address {
 export const ADDRESS_MAX_LENGTH = 1_024;
 
 const EXAMPLE = '@acme/onboarding@1.2.0/welcome.message';
-const VERSION_HINT = 'write an exact version ("1.2.0"), a range ("^1.2", ">=1 <2"), "latest" or a channel ("production")';
+const VERSION_HINT = 'write an exact version ("1.2.0"), a range ("^1.2", ">=1 <2"), "latest", a channel ("production") or an alias ("stable")';
 const GENERAL_HINT = `an address looks like "${EXAMPLE}"; "@acme/", "@1.2.0" and "/welcome.message" are optional`;
 
 /**
@@ -186,6 +217,8 @@ export function formatVersionSelector(selector: VersionSelector): string {
       return 'latest';
     case 'channel':
       return selector.channel;
+    case 'alias':
+      return selector.alias;
   }
 }
 
@@ -204,11 +237,12 @@ function parseVersionAt(text: string, start: number, version: string, what: Subj
     fail(text, start, `the version has a "${version.slice(0, version.length - plain.length)}" prefix`, `write "${plain}"`, what);
   }
   if (isVersionRange(version)) return { kind: 'range', range: version };
+  if (isAliasName(version)) return { kind: 'alias', alias: version };
   const near = /^[a-z]/i.test(version) ? closest(version, ['latest', ...CHANNELS]) : undefined;
   fail(
     text,
     start,
-    `"${version}" is not an exact version, a semver range, "latest" or a channel`,
+    `"${version}" is not an exact version, a semver range, "latest", a channel or an alias`,
     near ? `did you mean "${near}"?` : VERSION_HINT,
     what,
   );

@@ -33,6 +33,7 @@ export * from './schemas/receiver-state.ts';
 export * from './schemas/live-config.ts';
 export * from './schemas/forge-config.ts';
 export * from './schemas/receiver-registration.ts';
+export * from './schemas/metrics-batch.ts';
 export * from './schemas/schema-files.ts';
 
 export {
@@ -54,3 +55,4 @@ export * from './validate/validate-receiver-state.ts';
 export * from './validate/validate-live-config.ts';
 export * from './validate/validate-forge-config.ts';
 export * from './validate/validate-receiver-registration.ts';
+export * from './validate/validate-metrics-batch.ts';

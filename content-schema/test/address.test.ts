@@ -63,7 +63,7 @@ describe('parseAddress', () => {
     ['@welcome', 9, /repository scope/],
     ['core@', 6, /version after "@" is empty/],
     ['core@/x', 6, /version after "@" is empty/],
-    ['core@nope', 6, /"nope" is not an exact version, a semver range, "latest" or a channel/],
+    ['core@Nope', 6, /"Nope" is not an exact version, a semver range, "latest", a channel or an alias/],
     ['core@1.2.3.4', 6, /not an exact version/],
     ['core@v1.2.0', 6, /"v" prefix/],
     ['core@ 1.2.0', 6, /whitespace/],

@@ -100,10 +100,10 @@ describe('validateSetConfig', () => {
 });
 
 describe('validateRepoConfig', () => {
-  it('fills in promptsDir and rollouts', () => {
+  it('fills in promptsDir, rollouts and aliases', () => {
     const result = validateRepoConfig({ name: '@acme' });
     expect(result.ok).to.equal(true);
-    expect(result.value).to.deep.equal({ name: '@acme', promptsDir: 'prompts', rollouts: {} });
+    expect(result.value).to.deep.equal({ name: '@acme', promptsDir: 'prompts', rollouts: {}, aliases: {} });
   });
 
   it('accepts rollouts by set and channel', () => {
@@ -115,7 +115,7 @@ describe('validateRepoConfig', () => {
     };
     const result = validateRepoConfig(input);
     expect(result.ok, JSON.stringify(result.errors)).to.equal(true);
-    expect(result.value).to.deep.equal(input);
+    expect(result.value).to.deep.equal({ ...input, aliases: {} });
   });
 
   it('refuses a promptsDir that is absolute or escapes the repository', () => {

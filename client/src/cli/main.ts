@@ -13,6 +13,8 @@ export const LIVE_COMMANDS: readonly CommandEntry<LiveCliIO>[] = [
   { name: 'sync', summary: 'pull the channel\'s current envelope into the cache now (works in frozen mode too)', load: async () => (await import('./commands/sync.ts')).syncCommand },
   { name: 'mode', summary: 'show or set the reception mode kept in the cache: accepting or frozen', load: async () => (await import('./commands/mode.ts')).modeCommand },
   { name: 'status', summary: 'show what the cache serves: mode, channel, forge, and each set\'s version and rollout', load: async () => (await import('./commands/status.ts')).statusCommand },
+  { name: 'mcp', summary: 'serve the cache\'s prompts to an MCP host (stdio): prompts/list, prompts/get, list_changed', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
+  { name: 'check', summary: 'compare the app\'s generated prompt types with the versions its lock file (or --channel) serves', load: async () => (await import('./commands/check.ts')).checkCommand },
 ];
 
 function mainHelp(): string {

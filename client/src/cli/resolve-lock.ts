@@ -7,6 +7,7 @@ import semver from 'semver';
 import {
   AnvilError,
   LOCK_FORMAT,
+  isAliasName,
   formatIssue,
   validateBundle,
   validateLockFile,
@@ -159,7 +160,9 @@ export async function resolveLock(config: ResolvedLiveConfig, source: ReleaseSou
       const list = await listOf(set);
       // Only releases the forge allows on this channel are candidates.
       const allowed = list.versions.filter((v) => v.channels === undefined || v.channels.includes(config.channel));
-      const version = pins.get(set) ?? semver.maxSatisfying(allowed.map((v) => v.version), range);
+      // An alias (`stable`, issue 17) is what the forge says it names now; a lock then pins it.
+      const aliased = isAlias(range) ? aliasVersion(set, range, list) : undefined;
+      const version = pins.get(set) ?? aliased ?? semver.maxSatisfying(allowed.map((v) => v.version), range);
       const outside = version === null ? semver.maxSatisfying(list.versions.map((v) => v.version), range) : null;
       if (outside !== null) checkForgeChannels(set, outside, list.versions.find((v) => v.version === outside)?.channels, config.channel);
       if (version === null) {
@@ -177,7 +180,7 @@ export async function resolveLock(config: ResolvedLiveConfig, source: ReleaseSou
     const conflict = await followDependencies(chosen, release);
     if (!conflict) return { lock: lockOf(config, chosen), releases: chosen };
     const range = config.sets[conflict.set];
-    if (range !== undefined && !pins.has(conflict.set) && semver.satisfies(conflict.version, range)) {
+    if (range !== undefined && !isAlias(range) && !pins.has(conflict.set) && semver.satisfies(conflict.version, range)) {
       pins.set(conflict.set, conflict.version);
       continue;
     }
@@ -187,6 +190,22 @@ export async function resolveLock(config: ResolvedLiveConfig, source: ReleaseSou
       { hint: `choose ranges that agree on one version of ${conflict.set}` },
     );
   }
+}
+
+/** A set's "range" that names an alias of the set instead (`"onboarding": "stable"`); never a range. */
+export function isAlias(range: string): boolean {
+  return isAliasName(range);
+}
+
+function aliasVersion(set: string, alias: string, list: ReleaseList): string {
+  const version = list.aliases?.[alias];
+  if (version === undefined) {
+    const known = Object.keys(list.aliases ?? {});
+    throw new AnvilError('install.unknown-alias', `the forge has no alias ${set}@${alias}${known.length > 0 ? ` (aliases of ${set}: ${known.join(', ')})` : ''}`, {
+      hint: `aliases are set in the prompt repository's anvil.yaml (npx anvil alias set ${set} ${alias} <version>), and taken from its default branch; or give ${set} a range in anvil-live.json`,
+    });
+  }
+  return version;
 }
 
 interface Conflict {
@@ -259,7 +278,9 @@ export function lockOutOfDate(lock: LockFile, config: ResolvedLiveConfig): strin
   for (const [set, range] of Object.entries(config.sets)) {
     const locked = lock.sets[set];
     if (!locked) return `${set} is not locked`;
-    if (!semver.satisfies(locked.version, range)) return `${set} is locked at ${locked.version}, outside the config's range ${range}`;
+    // An alias is resolved when installing, and the lock pins what it named then: a frozen install
+    // installs that, without asking the forge where the alias points now.
+    if (!isAlias(range) && !semver.satisfies(locked.version, range)) return `${set} is locked at ${locked.version}, outside the config's range ${range}`;
     queue.push(set);
   }
   for (let set = queue.pop(); set !== undefined; set = queue.pop()) {

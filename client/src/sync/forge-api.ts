@@ -3,7 +3,7 @@
  * the public keys, the current envelope with ETags, immutable versions, and the receiver's own
  * registration. Every call has a timeout; a failure is an AnvilError with the forge's answer.
  */
-import { AnvilError, type ReceiverAck, type ReceiverRegistration as WireRegistration } from '@anvil/content-schema';
+import { AnvilError, type MetricsBatch, type ReceiverAck, type ReceiverRegistration as WireRegistration } from '@anvil/content-schema';
 
 export interface ForgeKey {
   keyId: string;
@@ -25,6 +25,8 @@ export interface WellKnown {
  */
 export interface ReleaseList {
   versions: { version: string; integrity: string; channels?: string[] }[];
+  /** The set's aliases whose release is listed (issue 17): `{stable: "1.2.0"}`; absent from older forges. */
+  aliases?: Record<string, string>;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface ForgeApi {
   stream(channel: string, instanceId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   /** `POST …/receivers/ack`: how a streaming receiver answered an envelope of its stream. */
   ack(ack: ReceiverAck): Promise<void>;
+  /** `POST …/metrics` (issue 17): a batch of usage events. */
+  metrics(batch: MetricsBatch): Promise<void>;
 }
 
 export function forgeApi(options: ForgeApiOptions): ForgeApi {
@@ -140,7 +144,8 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
     },
     async versions(set) {
       const url = `${project}/sets/${encodeURIComponent(set)}/versions`;
-      const list = fieldOf(await jsonOf(await call('GET', url), url), 'versions');
+      const answer = await jsonOf(await call('GET', url), url);
+      const list = fieldOf(answer, 'versions');
       const entries = Array.isArray(list) ? (list as unknown[]) : undefined;
       const ok = entries?.every((e) => typeof fieldOf(e, 'version') === 'string' && typeof fieldOf(e, 'integrity') === 'string');
       if (!entries || !ok) throw badAnswer(url, 'expected {versions: [{version, integrity}]}');
@@ -149,6 +154,7 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
           const channels = channelsOf(fieldOf(e, 'channels'));
           return { version: fieldOf(e, 'version') as string, integrity: fieldOf(e, 'integrity') as string, ...(channels ? { channels } : {}) };
         }),
+        ...aliasesOf(fieldOf(answer, 'aliases')),
       };
     },
     async register(receiver) {
@@ -172,6 +178,9 @@ export function forgeApi(options: ForgeApiOptions): ForgeApi {
     },
     async ack(ack) {
       await call('POST', `${project}/receivers/ack`, { body: ack });
+    },
+    async metrics(batch) {
+      await call('POST', `${project}/metrics`, { body: batch });
     },
   };
 }
@@ -201,4 +210,12 @@ export function backoffDelay(attempt: number, { baseMs = 1_000, maxMs = 300_000,
 /** A forge's `channels` field: a list of names, or absent (a forge from before it said). */
 function channelsOf(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((c) => typeof c === 'string') ? (value as string[]) : undefined;
+}
+
+/** The `aliases` of a versions answer, keeping only string → string entries (a `__proto__` key stays a key). */
+function aliasesOf(value: unknown): { aliases?: Record<string, string> } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const aliases = Object.create(null) as Record<string, string>;
+  for (const [alias, version] of Object.entries(value)) if (typeof version === 'string') aliases[alias] = version;
+  return Object.keys(aliases).length > 0 ? { aliases } : {};
 }

@@ -60,7 +60,7 @@ describe('anvil-live.json', function () {
   });
 
   it('a config that does not validate is a user error naming the file and the problem', async function () {
-    await writeFile(path.join(dir, 'anvil-live.json'), JSON.stringify({ ...valid, forge: 'ftp://x', sets: { onboarding: 'latest-ish' } }));
+    await writeFile(path.join(dir, 'anvil-live.json'), JSON.stringify({ ...valid, forge: 'ftp://x', sets: { onboarding: '>>1' } }));
     const run = await anvilLive(dir, ['status']);
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/^anvil-live: .*anvil-live\.json {2}config\.invalid {2}\/forge {2}live-config\.forge-url .*\(and 1 more\)/);

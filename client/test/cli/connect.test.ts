@@ -71,8 +71,9 @@ describe('anvil-live connect', function () {
     const run = await anvilLive(ctx.app, args);
     expect(run.code).to.equal(1);
     expect(run.stderr).to.include('connect.bad-value').and.include('--channel: "prod" is not a channel');
-    const badSet = await anvilLive(ctx.app, connectArgs(ctx.forge, 'onboarding@not-a-range'));
-    expect(badSet.stderr).to.include('"not-a-range" is not a semver range');
+    // Neither a range nor an alias name (`onboarding@stable` names an alias, resolved at install).
+    const badSet = await anvilLive(ctx.app, connectArgs(ctx.forge, 'onboarding@>>1'));
+    expect(badSet.stderr).to.include('">>1" is not a semver range');
     const badTransport = await anvilLive(ctx.app, [...connectArgs(ctx.forge), '--transport', 'carrier-pigeon']);
     expect(badTransport.stderr).to.include('connect.bad-value').and.include('--transport: "carrier-pigeon" is not a transport');
   });

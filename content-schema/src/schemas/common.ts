@@ -245,6 +245,17 @@ export function Rollout(options: FieldOptions = {}) {
         title: 'Percent',
         description: 'Share of keys (0 to 100) that get this version; the rest keep the current release.',
       }),
+      guard: Type.Optional(Type.Object(
+        {
+          margin: Type.Number({ minimum: 0, maximum: 1, title: 'Margin', description: 'Success-rate points (0 to 1) the rolled-out version may trail the current release by before the forge pauses it.' }),
+          minSamples: Type.Optional(Type.Integer({ minimum: 1, title: 'Minimum samples', description: 'Calls of each version (reported with anvil.reportMetrics) before the guard judges (default 100).' })),
+        },
+        {
+          additionalProperties: false,
+          title: 'Canary guard',
+          description: 'Pause the rollout automatically when its reported success rate falls below the current release\'s by more than `margin` (issue 17).',
+        },
+      )),
     },
     { additionalProperties: false, ...options },
   );

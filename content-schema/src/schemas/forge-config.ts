@@ -62,6 +62,24 @@ export const ForgeProjectSchema = Type.Object(
   { additionalProperties: false, title: 'Project' },
 );
 
+/** Another forge whose projects this one may browse and connect read-only (issue 17, forge peering). */
+export const KnownForgeSchema = Type.Object(
+  {
+    name: ProjectName({ title: 'Name', description: 'What this forge calls the peer: connected projects are listed as `<name> / <project>`.' }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.url,
+      pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+      patternErrorMessage: 'The peer forge\'s base URL, http(s) without a query, e.g. "https://anvil.partner.example".',
+      title: 'URL',
+      description: 'The peer forge\'s base URL (its /api/v1 is under it).',
+      examples: ['https://anvil.partner.example'],
+    }),
+    token: EnvRef('The environment variable holding the access token the peer made for this forge, read-only (`anvil token create --project <p> --scope read` on the peer).'),
+  },
+  { additionalProperties: false, title: 'Known forge' },
+);
+
 export const ForgeConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ maxLength: LIMITS.url, title: 'Schema', description: 'The JSON Schema of this file, for editors.' })),
@@ -93,6 +111,23 @@ export const ForgeConfigSchema = Type.Object(
         description: 'Where the forge pushes envelopes to. Any project token can register a push URL, so by default only public addresses are pushed to, checked on the address each push connects to.',
       },
     )),
+    streams: Type.Optional(Type.Object(
+      {
+        maxPerToken: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, title: 'Streams per token', description: 'Open streams one access token may hold on this replica; more are answered 429.', default: 5_000 })),
+        maxPerProject: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, title: 'Streams per project', description: 'Open streams of one project on this replica; more are answered 429.', default: 20_000 })),
+        keepAliveSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300, title: 'Keep-alive', description: 'A comment is written on every stream this often, so that proxies and the receiver see it alive; keep it below your load balancer\'s idle timeout.', default: 15 })),
+      },
+      {
+        additionalProperties: false,
+        title: 'Streams',
+        description: 'Limits of streaming receivers\' outbound streams (`transport: stream`), per replica: each open stream is one connection this replica holds.',
+      },
+    )),
+    knownForges: Type.Optional(Type.Array(KnownForgeSchema, {
+      maxItems: 100,
+      title: 'Known forges',
+      description: 'Other forges whose projects can be browsed and connected read-only from this one: listed with their source, never copied, rendered by the peer on demand.',
+    })),
     projects: Type.Array(ForgeProjectSchema, { minItems: 1, maxItems: 1_000, title: 'Projects', description: 'The prompt repositories this forge serves.' }),
   },
   { additionalProperties: false, ...schemaHeader('forge-config.schema.json'), title: 'Anvil forge configuration', description: 'anvil-forge.yaml: what `anvil serve` serves.' },
@@ -100,4 +135,5 @@ export const ForgeConfigSchema = Type.Object(
 
 export type ForgeConfig = Static<typeof ForgeConfigSchema>;
 export type ForgeProjectConfig = Static<typeof ForgeProjectSchema>;
+export type KnownForgeConfig = Static<typeof KnownForgeSchema>;
 export type ForgePushTargetsConfig = NonNullable<ForgeConfig['pushTargets']>;

@@ -1,6 +1,10 @@
 /** `anvil.yaml`: repository-wide configuration (DESIGN §4, §6). */
 import { Type, type Static } from '@sinclair/typebox';
-import { LIMITS, MapOf, RepositoryName, Rollout, SetName, schemaHeader } from './common.ts';
+import { ALIAS_NAME_MAX_LENGTH, ALIAS_NAME_PATTERN } from '../address.ts';
+import { LIMITS, MapOf, RepositoryName, Rollout, SemverVersion, SetName, schemaHeader } from './common.ts';
+
+/** How many aliases one set may have; a handful is the norm. */
+export const ALIASES_PER_SET_MAX = 100;
 
 /**
  * A relative path that stays inside the repository: not absolute, no drive letter, no `..`
@@ -57,11 +61,32 @@ export const RepoConfigSchema = Type.Object(
         },
       ),
     ),
+    aliases: Type.Optional(
+      MapOf(
+        SetName(),
+        MapOf(
+          Type.String({
+            pattern: ALIAS_NAME_PATTERN,
+            maxLength: ALIAS_NAME_MAX_LENGTH,
+            patternErrorMessage: 'An alias name is a lowercase word: letters, digits, "_" and "-", starting with a letter (e.g. "stable").',
+          }),
+          SemverVersion({ title: 'Release', description: 'The exact version the alias names; a release tag <set>@<version> must exist.' }),
+          { title: 'Aliases of one set', maxProperties: ALIASES_PER_SET_MAX },
+        ),
+        {
+          title: 'Aliases',
+          description:
+            'Named versions: set → alias → exact release (`{onboarding: {stable: 1.2.0}}`), addressed as `@acme/onboarding@stable/welcome.message`. An alias cannot be a channel name, "latest" or anything that reads as a version range. Changing one is a commit, reviewed like content.',
+          maxProperties: LIMITS.rolloutSets,
+          default: {},
+        },
+      ),
+    ),
   },
   {
     ...schemaHeader('anvil.schema.json'),
     title: 'Anvil repository (anvil.yaml)',
-    description: 'Configuration of a prompt repository: its scope, where the sets live, and rollouts.',
+    description: 'Configuration of a prompt repository: its scope, where the sets live, rollouts and aliases.',
     additionalProperties: false,
   },
 );
@@ -69,5 +94,5 @@ export const RepoConfigSchema = Type.Object(
 /** `anvil.yaml` as written. */
 export type RepoConfig = Static<typeof RepoConfigSchema>;
 
-/** `anvil.yaml` after validation: defaults (`promptsDir: prompts`, `rollouts: {}`) filled in. */
-export type ResolvedRepoConfig = RepoConfig & Required<Pick<RepoConfig, 'promptsDir' | 'rollouts'>>;
+/** `anvil.yaml` after validation: defaults (`promptsDir: prompts`, `rollouts: {}`, `aliases: {}`) filled in. */
+export type ResolvedRepoConfig = RepoConfig & Required<Pick<RepoConfig, 'promptsDir' | 'rollouts' | 'aliases'>>;

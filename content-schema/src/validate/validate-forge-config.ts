@@ -7,7 +7,7 @@ import { runValidation } from './run-validation.ts';
  * Validates a parsed `anvil-forge.yaml`: its shape, unique project names and GitHub
  * repositories, a `github` block for GitHub projects, an http(s) public URL, and a postgres://
  * database URL without a password. Secrets and paths are checked where they are read (the
- * environment, the disk), not here.
+ * environment, the disk), not here. Known forges (peers) have distinct names and real URLs.
  */
 export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfig> {
   return runValidation<ForgeConfig>(input, {
@@ -26,6 +26,21 @@ export function validateForgeConfig(input: unknown): ValidationResult<ForgeConfi
           // The file holds no secret (twelve-factor); a password written here would end up in git.
           error('/database', 'forge-config.database-password', 'the database URL holds a password', 'remove it, and give it in PGPASSWORD, or the whole URL in DATABASE_URL');
         }
+      }
+      const peers = fieldAt(data, 'knownForges');
+      if (Array.isArray(peers)) {
+        const peerNames = new Map<string, number>();
+        peers.forEach((f: unknown, i) => {
+          const name = stringAt(f, 'name');
+          if (name !== undefined) {
+            if (peerNames.has(name)) error(`/knownForges/${i}/name`, 'forge-config.duplicate-known-forge', `known forge "${name}" is configured twice (also at knownForges[${peerNames.get(name)}])`, 'give each peer forge its own name');
+            else peerNames.set(name, i);
+          }
+          const peerUrl = stringAt(f, 'url');
+          if (peerUrl !== undefined && /^https?:\/\//.test(peerUrl) && !URL.canParse(peerUrl)) {
+            error(`/knownForges/${i}/url`, 'forge-config.known-forge-url', `"${peerUrl.slice(0, 100)}" is not a URL`, 'the peer forge\'s base URL, e.g. "https://anvil.partner.example"');
+          }
+        });
       }
       const projects = fieldAt(data, 'projects');
       if (!Array.isArray(projects)) return;

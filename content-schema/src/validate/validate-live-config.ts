@@ -1,3 +1,4 @@
+import { isAliasName } from '../address.ts';
 import type { ResolvedLiveConfig } from '../schemas/live-config.ts';
 import type { ValidationResult } from './issues.ts';
 import { joinPointer } from './issues.ts';
@@ -18,7 +19,8 @@ export function validateLiveConfig(input: unknown): ValidationResult<ResolvedLiv
       if (forge !== undefined && !isHttpUrl(forge)) {
         error('/forge', 'live-config.forge-url', `"${forge}" is not an http(s) URL`, 'write the forge\'s base URL, e.g. "https://anvil.example.com"');
       }
-      for (const [set, range] of entriesOf(fieldAt(data, 'sets'))) checkRange(error, joinPointer('/sets', set), range);
+      // A set's range may also name an alias of the set (`"onboarding": "stable"`, issue 17).
+      for (const [set, range] of entriesOf(fieldAt(data, 'sets'))) if (!isAliasName(range)) checkRange(error, joinPointer('/sets', set), range);
     },
   });
 }

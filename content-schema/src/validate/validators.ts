@@ -14,6 +14,7 @@ import { ForgeConfigSchema } from '../schemas/forge-config.ts';
 import { FrontMatterSchema } from '../schemas/front-matter.ts';
 import { LiveConfigSchema } from '../schemas/live-config.ts';
 import { LockFileSchema } from '../schemas/lock-file.ts';
+import { MetricsBatchSchema } from '../schemas/metrics-batch.ts';
 import { ReceiverAckSchema, ReceiverLeaveSchema, ReceiverRegistrationSchema } from '../schemas/receiver-registration.ts';
 import { ReceiverStateSchema } from '../schemas/receiver-state.ts';
 import { RepoConfigSchema } from '../schemas/repo-config.ts';
@@ -61,6 +62,7 @@ export const VALIDATED_SCHEMAS = {
   'receiver-registration': { schema: ReceiverRegistrationSchema, flavour: 'transport' },
   'receiver-leave': { schema: ReceiverLeaveSchema, flavour: 'transport' },
   'receiver-ack': { schema: ReceiverAckSchema, flavour: 'transport' },
+  'metrics-batch': { schema: MetricsBatchSchema, flavour: 'transport' },
 } as const satisfies Record<string, ValidatedSchema>;
 
 export type ValidatorName = keyof typeof VALIDATED_SCHEMAS;

@@ -2,11 +2,12 @@
  * Project access tokens (DESIGN §9): 256 random bits, shown once, stored only as a SHA-256
  * hash beside a short prefix to recognise them by, compared in constant time, scoped to one
  * project, revocable with immediate effect (the next request, and the next push: issue 18), last
- * use recorded.
+ * use recorded. A token's scope is `full`, or `read` for a peer forge (issue 17), which the gate
+ * (http/require-token.ts) lets read and nothing else.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AnvilError, SET_NAME_PATTERN } from '@anvil/content-schema';
-import type { AccessToken } from '../store/database.ts';
+import type { AccessToken, TokenScope } from '../store/database.ts';
 import { endReceiversOfToken } from '../receivers/end-revoked-receivers.ts';
 import { appendAudit, appendAuditEntries } from '../store/audit-log.ts';
 import { storeTime, type Store } from '../store/open-store.ts';
@@ -42,6 +43,16 @@ export interface AccessTokenInfo {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** `full` (also when absent), or `read`: a peer forge's token, refused on every route that writes (migration 013). */
+  scope?: TokenScope;
+}
+
+export type { TokenScope };
+/** `full` is what every token could do before scopes; `read` lists, pulls and renders only. */
+export const TOKEN_SCOPES: readonly TokenScope[] = ['full', 'read'];
+
+export function isTokenScope(value: unknown): value is TokenScope {
+  return typeof value === 'string' && (TOKEN_SCOPES as readonly string[]).includes(value);
 }
 
 export type AuthFailureCode = 'auth.missing' | 'auth.invalid' | 'auth.revoked' | 'auth.forbidden';
@@ -74,12 +85,16 @@ function infoOf(row: AccessToken): AccessTokenInfo {
   return {
     id: row.id, project: row.project, prefix: row.prefix, label: row.label,
     createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+    // Only a read token says so: a full token is listed as every token was before scopes.
+    ...(row.scope === 'read' ? { scope: 'read' as const } : {}),
   };
 }
 
 /** Makes a token for `project`. The caller shows `token` once; the store keeps its hash. */
-export async function createAccessToken(db: Store, request: { project: string; label?: string | undefined } & TokenActionOptions): Promise<CreatedAccessToken> {
+export async function createAccessToken(db: Store, request: { project: string; label?: string | undefined; scope?: TokenScope | undefined } & TokenActionOptions): Promise<CreatedAccessToken> {
   checkProjectName(request.project);
+  const scope = request.scope ?? 'full';
+  if (!isTokenScope(scope)) throw new AnvilError('token.scope', `"${String(scope).slice(0, 40)}" is not a token scope`, { hint: '`full` (the default) or `read` (a peer forge: list, pull and render only)' });
   const label = (request.label ?? '').trim();
   if (label.length > LABEL_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(label)) {
     throw new AnvilError('token.label', `a token label is at most ${LABEL_MAX_LENGTH} characters on one line`, { hint: 'say where the token is used, e.g. "web app production"' });
@@ -90,8 +105,10 @@ export async function createAccessToken(db: Store, request: { project: string; l
   const now = request.now ?? Date.now();
   await db.insertInto('access_tokens').values({
     id, project: request.project, prefix, hash: hashToken(token), label, created_at: storeTime(now), last_used_at: null, revoked_at: null,
+    // Written only when not the column's default, so that a full token is inserted as before.
+    ...(scope === 'read' ? { scope } : {}),
   }).execute();
-  await appendAudit(db, { project: request.project, kind: 'token.created', subject: prefix, actor: request.actor ?? 'forge', detail: { id, label } }, now);
+  await appendAudit(db, { project: request.project, kind: 'token.created', subject: prefix, actor: request.actor ?? 'forge', detail: { id, label, ...(scope === 'read' ? { scope } : {}) } }, now);
   return { token, id, prefix };
 }
 

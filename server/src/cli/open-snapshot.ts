@@ -1,7 +1,7 @@
 /** The snapshot a command works on: the working tree, or `--ref` read from git. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AnvilError, validateRepoConfig } from '@anvil/content-schema';
+import { AnvilError, validateRepoConfig, type ResolvedRepoConfig } from '@anvil/content-schema';
 import { REPO_CONFIG_FILE } from '../load/load-repo.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
 import type { ReleaseInfo } from '../lint/lint-repo.ts';
@@ -23,6 +23,8 @@ export interface OpenedRepo {
   project: string;
   /** Every valid release tag (empty outside git). */
   tags: ReleaseTag[];
+  /** anvil.yaml's aliases in the working tree (issue 17); empty when it has none or does not validate. */
+  aliases: ResolvedRepoConfig['aliases'];
 }
 
 export async function openRepo(values: Record<string, unknown>, cwd: string): Promise<OpenedRepo> {
@@ -39,13 +41,13 @@ export async function openRepo(values: Record<string, unknown>, cwd: string): Pr
     const tags = await listReleaseTags(root, { cache });
     const changes = await checkSeenTags(root, tags.tags);
     releases = { releases: releasesBySet(tags.tags), invalidTags: tags.invalid, tagChanges: changes };
-    return { root, snapshot, releases, cache, isGit, tags: tags.tags, project: await projectOf(root) };
+    return { root, snapshot, releases, cache, isGit, tags: tags.tags, ...(await projectOf(root)) };
   }
-  return { root, snapshot, releases, cache, isGit, tags: [], project: await projectOf(root) };
+  return { root, snapshot, releases, cache, isGit, tags: [], ...(await projectOf(root)) };
 }
 
-async function projectOf(root: string): Promise<string> {
+async function projectOf(root: string): Promise<Pick<OpenedRepo, 'project' | 'aliases'>> {
   const text = await readFile(path.join(root, REPO_CONFIG_FILE), 'utf8').catch(() => undefined);
-  const name = text === undefined ? undefined : readYamlConfig(REPO_CONFIG_FILE, text, validateRepoConfig).value?.name;
-  return (name ?? path.basename(root)).replace(/^@/, '');
+  const config = text === undefined ? undefined : readYamlConfig(REPO_CONFIG_FILE, text, validateRepoConfig).value;
+  return { project: (config?.name ?? path.basename(root)).replace(/^@/, ''), aliases: config?.aliases ?? {} };
 }

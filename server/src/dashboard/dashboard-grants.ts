@@ -26,8 +26,9 @@ export interface GrantChange {
 export async function setGrant(ctx: Pick<ForgeContext, 'db'>, change: GrantChange): Promise<{ prefix: string; role: DashboardRole; previous: DashboardRole }> {
   const { db } = ctx;
   if (!isDashboardRole(change.role)) throw new AnvilError('grant.invalid-role', `"${change.role.slice(0, 40)}" is not a role`, { hint: 'viewer, publisher or admin' });
-  const token = await db.selectFrom('access_tokens').select(['id', 'prefix', 'revoked_at']).where('id', '=', change.tokenId).where('project', '=', change.project).executeTakeFirst();
+  const token = await db.selectFrom('access_tokens').select(['id', 'prefix', 'revoked_at', 'scope']).where('id', '=', change.tokenId).where('project', '=', change.project).executeTakeFirst();
   if (!token) throw new AnvilError('grant.unknown-token', `${change.project} has no such token`, { hint: 'reload the Tokens page and choose one from the list' });
+  if (token.scope === 'read' && change.role !== 'viewer') throw new AnvilError('grant.read-only-token', `${token.prefix}… is read-only; it signs in as a viewer only`, { hint: 'grant the role to a full token of the project' });
   if (token.revoked_at !== null) throw new AnvilError('grant.revoked-token', `${token.prefix}… is revoked; it signs nobody in`);
   const role = change.role;
   return db.transaction().execute(async (trx) => {

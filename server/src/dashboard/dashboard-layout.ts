@@ -7,7 +7,7 @@ import type { Paging } from './dashboard-data.ts';
 import { may, type DashboardUser } from './dashboard-roles.ts';
 import { html, type Html } from './html.ts';
 
-export type Section = 'projects' | 'receivers' | 'rollouts' | 'tokens' | 'audit';
+export type Section = 'projects' | 'receivers' | 'rollouts' | 'forges' | 'tokens' | 'audit';
 
 export interface LayoutData {
   title: string;
@@ -25,6 +25,8 @@ export function layout(data: LayoutData): Html {
     { section: 'rollouts', label: 'Rollouts', show: true },
     { section: 'tokens', label: 'Tokens', show: data.signedIn ? may(data.signedIn.user, 'manage-tokens') : false },
     { section: 'audit', label: 'Audit', show: true },
+    // Last: other forges' projects, after this forge's own (issue 17).
+    { section: 'forges', label: 'Forges', show: true },
   ];
   const who = data.signedIn?.user;
   return html`<!doctype html>

@@ -5,6 +5,7 @@
  */
 import type { AccessTokenInfo } from '../access/access-tokens.ts';
 import { describeDelivery, type ReceiverView } from '../receivers/list-receivers.ts';
+import { rangeSatisfaction } from '../receivers/range-satisfaction.ts';
 import type { AuditVerification } from '../store/audit-log.ts';
 import type { CheckedChain } from './audit-verifier.ts';
 import type { AuditRow } from '../store/database.ts';
@@ -77,7 +78,7 @@ ${p.sets.map((s) => html`<tr>
   <td>${s.lastRelease ? html`${versionLink(p.project, s.name, s.lastRelease.version)} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
   <td class="review">${review(s)}</td>
   <td class="pull-requests">${pulls(s)}</td>
-  <td class="actions"><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a>${
+  <td class="actions"><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a> · <a href="${setPath(p.project, s.name)}/analytics" aria-label="Usage analytics of ${s.name}">Analytics</a>${
     publisher && s.lastRelease ? html` · <a href="${setPath(p.project, s.name)}/publish" aria-label="Publish ${s.name} to LIVE">Publish</a>` : ''}</td>
 </tr>`)}
 </tbody>
@@ -93,8 +94,18 @@ export interface ReceiversPageData {
   channel: string | undefined;
   /** The `set@version` filter as typed. */
   serves?: string | undefined;
+  /** Only receivers serving a version outside a range they declared (issue 17). */
+  unsatisfied?: boolean | undefined;
   error?: string | undefined;
   now: number;
+}
+
+/** A receiver's declared ranges and whether what it serves satisfies each, in words (issue 17). */
+function rangesCell(r: ReceiverView): Html {
+  const status = Object.entries(r.rangeStatus ?? rangeSatisfaction(r.ranges, r.versions));
+  if (status.length === 0) return html`<span class="muted">any version</span>`;
+  return html`${status.map(([set, s]) => html`<span class="mono">${set} ${s.range}</span> ${
+    s.satisfied === null ? html`<span class="muted">none served</span>` : s.satisfied ? html`<span class="badge status-active">satisfied</span>` : html`<span class="badge status-stale">unsatisfied: serves ${s.serving}</span>`}<br>`) as HtmlValue[]}`;
 }
 
 export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
@@ -109,6 +120,7 @@ export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
   <td>${Object.entries(r.versions).map(([set, version]) => html`<span class="mono">${set}@${version}</span> `) as HtmlValue[]}${Object.keys(r.versions).length === 0 ? html`<span class="muted">—</span>` : ''}</td>
   <td>${time(r.lastSeenAt, data.now)}</td>
   <td>${describeDelivery(r.lastDelivery, data.now)}</td>
+  <td>${rangesCell(r)}</td>
 </tr>`);
   return page(frame, 'receivers', 'Receivers', html`<form class="filters" method="get" action="/ui/receivers">
   <label for="channel">Channel</label>
@@ -118,16 +130,17 @@ export function receiversPage(frame: PageFrame, data: ReceiversPageData): Html {
   </select>
   <label for="serves">Serves</label>
   <input id="serves" name="serves" type="text" maxlength="150" placeholder="set@version" value="${data.serves ?? ''}" aria-describedby="serves-hint" spellcheck="false">
+  <label><input type="checkbox" name="ranges" value="unsatisfied"${data.unsatisfied ? html` checked` : ''}> Unsatisfied ranges only</label>
   <button type="submit">Filter</button>
   <span class="hint" id="serves-hint">e.g. <code>core@1.2.0</code>: only receivers serving that version</span>
 </form>
 ${notice('error', data.error)}
-${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}${data.serves && !data.error ? html` serving ${data.serves}` : ''}.</p>` : html`<table>
+${data.receivers.length === 0 ? html`<p>No receivers${data.channel ? html` on ${data.channel}` : ''}${data.serves && !data.error ? html` serving ${data.serves}` : ''}${data.unsatisfied ? ' serving a version outside a declared range' : ''}.</p>` : html`<table>
 <caption class="sr-only">Receivers</caption>
-<thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Transport</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th></tr></thead>
+<thead><tr>${showProject ? html`<th scope="col">Project</th>` : ''}<th scope="col">Instance</th><th scope="col">Channel</th><th scope="col">Mode</th><th scope="col">Transport</th><th scope="col">Status</th><th scope="col">Versions</th><th scope="col">Last seen</th><th scope="col">Last delivery</th><th scope="col">Ranges</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`}
-${pager(data.paging, '/ui/receivers', { channel: data.channel, serves: data.serves })}`);
+${pager(data.paging, '/ui/receivers', { channel: data.channel, serves: data.serves, ranges: data.unsatisfied ? 'unsatisfied' : undefined })}`);
 }
 
 export interface TokensPageData {

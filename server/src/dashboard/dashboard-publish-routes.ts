@@ -134,8 +134,8 @@ export function dashboardPublishRoutes(ctx: ForgeContext, options: PublishRoutes
     const { project, set } = params(req);
     const run = publishOf(req, true);
     if (typeof run === 'string') return refuse(res, 400, 'Bad link', run);
-    const rows = await publishProgress(ctx.db, project, run.envelopes, run.since);
-    const events = new URLSearchParams({ since: run.since });
+    const rows = await publishProgress(ctx.db, project, run.envelopes, run.since, { set, version: run.version });
+    const events = new URLSearchParams({ version: run.version, since: run.since });
     for (const e of run.envelopes) events.append('envelope', e);
     // The stream is offered even when everything settled before the page loaded: it then sends
     // the rows and the result at once, so the page behaves the same however fast receivers were.
@@ -147,7 +147,7 @@ export function dashboardPublishRoutes(ctx: ForgeContext, options: PublishRoutes
 
   router.get('/projects/:project/sets/:set/publish/events', async (req, res) => {
     if (!inProject(req, res)) return;
-    const { project } = params(req);
+    const { project, set } = params(req);
     const run = publishOf(req, false);
     if (typeof run === 'string') return refuse(res, 400, 'Bad link', run);
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
@@ -160,7 +160,7 @@ export function dashboardPublishRoutes(ctx: ForgeContext, options: PublishRoutes
     let lastWrite = started;
     try {
       while (open) {
-        const rows = await publishProgress(ctx.db, project, run.envelopes, run.since);
+        const rows = await publishProgress(ctx.db, project, run.envelopes, run.since, isExactVersion(run.version) ? { set, version: run.version } : undefined);
         for (const r of rows) {
           const shown: DeliveryProgress & { answer: string } = { ...r, answer: answerText(r) };
           const text = JSON.stringify(shown);

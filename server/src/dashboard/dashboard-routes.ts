@@ -13,10 +13,11 @@ import { createAccessToken, listAccessTokens, revokeAccessToken, type CreatedAcc
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { rateLimitedLog } from '../forge/rate-limited-log.ts';
 import { packageFile } from '../package-root.ts';
-import { listReceivers } from '../receivers/list-receivers.ts';
+import { countReceivers, listReceivers, type ReceiverView } from '../receivers/list-receivers.ts';
+import { hasUnsatisfiedRange } from '../receivers/range-satisfaction.ts';
 import { appendAudit, listAudit } from '../store/audit-log.ts';
 import type { DashboardSession } from '../store/database.ts';
-import { paging, projectSets, setVersions } from './dashboard-data.ts';
+import { paging, projectSets, setVersions, type Paging } from './dashboard-data.ts';
 import { renderedDiff } from '../diff/rendered-diff.ts';
 import { diffContract } from '../release/contract-diff.ts';
 import { MAX_PREVIEW_VARS, setVersionView } from './set-version-view.ts';
@@ -25,12 +26,15 @@ import { cookieFlags, csrfValid, endSession, newSecret, readSession, sameSecret,
 import { signIn } from './dashboard-sign-in.ts';
 import { auditVerifier } from './audit-verifier.ts';
 import { rolloutsPage } from './rollouts-page.ts';
+import { analyticsPage } from './analytics-page.ts';
+import { parseSince, usageReport } from '../metrics/usage-report.ts';
 import { rolloutsOverview } from './rollouts-view.ts';
 import { parseServesFilter } from './receivers-filter.ts';
 import { listGrants, setGrant } from './dashboard-grants.ts';
 import { openCompareSource, resolveCompareSides } from './compare-sides.ts';
 import { storedVersions } from './stored-versions.ts';
 import { dashboardPublishRoutes } from './dashboard-publish-routes.ts';
+import { forgesRoutes } from './forges-routes.ts';
 import { allowFor, field, frameOf, queryText, refusal, send, sessionOf, visibleProjects } from './dashboard-http.ts';
 
 const RECEIVERS_PER_PAGE = 50;
@@ -143,6 +147,7 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
 
   router.get('/', (_req, res) => res.redirect(303, '/ui/projects'));
   router.use(dashboardPublishRoutes(ctx, { refuse, wake: options.wake }));
+  router.use(forgesRoutes(ctx, { refuse }));
 
   router.get('/projects', async (_req, res) => {
     const projects = [];
@@ -171,6 +176,23 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
     // One page of prompts (a preview's own page, whatever `page` says): a set can hold thousands.
     const view = setVersionView(stored.bundle, stored.dependencyPartials, preview, { page: req.query['page'], compile: stored.compile });
     send(res, 200, setVersionPage(frameOf(ctx, res), { project, view }));
+  });
+
+  // Usage analytics of a set (issue 17).
+  router.get('/projects/:project/sets/:set/analytics', async (req, res) => {
+    const { project, set } = req.params as { project: string; set: string };
+    if (!visibleProjects(ctx, res).includes(project)) return refuse(res, 404, 'Not found', 'There is no such project, or you cannot see it.');
+    const channel = queryText(req, 'channel') || undefined;
+    const since = queryText(req, 'since') || undefined;
+    if (channel !== undefined && !['production', 'staging', 'development'].includes(channel)) return refuse(res, 400, 'Bad request', 'The channel is production, staging or development.');
+    let from: number | undefined;
+    try {
+      from = since !== undefined ? parseSince(since) : undefined;
+    } catch {
+      return refuse(res, 400, 'Bad request', 'Since is a duration (24h, 7d, 30m) or a date (2026-01-31).');
+    }
+    const report = await usageReport(ctx.db, { project, set, channel, since: from });
+    send(res, 200, analyticsPage(frameOf(ctx, res), report, { channel, since }));
   });
 
   router.get('/projects/:project/sets/:set/compare', async (req, res) => {
@@ -211,11 +233,23 @@ export function dashboardRoutes(ctx: ForgeContext, options: DashboardOptions): R
     const channel = queryText(req, 'channel');
     const serves = queryText(req, 'serves', 150);
     const filter = serves === undefined ? undefined : parseServesFilter(serves);
-    const all = await listReceivers(ctx.db, user.project === null ? {} : { project: user.project });
-    const chosen = all.filter((r) => (!channel || r.channel === channel) && (!filter || typeof filter === 'string' || r.versions[filter.set] === filter.version));
-    const p = paging(chosen.length, req.query['page'], RECEIVERS_PER_PAGE);
+    const unsatisfied = queryText(req, 'ranges') === 'unsatisfied';
+    const scope = { ...(user.project === null ? {} : { project: user.project }), ...(channel ? { channel } : {}) };
+    let shown: ReceiverView[];
+    let p: Paging;
+    if (filter === undefined && !unsatisfied) {
+      // One page read from the store: a forge may hold thousands of receivers.
+      p = paging(await countReceivers(ctx.db, scope), req.query['page'], RECEIVERS_PER_PAGE);
+      shown = await listReceivers(ctx.db, { ...scope, limit: p.pageSize, offset: p.offset });
+    } else {
+      // What they serve and their ranges are JSON in their rows: filtered here.
+      const chosen = (await listReceivers(ctx.db, scope)).filter((r) => (!filter || typeof filter === 'string' || r.versions[filter.set] === filter.version)
+        && (!unsatisfied || hasUnsatisfiedRange(r.rangeStatus ?? {})));
+      p = paging(chosen.length, req.query['page'], RECEIVERS_PER_PAGE);
+      shown = chosen.slice(p.offset, p.offset + p.pageSize);
+    }
     send(res, typeof filter === 'string' ? 400 : 200, receiversPage(frameOf(ctx, res), {
-      receivers: chosen.slice(p.offset, p.offset + p.pageSize), paging: p, channel, serves, now: Date.now(), ...(typeof filter === 'string' ? { error: filter } : {}),
+      receivers: shown, paging: p, channel, serves, unsatisfied, now: Date.now(), ...(typeof filter === 'string' ? { error: filter } : {}),
     }));
   });
 

@@ -52,7 +52,8 @@ export async function signIn(
   const check = await verifyAccessToken(ctx.db, known.project, token, now);
   if (!check.ok) return refuse(check.code);
   const grant = await ctx.db.selectFrom('dashboard_grants').select('role').where('token_id', '=', known.id).where('project', '=', known.project).executeTakeFirst();
-  const user: DashboardUser = { role: roleOfToken(grant?.role), project: known.project, actor };
+  // A read-only token (a peer forge's, issue 17) views, whatever a grant says.
+  const user: DashboardUser = { role: known.scope === 'read' ? 'viewer' : roleOfToken(grant?.role), project: known.project, actor };
   const session = await createSession(ctx.db, { user, tokenId: known.id }, now);
   ctx.metrics.dashboardSignIns.inc({ outcome: 'project' });
   await appendAudit(ctx.db, { project: known.project, kind: 'dashboard.sign-in', subject: known.prefix, actor, detail: { id: known.id, role: user.role } }, now);

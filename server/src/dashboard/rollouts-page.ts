@@ -33,7 +33,7 @@ export function rolloutsPage(frame: PageFrame, data: RolloutsPageData): Html {
   <td>${r.channel}</td>
   <td>${r.head ? versionLink(r.project, r.set, r.head) : html`<span class="muted">—</span>`}</td>
   <td>${r.rollout ? html`${versionLink(r.project, r.set, r.rollout.version)} to <strong>${String(r.rollout.percent)}%</strong> of keys
-    <span class="bar" aria-hidden="true"><span class="fill pct-${String(Math.round(r.rollout.percent / 5) * 5)}"></span></span>` : html`<span class="muted">none</span>`}</td>
+    <span class="bar" aria-hidden="true"><span class="fill pct-${String(Math.round(r.rollout.percent / 5) * 5)}"></span></span>${r.rollout.paused !== undefined ? html` <span class="badge status-stale">paused</span> <span class="muted">(${r.rollout.paused})</span>` : ''}` : html`<span class="muted">none</span>`}</td>
   <td>${r.served.length === 0 && r.without === 0 ? html`<span class="muted">no receivers</span>` : html`<ul class="plain">${r.served.map((s) => html`<li>
     <a href="${receiversServingPath(r.set, s.version, r.channel)}">${s.version}</a>: ${String(s.receivers)} receiver${s.receivers === 1 ? '' : 's'}
     <span class="muted mono">${s.sample.join(', ')}${s.receivers > s.sample.length ? ', …' : ''}</span>${s.version === r.head ? '' : html` <span class="badge status-stale">behind</span>`}</li>`)}

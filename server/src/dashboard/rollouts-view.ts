@@ -4,6 +4,7 @@
  * serve which version of the set, from the versions they last reported. Read from the store; the
  * grouping is pure (groupRollouts) so that it is tested without one.
  */
+import '../metrics/usage-tables.ts';
 import semver from 'semver';
 import { jsonMap } from '../receivers/list-receivers.ts';
 import type { Store } from '../store/open-store.ts';
@@ -23,7 +24,7 @@ export interface RolloutRow {
   /** What the channel serves (channel_heads). */
   head: string | undefined;
   /** The rollout anvil.yaml names for the set on this channel, if any. */
-  rollout: { version: string; percent: number } | undefined;
+  rollout: { version: string; percent: number; paused?: string } | undefined;
   /** Receivers on the channel that are not gone or revoked, by the set's version they serve; newest first. */
   served: ServedVersion[];
   /** Of those, the ones that have none of the set yet. */
@@ -34,6 +35,8 @@ export interface RolloutInputs {
   heads: readonly { project: string; set_name: string; channel: string; version: string }[];
   rollouts: readonly { project: string; set_name: string; channel: string; version: string; percent: number }[];
   receivers: readonly { project: string; instance_id: string; channel: string; versions: string }[];
+  /** Rollouts their canary guard paused (issue 17), with the reason. */
+  pauses?: readonly { project: string; set_name: string; channel: string; version: string; percent: number; reason: string }[];
 }
 
 const SAMPLE = 5;
@@ -49,7 +52,10 @@ export function groupRollouts(inputs: RolloutInputs): RolloutRow[] {
     return row;
   };
   for (const h of inputs.heads) rowOf(h.project, h.set_name, h.channel).head = h.version;
-  for (const r of inputs.rollouts) rowOf(r.project, r.set_name, r.channel).rollout = { version: r.version, percent: r.percent };
+  for (const r of inputs.rollouts) {
+    const pause = inputs.pauses?.find((p) => p.project === r.project && p.set_name === r.set_name && p.channel === r.channel && p.version === r.version && p.percent === r.percent);
+    rowOf(r.project, r.set_name, r.channel).rollout = { version: r.version, percent: r.percent, ...(pause ? { paused: pause.reason } : {}) };
+  }
 
   const byChannel = new Map<string, { id: string; versions: Record<string, string> }[]>();
   for (const r of inputs.receivers) {
@@ -81,13 +87,14 @@ export const ROLLOUT_ROWS_PER_PAGE = 50;
 
 export async function rolloutsOverview(db: Store, projects: readonly string[], page: unknown): Promise<{ rows: RolloutRow[]; paging: Paging }> {
   if (projects.length === 0) return { rows: [], paging: paging(0, page, ROLLOUT_ROWS_PER_PAGE) };
-  const [heads, rollouts, receivers] = await Promise.all([
+  const [heads, rollouts, receivers, pauses] = await Promise.all([
     db.selectFrom('channel_heads').select(['project', 'set_name', 'channel', 'version']).where('project', 'in', projects).execute(),
     db.selectFrom('rollouts').select(['project', 'set_name', 'channel', 'version', 'percent']).where('project', 'in', projects).execute(),
     db.selectFrom('receivers').select(['project', 'instance_id', 'channel', 'versions'])
       .where('project', 'in', projects).where('gone_at', 'is', null).where('revoked_at', 'is', null).execute(),
+    db.selectFrom('rollout_pauses').select(['project', 'set_name', 'channel', 'version', 'percent', 'reason']).where('project', 'in', projects).where('cleared_at', 'is', null).execute(),
   ]);
-  const all = groupRollouts({ heads, rollouts, receivers });
+  const all = groupRollouts({ heads, rollouts, receivers, pauses });
   const p = paging(all.length, page, ROLLOUT_ROWS_PER_PAGE);
   return { rows: all.slice(p.offset, p.offset + p.pageSize), paging: p };
 }

@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
+import { TOKEN_PATTERN } from '../access/access-tokens.ts';
 import { problem, type Problem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
 import { DATABASE_URL_ENV, isPostgresUrl } from '../store/store-location.ts';
-import type { ForgeProject, GitHubAccess, PushTargetPolicy } from './forge-context.ts';
+import type { ForgeProject, GitHubAccess, PushTargetPolicy, StreamSettings } from './forge-context.ts';
+import type { KnownForge } from '../peers/known-forge.ts';
 
 export interface ResolvedForgeConfig {
   name: string;
@@ -27,6 +29,10 @@ export interface ResolvedForgeConfig {
   pushTargets?: PushTargetPolicy | undefined;
   /** The PostgreSQL store's URL (DATABASE_URL, else `database`); absent: SQLite at `<dataDir>/forge.db`. */
   database?: string | undefined;
+  /** Limits of streaming receivers' streams (`streams`); absent: the defaults. */
+  streams?: StreamSettings | undefined;
+  /** Peer forges (`knownForges`) whose token is set; absent: none. */
+  knownForges?: KnownForge[] | undefined;
 }
 
 export interface ForgeConfigRead {
@@ -92,6 +98,7 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
   const databaseUrl = env[DATABASE_URL_ENV] || undefined;
   const database = databaseUrl ?? config.database;
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) fail('forge-config.database-url', `${DATABASE_URL_ENV} is not a postgres:// URL`, 'e.g. postgres://anvil:<password>@db.internal:5432/anvil; unset it for SQLite in the data dir');
+  const knownForges = resolveKnownForges(config, env, file, problems);
   if (problems.some((p) => p.severity === 'error')) return { problems };
   return {
     config: {
@@ -99,6 +106,13 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
       keyRotationGraceDays: config.keyRotationGraceDays ?? 7, adminToken, projects, defaultBranches,
       pushTargets: { allowPrivateNetworks: config.pushTargets?.allowPrivateNetworks ?? false },
       ...(database !== undefined ? { database } : {}),
+      ...(config.streams ? {
+        streams: {
+          maxPerToken: config.streams.maxPerToken, maxPerProject: config.streams.maxPerProject,
+          keepAliveMs: config.streams.keepAliveSeconds === undefined ? undefined : config.streams.keepAliveSeconds * 1000,
+        },
+      } : {}),
+      ...(knownForges.length > 0 ? { knownForges } : {}),
     },
     problems,
   };
@@ -138,4 +152,49 @@ function resolveGitHubAccess(p: ForgeConfig['projects'][number], i: number, env:
     problems.push(problem('warning', 'forge-config.no-github-credentials', `${at}: ${tokenEnv} is not set, so pull requests are not checked and approvals cannot be confirmed; review and locked sets publish only from releases`, { file, hint: `export ${tokenEnv}=<token>, or configure github.app` }));
   }
   return undefined;
+}
+
+/**
+ * Only the peer forges of `file` (`anvil peers`): the file is validated whole, but the
+ * environment is consulted for the peers' tokens alone, as the store commands do not need the
+ * forge's own secrets.
+ */
+export function readKnownForges(file: string, env: NodeJS.ProcessEnv = process.env): { forges?: KnownForge[]; problems: Problem[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [problem('error', 'forge-config.missing', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file, hint: 'pass --config <file>, or run it beside anvil-forge.yaml' })] };
+  }
+  const read = readYamlConfig(file, text, validateForgeConfig);
+  if (!read.value) return { problems: read.problems };
+  const problems = [...read.problems];
+  return { forges: resolveKnownForges(read.value, env, file, problems), problems };
+}
+
+/**
+ * The peer forges (issue 17), each with its token from the environment. A peer whose variable is
+ * not set is left out with a warning rather than refusing to start: this forge serves its own
+ * projects whatever a peer's token is. A token sent in the clear to another host, or one that
+ * is not an access token (an admin token reaches far more than reading), is a warning too.
+ */
+function resolveKnownForges(config: ForgeConfig, env: NodeJS.ProcessEnv, file: string, problems: Problem[]): KnownForge[] {
+  const forges: KnownForge[] = [];
+  (config.knownForges ?? []).forEach((f, i) => {
+    const at = `known forge "${f.name}"`;
+    const token = env[f.token.env];
+    if (!token) {
+      problems.push(problem('warning', 'forge-config.known-forge-token', `${at}: ${f.token.env} is not set, so the forge is left out (knownForges[${i}].token)`, { file, hint: `export ${f.token.env}=<a read-only token the peer made: anvil token create --project <p> --scope read>` }));
+      return;
+    }
+    const url = new URL(f.url);
+    if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+      problems.push(problem('warning', 'forge-config.known-forge-insecure', `${at}: ${f.url} is plain http, so its token crosses the network in the clear (knownForges[${i}].url)`, { file, hint: 'use the peer\'s https:// URL' }));
+    }
+    if (!TOKEN_PATTERN.test(token)) {
+      problems.push(problem('warning', 'forge-config.known-forge-token-kind', `${at}: ${f.token.env} does not hold a project access token (anvil_…) (knownForges[${i}].token)`, { file, hint: 'ask the peer\'s operator for a read-only token: anvil token create --project <p> --scope read' }));
+    }
+    forges.push({ name: f.name, url: f.url.replace(/\/+$/, ''), token, tokenEnv: f.token.env });
+  });
+  return forges;
 }

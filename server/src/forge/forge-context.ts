@@ -7,6 +7,8 @@ import type { Store } from '../store/open-store.ts';
 import type { StoreEvents } from '../store/store-events.ts';
 import type { Logger } from './logger.ts';
 import type { ForgeMetrics } from './metrics.ts';
+import type { UsageSettings } from '../metrics/usage-settings.ts';
+import type { KnownForge } from '../peers/known-forge.ts';
 
 export interface ForgeProject {
   name: string;
@@ -99,4 +101,8 @@ export interface ForgeContext {
   pushTargets?: PushTargets | undefined;
   /** How the forge talks to GitHub (tests turn GitHub's one-second spacing of writes off). */
   github?: { spaceWrites?: boolean; rateLimitRetries?: number; retryBaseMs?: number } | undefined;
+  /** How usage metrics are taken and kept (issue 17); absent: the defaults. */
+  usage?: UsageSettings | undefined;
+  /** Peer forges whose projects may be browsed and connected read-only (`knownForges`, issue 17); absent: none. */
+  knownForges?: readonly KnownForge[] | undefined;
 }

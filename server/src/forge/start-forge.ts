@@ -23,6 +23,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { createForgeMetrics } from './metrics.ts';
 import { loadSecretBox } from './secret-box.ts';
 import { loadKeyring } from './signing-keys.ts';
+import { joinReplicas } from './replicas.ts';
+import { withSyncLease } from './sync-lease.ts';
 import { syncProject, type SyncReport } from './sync-project.ts';
 import { SyncQueue } from './sync-queue.ts';
 
@@ -84,6 +86,8 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     logger,
     metrics: createForgeMetrics({ defaults: true }),
     pushTargets,
+    ...(config.streams ? { streams: config.streams } : {}),
+    ...(config.knownForges ? { knownForges: config.knownForges } : {}),
     github: {
       spaceWrites: options.github?.spaceWrites ?? true,
       ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}),
@@ -94,6 +98,13 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     await db.insertInto('projects').values({ name: p.name, remote: p.remote, provider: p.provider, created_at: storeTime() })
       .onConflict((oc) => oc.column('name').doUpdateSet({ remote: p.remote, provider: p.provider })).execute();
   }
+
+  // Refused here, before anything is pushed, when another running replica has other keys.
+  const replica = await joinReplicas(ctx).catch(async (err: unknown) => {
+    await events.close();
+    await db.destroy();
+    throw err;
+  });
 
   const worker = startPushWorker(ctx, options.worker ?? {});
   const poster = startGitHubPoster(ctx, { ...(options.github?.poster ?? {}), clientOf: (project) => clientFor(ctx, project) });
@@ -108,7 +119,10 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   const queue = new SyncQueue<SyncReport>((name) => inLane(name, async () => {
     const project = ctx.projects.get(name)!;
     const started = performance.now();
-    const report = await syncProject(ctx, project, { defaultBranch: config.defaultBranches[name], onPublish: () => worker.wake(), onGitHubPost: () => poster.wake() });
+    // Another replica syncing this project goes first (sync-lease.ts); this one then finds its work done.
+    const report = await withSyncLease(db, name, replica.name, () => syncProject(ctx, project, {
+      defaultBranch: config.defaultBranches[name], onPublish: () => worker.wake(), onGitHubPost: () => poster.wake(),
+    }));
     worker.wake();
     logger.info({ project: name, commit: report.commit, decisions: report.decisions.length, refused: report.refusedTags.length, ms: Math.round(performance.now() - started) }, 'sync');
     options.onSync?.(report);
@@ -241,6 +255,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
       await queue.idle().catch(() => undefined);
       await poster.stop();
       await worker.stop();
+      await replica.leave();
       await events.close();
       await db.destroy();
     },

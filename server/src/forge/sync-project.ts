@@ -35,6 +35,7 @@ import type { SetReviewState } from '../store/database.ts';
 import { storeTime } from '../store/open-store.ts';
 import { recordReleaseDecision } from '../publish/release-decisions.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
+import { syncAliases } from './sync-aliases.ts';
 import { syncRollouts } from './sync-rollouts.ts';
 
 export interface SetDecision {
@@ -157,6 +158,7 @@ async function syncBranch(
   const snapshot = await openGitSnapshot(mirror, commit, { cache: build.cache });
   const repo = await loadRepo(snapshot);
   await syncRollouts({ ctx, project, mirror, before: last?.commit, commit, repo, tags, report, options });
+  await syncAliases({ ctx, project, mirror, before: last?.commit, commit, source: `${branch}@${commit.slice(0, 7)}`, repo, tags, actor: options.actor });
   const problems = lintRepo(repo, { releases: releasesBySet(tags) });
   const source = `${branch}@${commit.slice(0, 7)}`;
   const unreviewedSets: string[] = [];

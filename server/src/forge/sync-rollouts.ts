@@ -26,6 +26,7 @@ import type { ReleaseTag } from '../repo/release-tags.ts';
 import { STATUS_DESCRIPTION_MAX } from '../review/compose-check.ts';
 import { isReviewedChange, reviewsEnabled, type SetRef } from '../review/review-state.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { recordRolloutGuards } from '../metrics/rollout-guard.ts';
 import type { ForgeContext, ForgeProject } from './forge-context.ts';
 import type { SyncOptions, SyncReport } from './sync-project.ts';
 
@@ -101,6 +102,8 @@ export async function syncRollouts(sync: RolloutSync): Promise<void> {
       if (outcome.rows.length > 0) {
         await trx.insertInto('rollouts').values(outcome.rows.map((r) => ({ project: project.name, set_name: r.set, channel: r.channel, version: r.version, percent: r.percent }))).execute();
       }
+      // Their canary guards (issue 17); a changed rollout's pause is cleared.
+      await recordRolloutGuards(trx, project.name, outcome.set, before, outcome.rows, now);
     });
     await applyToChannels(sync, outcome.set, before, outcome.rows);
   }

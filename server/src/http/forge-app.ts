@@ -16,11 +16,14 @@ import { githubWebhookHandler } from '../webhooks/github-webhooks.ts';
 import type { ForgeEventHandler } from '../webhooks/forge-event.ts';
 import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { healthRoutes } from './health-routes.ts';
+import { metricsRoutes } from './metrics-routes.ts';
 import { errorHandler, sendError } from './http-errors.ts';
 import { pullRoutes } from './pull-routes.ts';
 import { publishRoutes } from './publish-routes.ts';
 import { receiverRoutes, tokenRoutes } from './receiver-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
+import { mcpRoutes } from './mcp-routes.ts';
+import { peerRoutes } from './peer-routes.ts';
 import { requireToken } from './require-token.ts';
 
 export const API_VERSION = '1';
@@ -59,14 +62,19 @@ export function createForgeApp(ctx: ForgeContext, options: ForgeAppOptions): For
   app.get('/', (_req, res) => res.redirect(303, '/ui/'));
   app.use('/ui', dashboardRoutes(ctx, { wake: options.wake }));
 
+  // Peers (issue 17): the project list, each project's sets, rendering on demand; each route gated itself.
+  app.use('/api/v1/projects', peerRoutes(ctx));
   const project = Router({ mergeParams: true });
   // The gate first: nothing — the body, the project's existence — is looked at for a caller
   // without a valid token.
   project.use(requireToken(ctx));
+  // Usage metrics (issue 17) parse their own, larger, bodies.
+  project.use(metricsRoutes(ctx, options.wake));
   project.use(express.json({ limit: JSON_LIMIT }));
   project.use(pullRoutes(ctx));
   project.use(receiverRoutes(ctx));
   project.use(streamRoutes(ctx));
+  project.use(mcpRoutes(ctx));
   project.use(tokenRoutes(ctx));
   project.use(publishRoutes(ctx, options.wake));
   app.use('/api/v1/projects/:project', project);

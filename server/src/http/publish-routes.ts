@@ -36,7 +36,11 @@ export function publishRoutes(ctx: ForgeContext, wake: () => void): Router {
     const envelopes = ([] as unknown[]).concat(req.query['envelope'] ?? []).map(String).slice(0, MAX_ENVELOPES);
     if (envelopes.length === 0) throw new AnvilError('request.invalid', 'name the envelope: ?envelope=<id>');
     const since = typeof req.query['since'] === 'string' ? req.query['since'] : '';
-    res.json({ deliveries: await publishProgress(ctx.db, String(req.params['project']), envelopes, since) });
+    // The release published, for streaming receivers' rows (publish-progress.ts).
+    const set = typeof req.query['set'] === 'string' ? req.query['set'].slice(0, 200) : undefined;
+    const version = typeof req.query['version'] === 'string' ? req.query['version'].slice(0, 200) : undefined;
+    const release = set !== undefined && version !== undefined ? { set, version } : undefined;
+    res.json({ deliveries: await publishProgress(ctx.db, String(req.params['project']), envelopes, since, release) });
   });
   return router;
 }

@@ -10,11 +10,17 @@
  * receivers inside their channel's envelope (`…/envelope`, revalidated on every pull), and a
  * head version asked for here is unknown (404), like any version that was never released.
  *
+ * An alias (issue 17; anvil.yaml's `aliases`, as forge/sync-aliases.ts accepted them from the
+ * default branch) stands for its release on `…/versions/:alias`, answered like the release itself
+ * but revalidated (`no-cache`), since an alias moves; the list carries the aliases whose release
+ * it offers, as `aliases: {stable: "1.2.0"}`.
+ *
  * Every answer here is for a token holder only: `private`, so that no shared cache between the
  * forge and its callers keeps one and hands it to a caller without a token.
  */
 import { Router, type Request, type Response } from 'express';
-import { CHANNELS, canonicalJson, signIntegrity } from '@anvil/content-schema';
+import { CHANNELS, canonicalJson, isAliasName, isExactVersion, signIntegrity } from '@anvil/content-schema';
+import { storedAliases } from '../forge/sync-aliases.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { channelEnvelope } from '../publish/channel-state.ts';
 import { readReleaseDecision, refusedError, releaseDecisionsOf } from '../publish/release-decisions.ts';
@@ -56,15 +62,25 @@ export function pullRoutes(ctx: ForgeContext): Router {
       if (!decision || decision.refused || (channel !== undefined && !decision.channels.includes(channel))) return [];
       return [{ version: r.version, integrity: r.integrity, channels: decision.channels }];
     });
-    // A new release adds to the list: revalidate.
+    const aliases = Object.fromEntries(Object.entries((await storedAliases(ctx, project, set))[set] ?? {})
+      .filter(([, version]) => offered.some((o) => o.version === version)));
+    // A new release adds to the list, and an alias moves: revalidate.
     res.setHeader('cache-control', 'private, no-cache');
-    res.json({ versions: offered });
+    res.json({ versions: offered, ...(Object.keys(aliases).length > 0 ? { aliases } : {}) });
   });
 
   router.get('/sets/:set/versions/:version', async (req: Request, res: Response) => {
     const project = String(req.params['project']);
     const set = String(req.params['set']);
-    const version = String(req.params['version']);
+    const asked = String(req.params['version']);
+    let version = asked;
+    if (!isExactVersion(asked) && isAliasName(asked)) {
+      const aliased = (await storedAliases(ctx, project, set))[set]?.[asked];
+      if (aliased === undefined) {
+        return sendError(res, 404, 'alias.unknown', `${project} has no alias ${set}@${asked}`, `aliases are set in anvil.yaml on the default branch (npx anvil alias set ${set} ${asked} <version>)`);
+      }
+      version = aliased;
+    }
     const bundle = await ctx.db.selectFrom('bundles').select(['integrity', 'body'])
       .where('project', '=', project).where('set_name', '=', set).where('version', '=', version).where('stage', '=', 'release')
       .orderBy('created_at').executeTakeFirst();
@@ -74,8 +90,10 @@ export function pullRoutes(ctx: ForgeContext): Router {
       const refused = refusedError(set, version, decision);
       return sendError(res, 404, refused.code, refused.message, 'the forge serves only releases it decided to publish');
     }
-    // Immutable: a release's bytes never change (a moved tag is refused), so the caller's own cache may keep them.
-    res.setHeader('cache-control', 'private, max-age=31536000, immutable');
+    // Immutable: a release's bytes never change (a moved tag is refused), so the caller's own cache
+    // may keep them; what an alias names changes, so that answer is revalidated.
+    res.setHeader('cache-control', version === asked ? 'private, max-age=31536000, immutable' : 'private, no-cache');
+    if (version !== asked) res.setHeader('anvil-alias-version', version);
     res.setHeader('etag', `"${bundle.integrity}"`);
     res.type('application/json').send(`{"bundle":${bundle.body},"channels":${canonicalJson(decision.channels)},"signatures":${canonicalJson(ctx.keys.signers.map((key) => signIntegrity(key, bundle.integrity)))}}`);
   });

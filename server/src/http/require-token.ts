@@ -7,16 +7,21 @@
  * work it does does not depend on the project named: an anonymous caller, or one holding another
  * project's token, gets the same answer for a project that exists as for one that does not
  * (issue 14). Only the admin token learns that a project is unknown (404).
+ *
+ * A `read` token (a peer forge's, issue 17) passes for reads only — GETs but the stream, and the
+ * POSTs that only read (rendering, MCP) — and is answered 403 `auth.read-only` on anything that
+ * writes: registering, heartbeating or removing a receiver, acknowledging, streaming,
+ * publishing, reporting usage. Tokens made before scopes are `full`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { verifyAccessToken, type AuthFailureCode } from '../access/access-tokens.ts';
+import { verifyAccessToken, type AuthFailureCode, type TokenScope } from '../access/access-tokens.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import type { ForgeMetrics } from '../forge/metrics.ts';
 import { sendError, statusOfCode } from './http-errors.ts';
 
 export type Caller =
-  | { kind: 'project'; project: string; tokenId: string; prefix: string; label: string; token: string }
+  | { kind: 'project'; project: string; tokenId: string; prefix: string; label: string; token: string; scope?: TokenScope | undefined }
   | { kind: 'admin'; project: string };
 
 /**
@@ -48,6 +53,17 @@ export function bearerToken(req: Request): string | undefined | null {
   return match ? match[1]! : null;
 }
 
+/**
+ * Whether a request only reads. Held as an allow-list, so that a route added later is closed to
+ * read tokens until it is known to read: GET and HEAD but `/stream` (which makes the caller a
+ * streaming receiver), and POST `…/render` and `/mcp`, which render and list and change nothing.
+ */
+export function isReadRequest(req: Pick<Request, 'method' | 'path'>): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return !/\/stream\/?$/.test(req.path);
+  if (req.method === 'POST') return /\/render\/?$/.test(req.path) || /(^|\/)mcp\/?$/.test(req.path);
+  return false;
+}
+
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
@@ -68,10 +84,10 @@ export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'proj
   return async (req, res, next) => {
     const project = req.params['project'];
     if (typeof project !== 'string') return next(new Error('requireToken is mounted without a :project parameter (use Router({mergeParams: true}))'));
-    const deny = (code: AuthFailureCode, reason: string, hint?: string): void => {
+    const deny = (code: AuthFailureCode | 'auth.read-only', reason: string, hint?: string): void => {
       ctx.metrics?.apiDenials.inc({ code });
-      if (code !== 'auth.forbidden') res.setHeader('www-authenticate', 'Bearer realm="anvil"');
-      sendError(res, statusOfCode(code), code, reason, hint);
+      if (code !== 'auth.forbidden' && code !== 'auth.read-only') res.setHeader('www-authenticate', 'Bearer realm="anvil"');
+      sendError(res, code === 'auth.read-only' ? 403 : statusOfCode(code), code, reason, hint);
     };
 
     let caller = res.locals['caller'] as Caller | undefined;
@@ -85,11 +101,14 @@ export function requireToken(ctx: Pick<ForgeContext, 'db' | 'adminToken' | 'proj
         const check = await verifyAccessToken(ctx.db, project, presented);
         if (!check.ok) return deny(check.code, check.reason, check.hint);
         const { token } = check;
-        caller = { kind: 'project', project, tokenId: token.id, prefix: token.prefix, label: token.label, token: presented! };
+        caller = { kind: 'project', project, tokenId: token.id, prefix: token.prefix, label: token.label, token: presented!, scope: token.scope };
       }
     }
     if (caller.kind === 'admin' && admin === 'never') {
       return deny('auth.forbidden', 'the admin token cannot be used here', 'receivers call with a project access token');
+    }
+    if (caller.kind === 'project' && caller.scope === 'read' && !isReadRequest(req)) {
+      return deny('auth.read-only', 'this access token is read-only: it may list, pull and render, not change anything', 'a peer forge\'s token is made with `--scope read`; receivers and tools need a full token of the project');
     }
     if (caller.kind === 'project' && admin === 'only') {
       return deny('auth.forbidden', 'only the admin token may do this', ctx.adminToken ? 'use the admin token, or `anvil token` on the forge host' : 'the admin API is off: set ANVIL_ADMIN_TOKEN on the forge, or use `anvil token` on the forge host');

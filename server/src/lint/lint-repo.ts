@@ -11,7 +11,7 @@ import { validateFrontMatter, type PromptMetadata, type ValidationIssue } from '
 import { filePosition, KNOWN_HELPERS } from '@anvil/client';
 import { compileSet } from '../build/compile-set.ts';
 import { resolveDependencies } from '../build/resolve-dependencies.ts';
-import type { LoadedRepo, PartialFile } from '../load/load-repo.ts';
+import { REPO_CONFIG_FILE, type LoadedRepo, type PartialFile } from '../load/load-repo.ts';
 import type { TagChanges } from '../repo/release-tags.ts';
 import { positionOf } from '../load/read-yaml-config.ts';
 import { dedupeProblems, problem, sortProblems, type Problem } from './problem.ts';
@@ -47,6 +47,8 @@ export function lintRepo(repo: LoadedRepo, releases: ReleaseInfo = { releases: {
       hint: `restore it with \`git tag ${tag.name} ${tag.was}\` (or fetch it), or forget it with \`npx anvil versions --accept-moved ${tag.name}\``,
     }));
   }
+
+  problems.push(...aliasProblems(repo, releases.releases));
 
   // Linting happens before releases: a dependency that has none yet is only a warning here.
   const resolution = resolveDependencies(
@@ -132,6 +134,28 @@ function frontMatterProblems(file: string, source: string, raw: Record<string, u
       file, line: pos ? pos.line + 1 : 1, column: pos?.col ?? 1, hint: issue.hint,
     });
   });
+}
+
+/**
+ * anvil.yaml's aliases (issue 17) must name releases that exist: an alias to a version never
+ * tagged (or whose tag was deleted) would resolve to nothing on the forge.
+ */
+function aliasProblems(repo: LoadedRepo, releases: Record<string, string[]>): Problem[] {
+  const out: Problem[] = [];
+  const entries = Object.entries(repo.config.aliases).flatMap(([set, aliases]) => Object.entries(aliases).map(([alias, version]) => ({ set, alias, version })));
+  if (entries.length === 0) return out;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(repo.configText ?? '', { lineCounter });
+  for (const { set, alias, version } of entries) {
+    const versions = releases[set] ?? [];
+    if (versions.includes(version)) continue;
+    const pos = positionOf(doc, `/aliases/${set}/${alias}`, lineCounter);
+    out.push(problem('error', 'alias.missing-release', `alias ${set}@${alias} names ${version}, but there is no release ${set}@${version}`, {
+      file: REPO_CONFIG_FILE, line: pos?.line, column: pos?.col,
+      hint: versions.length > 0 ? `point it at a release (${versions.slice(-5).join(', ')}): npx anvil alias set ${set} ${alias} <version>` : `${set} has no release yet: release it first (npx anvil release ${set}), or remove the alias`,
+    }));
+  }
+  return out;
 }
 
 /** Where each dependency is declared in set.yaml, so that its problems point there. */

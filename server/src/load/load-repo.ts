@@ -58,11 +58,13 @@ export interface LoadedSet {
 export interface LoadedRepo {
   snapshot: RepoSnapshot;
   config: ResolvedRepoConfig;
+  /** anvil.yaml as written, for positions in problems; undefined when there is none. */
+  configText?: string | undefined;
   sets: LoadedSet[];
   problems: Problem[];
 }
 
-const DEFAULT_REPO_CONFIG: ResolvedRepoConfig = { promptsDir: 'prompts', rollouts: {} };
+const DEFAULT_REPO_CONFIG: ResolvedRepoConfig = { promptsDir: 'prompts', rollouts: {}, aliases: {} };
 
 export async function loadRepo(snapshot: RepoSnapshot): Promise<LoadedRepo> {
   const problems: Problem[] = [];
@@ -111,7 +113,7 @@ export async function loadRepo(snapshot: RepoSnapshot): Promise<LoadedRepo> {
     byName.set(loaded.name, loaded);
     sets.push(loaded);
   }
-  return { snapshot, config, sets, problems };
+  return { snapshot, config, configText: repoConfigText, sets, problems };
 }
 
 async function loadSet(

@@ -6,6 +6,7 @@
  */
 import { AnvilError, type RolloutEntry } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import { withoutPausedRollouts } from '../metrics/rollout-guard.ts';
 import { rolloutServable } from '../policy/rollout-rules.ts';
 import { bundleByIntegrity, findBundle, withDependencies } from './bundle-store.ts';
 import { composeEnvelope, type ComposedEnvelope, type StoredBundle } from './compose-envelope.ts';
@@ -16,7 +17,8 @@ export async function channelEnvelope(ctx: ForgeContext, project: string, channe
   if (sets) q = q.where('set_name', 'in', sets.length > 0 ? [...sets] : ['']);
   const heads = await q.execute();
   if (heads.length === 0) return undefined;
-  const rolloutRows = await ctx.db.selectFrom('rollouts').selectAll().where('project', '=', project).where('channel', '=', channel).execute();
+  // A rollout its canary guard paused is left out: receivers go back to the current release (issue 17).
+  const rolloutRows = await withoutPausedRollouts(ctx.db, project, channel, await ctx.db.selectFrom('rollouts').selectAll().where('project', '=', project).where('channel', '=', channel).execute());
   // A rollout is served only as the forge decided its release (issue 18): allowed on this
   // channel, and ahead of the channel's head. Rows can outlive that (a later release moved the
   // head past it; a rollout stored while its release was still to be decided), so it is checked

@@ -7,6 +7,7 @@
  * pushes until it registers with a valid token). The query is thin; the view and the table are pure.
  */
 import type { Receiver } from '../store/database.ts';
+import { describeRangeStatus, hasUnsatisfiedRange, rangeSatisfaction, type RangeStatus } from './range-satisfaction.ts';
 import type { Store } from '../store/open-store.ts';
 
 /** Heartbeats come every 30 s by default: four missed ones make a receiver stale. */
@@ -55,6 +56,11 @@ export interface ReceiverView {
   lastDelivery: LastDelivery | null;
   /** Streaming receivers only. */
   stream?: StreamDelivery;
+  /**
+   * Per set with a declared range: the range, the version served, and whether it satisfies the
+   * range (issue 17; range-satisfaction.ts). Always set by `receiverView`.
+   */
+  rangeStatus?: Record<string, RangeStatus>;
 }
 
 export interface ListReceiversOptions {
@@ -63,15 +69,30 @@ export interface ListReceiversOptions {
   activeOnly?: boolean | undefined;
   staleAfterMs?: number | undefined;
   now?: number | undefined;
+  channel?: string | undefined;
+  /** One page of the listing, in its order (the dashboard's receivers page). */
+  limit?: number | undefined;
+  offset?: number | undefined;
 }
 
 export async function listReceivers(db: Store, options: ListReceiversOptions = {}): Promise<ReceiverView[]> {
   let q = db.selectFrom('receivers').selectAll().orderBy('project').orderBy('channel').orderBy('instance_id');
   if (options.project !== undefined) q = q.where('project', '=', options.project);
   if (options.activeOnly) q = q.where('gone_at', 'is', null);
+  if (options.channel !== undefined) q = q.where('channel', '=', options.channel);
+  if (options.limit !== undefined) q = q.limit(options.limit).offset(options.offset ?? 0);
   const now = options.now ?? Date.now();
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   return (await q.execute()).map((row) => receiverView(row, now, staleAfterMs));
+}
+
+/** How many receivers `listReceivers` would list with these options (without a page). */
+export async function countReceivers(db: Store, options: Pick<ListReceiversOptions, 'project' | 'activeOnly' | 'channel'> = {}): Promise<number> {
+  let q = db.selectFrom('receivers').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (options.project !== undefined) q = q.where('project', '=', options.project);
+  if (options.activeOnly) q = q.where('gone_at', 'is', null);
+  if (options.channel !== undefined) q = q.where('channel', '=', options.channel);
+  return Number((await q.executeTakeFirst())?.n ?? 0);
 }
 
 /** One row as shown: never the sealed push token. */
@@ -79,6 +100,8 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
   const status: ReceiverStatus = row.revoked_at !== null ? 'revoked'
     : row.gone_at !== null ? 'gone'
       : Date.parse(row.last_seen_at) + staleAfterMs < now ? 'stale' : 'active';
+  const ranges = jsonMap(row.ranges);
+  const versions = jsonMap(row.versions);
   return {
     project: row.project,
     instanceId: row.instance_id,
@@ -87,8 +110,8 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
     channel: row.channel,
     mode: row.mode,
     status,
-    ranges: jsonMap(row.ranges),
-    versions: jsonMap(row.versions),
+    ranges,
+    versions,
     registeredAt: row.registered_at,
     lastSeenAt: row.last_seen_at,
     goneAt: row.gone_at,
@@ -104,6 +127,7 @@ export function receiverView(row: Receiver, now: number, staleAfterMs: number = 
     ...(row.transport === 'stream' ? {
       stream: { sentEnvelope: row.stream_sent_envelope, sentAt: row.stream_sent_at, ackedEnvelope: row.stream_acked_envelope, ackedAt: row.stream_acked_at },
     } : {}),
+    rangeStatus: rangeSatisfaction(ranges, versions),
   };
 }
 
@@ -146,13 +170,20 @@ export function describeDelivery(last: LastDelivery | null, now: number): string
 export interface TableStyle {
   /** Wraps text in an SGR colour (a no-op when not on a TTY). */
   colour?: (code: number, text: string) => string;
+  /**
+   * The RANGES column (issue 17): `always`, or `auto` (the default): only when a receiver serves
+   * a version outside its declared range, so that it cannot go unseen.
+   */
+  ranges?: 'always' | 'auto';
 }
 
 /** A fixed-width table, one receiver a line; colour marks stale, gone, revoked and failed ones. */
 export function formatReceiverTable(views: readonly ReceiverView[], now: number, style: TableStyle = {}): string {
   const paint = style.colour ?? ((_code: number, text: string) => text);
   const manyProjects = new Set(views.map((v) => v.project)).size > 1;
-  const header = [...(manyProjects ? ['PROJECT'] : []), 'INSTANCE', 'CHANNEL', 'MODE', 'TRANSPORT', 'STATUS', 'VERSIONS', 'LAST SEEN', 'LAST DELIVERY'];
+  const statusOf = (v: ReceiverView) => v.rangeStatus ?? rangeSatisfaction(v.ranges, v.versions);
+  const showRanges = style.ranges === 'always' || views.some((v) => hasUnsatisfiedRange(statusOf(v)));
+  const header = [...(manyProjects ? ['PROJECT'] : []), 'INSTANCE', 'CHANNEL', 'MODE', 'TRANSPORT', 'STATUS', 'VERSIONS', 'LAST SEEN', 'LAST DELIVERY', ...(showRanges ? ['RANGES'] : [])];
   const rows = views.map((v) => [
     ...(manyProjects ? [v.project] : []),
     v.instanceId,
@@ -163,6 +194,7 @@ export function formatReceiverTable(views: readonly ReceiverView[], now: number,
     Object.entries(v.versions).map(([set, version]) => `${set}@${version}`).join(', ') || '—',
     ago(v.lastSeenAt, now),
     describeDelivery(v.lastDelivery, now),
+    ...(showRanges ? [Object.entries(statusOf(v)).map(([set, st]) => describeRangeStatus(set, st)).join(', ') || '—'] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
@@ -172,7 +204,7 @@ export function formatReceiverTable(views: readonly ReceiverView[], now: number,
     const text = line(cells);
     if (view.status === 'gone' || view.status === 'revoked') out.push(paint(2, text));
     else if (view.status === 'stale') out.push(paint(33, text));
-    else if (view.lastDelivery?.state === 'failed') out.push(paint(31, text));
+    else if (view.lastDelivery?.state === 'failed' || hasUnsatisfiedRange(statusOf(view))) out.push(paint(31, text));
     else out.push(text);
   });
   return out.join('\n');

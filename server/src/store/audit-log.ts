@@ -84,6 +84,37 @@ export async function appendAuditEntries(trx: Store, entries: readonly AuditEntr
   for (let i = 0; i < rows.length; i += 500) await trx.insertInto('audit_log').values(rows.slice(i, i + 500)).execute();
 }
 
+/**
+ * Appends one entry together with the others asked for at the same moment: the first call
+ * starts a transaction on the next turn of the event loop, and every entry asked for until it
+ * starts goes into it (group commit); those asked for meanwhile wait for the next one. The
+ * chain's lock is taken once per group instead of once per entry: under a burst of webhooks,
+ * each of which is audited before it is answered, the lock was the forge's limit (issue 16,
+ * bench/RESULTS.md "Scale-out"). Resolves once its entry is committed; rejects with the group.
+ */
+export function appendAuditGrouped(db: Store, entry: AuditEntry): Promise<void> {
+  let group = openGroups.get(db);
+  if (!group) {
+    const created: AuditGroup = { entries: [], done: undefined as unknown as Promise<void> };
+    created.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      // Closed to newcomers from here: they start the next group.
+      if (openGroups.get(db) === created) openGroups.delete(db);
+      return db.transaction().execute((trx) => appendAuditEntries(trx, created.entries));
+    });
+    openGroups.set(db, created);
+    group = created;
+  }
+  group.entries.push(entry);
+  return group.done;
+}
+
+interface AuditGroup {
+  entries: AuditEntry[];
+  done: Promise<void>;
+}
+
+const openGroups = new WeakMap<Store, AuditGroup>();
+
 export interface AuditQuery {
   project?: string | undefined;
   kind?: string | undefined;

@@ -315,6 +315,22 @@ export interface Database {
   set_states: SetStateTable;
 }
 
+/** anvil.yaml's `aliases` as the forge accepted them from the default branch (migration 011, issue 17). */
+export interface AliasTable {
+  project: string;
+  set_name: string;
+  alias: string;
+  /** The exact release the alias names. */
+  version: string;
+  /** The default branch's commit the alias was taken from. */
+  commit: string;
+  updated_at: string;
+}
+
+export interface Database {
+  aliases: AliasTable;
+}
+
 /** Append-only; each row's `hash` covers its content and the previous row's hash. */
 export interface AuditTable {
   seq: Generated<number>;
@@ -354,3 +370,53 @@ export type DeliveryUpdate = Updateable<DeliveryTable>;
 export type AuditRow = Selectable<AuditTable>;
 export type AccessToken = Selectable<AccessTokenTable>;
 export type DashboardSession = Selectable<DashboardSessionTable>;
+
+/** A running forge replica, as it last said (migration 012, forge/replicas.ts). */
+export interface ForgeReplicaTable {
+  /** `<host>:<data dir>`. */
+  replica: string;
+  active_key: string;
+  /** JSON array of the key ids it publishes. */
+  key_ids: string;
+  /** A constant sealed with its secret box: another replica must be able to open it. */
+  secrets_probe: string;
+  started_at: string;
+  seen_at: string;
+}
+
+/** Which replica syncs a project, until when (migration 012, forge/sync-lease.ts). */
+export interface SyncLeaseTable {
+  project: string;
+  owner: string;
+  expires_at: string;
+}
+
+// Declaration merging, as for trusted_trees above.
+export interface Database {
+  forge_replicas: ForgeReplicaTable;
+  sync_leases: SyncLeaseTable;
+}
+
+/** What a project access token may do (migration 013): `full`, or `read` for a peer forge. */
+export type TokenScope = 'full' | 'read';
+
+// Declaration merging: the scope column of access_tokens (migration 013, issue 17).
+export interface AccessTokenTable {
+  /** `full` for every token made before; `read` may only read (http/require-token.ts). */
+  scope: Generated<TokenScope>;
+}
+
+/** A peer forge's project shown read-only here (migration 013, peers/peer-connections.ts); its content is never stored. */
+export interface PeerConnectionTable {
+  /** The peer's name in `knownForges`. */
+  forge: string;
+  /** The project on the peer. */
+  project: string;
+  connected_at: string;
+  actor: string;
+}
+
+// Declaration merging, as for trusted_trees above.
+export interface Database {
+  peer_connections: PeerConnectionTable;
+}

@@ -21,6 +21,10 @@ import * as trustedTrees from './migrations/006-trusted-trees.ts';
 import * as dashboard from './migrations/007-dashboard.ts';
 import * as setStates from './migrations/008-set-states.ts';
 import * as streamingReceivers from './migrations/009-streaming-receivers.ts';
+import * as promptMetrics from './migrations/010-prompt-metrics.ts';
+import * as aliases from './migrations/011-aliases.ts';
+import * as replicas from './migrations/012-replicas.ts';
+import * as tokenScopes from './migrations/013-token-scopes.ts';
 
 export type Store = Kysely<Database>;
 
@@ -35,6 +39,10 @@ export const MIGRATIONS: Record<string, Migration> = {
   '007-dashboard': dashboard,
   '008-set-states': setStates,
   '009-streaming-receivers': streamingReceivers,
+  '010-prompt-metrics': promptMetrics,
+  '011-aliases': aliases,
+  '012-replicas': replicas,
+  '013-token-scopes': tokenScopes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

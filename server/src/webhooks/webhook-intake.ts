@@ -16,7 +16,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import { AnvilError, isAnvilError } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
 import { rateLimitedLog } from '../forge/rate-limited-log.ts';
-import { appendAudit } from '../store/audit-log.ts';
+import { appendAudit, appendAuditGrouped } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
 import { sendError, statusOfCode } from '../http/http-errors.ts';
 import type { ForgeEvent, ForgeEventHandler } from './forge-event.ts';
@@ -178,7 +178,8 @@ export function createWebhookHandler(
         return;
       }
       try {
-        await appendAudit(ctx.db, {
+        // With the other webhooks arriving now, in one append (the chain's lock, once).
+        await appendAuditGrouped(ctx.db, {
           project, kind: 'webhook.received', subject: event, actor: received.actor,
           detail: { source, delivery: deliveryId, events: received.events.map(({ project: _p, deliveryId: _d, ...rest }) => rest) },
         });

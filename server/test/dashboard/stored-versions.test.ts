@@ -56,7 +56,7 @@ describe('dashboard stored versions', () => {
     const versions = storedVersions(db);
     const before = (await versions.read('acme', 'core', '1.0.0'))!;
     const after = (await versions.read('acme', 'core', '1.1.0'))!;
-    const plain = renderedDiff({ label: '1.0.0', ...before, compile: undefined }, { label: '1.1.0', ...after, compile: undefined }, { unchangedText: false });
+    const plain = renderedDiff({ label: '1.0.0', bundle: before.bundle, dependencyPartials: {} }, { label: '1.1.0', bundle: after.bundle, dependencyPartials: {} }, { unchangedText: false });
     const cached = renderedDiff({ label: '1.0.0', ...before }, { label: '1.1.0', ...after }, { unchangedText: false });
     expect(cached).to.deep.equal(plain);
     expect(cached.map((d) => [d.id, d.status])).to.deep.equal([['broken', 'unchanged'], ['greet', 'changed']]);

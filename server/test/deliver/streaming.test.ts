@@ -103,6 +103,27 @@ describe('streaming receivers (issue 16)', function () {
     expect(table.split('\n').find((l) => l.startsWith('app-fast'))).to.match(/production\s+accepting\s+stream\s+active\s+core@\S+\s+\ds ago\s+delivered 200/);
   });
 
+  it('shows a streaming receiver in a publish\'s progress: sent and waiting for its ack, then its answer', async function () {
+    // Acks spread over 1.5 s: the progress is read while this one is still on its way.
+    const app = await streamingClient('app-progress', { stream: { ackJitterMs: 1_500 } });
+    const since = new Date().toISOString();
+    const version = await nextRelease();
+    const applied = new Promise<void>((resolve) => app.on('update', () => core(app) === version && resolve()));
+    await published.forge.sync('acme');
+    await applied;
+    const envelope = ((await receiverOf('app-progress'))!['stream'] as Record<string, string>)['sentEnvelope']!;
+    const progress = async () => {
+      const q = new URLSearchParams({ envelope, since, set: 'core', version });
+      const res = await fetch(api(`/deliveries?${q.toString()}`), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(res.status).to.equal(200);
+      return ((await res.json()) as { deliveries: Record<string, unknown>[] }).deliveries.find((d) => d['instanceId'] === 'app-progress');
+    };
+    const before = await progress();
+    if (before?.['state'] === 'pending') expect(before).to.include({ url: '', set: 'core', version, code: 'stream.sent', status: null });
+    await until('the ack in the progress', async () => (await progress())?.['state'] === 'delivered');
+    expect(await progress()).to.include({ url: '', set: 'core', version, envelope, status: 200, code: 'applied' });
+  });
+
   it('resumes after the connection is cut, without missing what was published meanwhile', async function () {
     const proxy = await startCuttingProxy(published.forge.url);
     proxies.push(proxy);

@@ -74,6 +74,17 @@ describe('forge configuration, signing keys and secrets', () => {
       expect(readForgeConfig(write(base), { ...env, DATABASE_URL: 'db.internal' }).problems.map((p) => p.code)).to.include('forge-config.database-url');
     });
 
+    it('takes the streams\' limits from `streams`, and names a bad one with its line', () => {
+      const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };
+      const base = 'projects:\n  - name: acme\n    remote: https://example.com/acme.git\n';
+      expect(readForgeConfig(write(base), env).config!.streams).to.equal(undefined);
+      const read = readForgeConfig(write(`streams:\n  maxPerToken: 100\n  keepAliveSeconds: 30\n${base}`), env);
+      expect(read.config!.streams).to.deep.equal({ maxPerToken: 100, maxPerProject: 20_000, keepAliveMs: 30_000 });
+      const bad = readForgeConfig(write(`streams:\n  keepAliveSeconds: 0\n${base}`), env);
+      expect(bad.config).to.equal(undefined);
+      expect(bad.problems.map((p) => p.line)).to.include(2);
+    });
+
     describe('GitHub credentials', () => {
       const github = (extra: string) => write(`projects:\n  - name: acme\n    remote: https://github.com/acme/prompts.git\n    provider: github\n    github:\n      repository: acme/prompts\n${extra}`);
       const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };

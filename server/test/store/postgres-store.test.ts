@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { claimDue, enqueueDeliveries, recordOutcomes } from '../../src/deliver/delivery-queue.ts';
 import type { PushOutcome } from '../../src/deliver/push-outcome.ts';
 import { publishBundle } from '../../src/publish/publish-bundle.ts';
-import { appendAudit, appendAuditEntries, listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
+import { appendAudit, appendAuditEntries, appendAuditGrouped, listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { storeDialect } from '../../src/store/dialect.ts';
 import { MIGRATIONS, openStore, type Store } from '../../src/store/open-store.ts';
 import { createStoreEvents, MAX_EVENT_BYTES } from '../../src/store/store-events.ts';
@@ -67,7 +67,8 @@ describe('store: PostgreSQL', function () {
       const identities = await s.query<{ col: string; data_type: string }>(
         "SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1 AND is_identity = 'YES' ORDER BY 1", [s.schema]);
       expect(identities.rows).to.deep.equal([
-        { col: 'audit_log.seq', data_type: 'bigint' }, { col: 'github_posts.id', data_type: 'bigint' }, { col: 'publications.id', data_type: 'bigint' },
+        { col: 'audit_log.seq', data_type: 'bigint' }, { col: 'github_posts.id', data_type: 'bigint' }, { col: 'prompt_metric_events.id', data_type: 'bigint' },
+        { col: 'publications.id', data_type: 'bigint' },
       ]);
       const applied = (await db.withSchema(s.schema).selectFrom('kysely_migration' as never).select('name' as never).execute()) as { name: string }[];
       expect(applied.map((r) => r.name)).to.deep.equal(Object.keys(MIGRATIONS));
@@ -195,7 +196,7 @@ describe('store: PostgreSQL', function () {
       expect(await verifyAuditChain(b.ctx.db)).to.include({ ok: true, rows: receivers });
     });
 
-    it('append to one audit chain that verifies, whichever replica appends, one row or a batch at a time', async () => {
+    it('append to one audit chain that verifies, whichever replica appends, one row, a group or a batch at a time', async () => {
       const [a, b] = await replicas();
       await Promise.all([a, b].flatMap((forge) => Array.from({ length: 40 }, (_, i) => i % 4 === 0
         // A batch inside a transaction that also writes, as recordOutcomes and token revocation do.
@@ -203,7 +204,9 @@ describe('store: PostgreSQL', function () {
           await trx.insertInto('seen_tags').values({ project: PROJECT, tag: `${forge.ctx.name}-t${i}`, target: 'x', first_seen_at: new Date().toISOString() }).execute();
           await appendAuditEntries(trx, [1, 2, 3].map((n) => ({ kind: 'test.batch', subject: `${forge.ctx.name} ${i}.${n}` })));
         })
-        : appendAudit(forge.ctx.db, { kind: 'test.one', subject: `${forge.ctx.name} ${i}` }))));
+        // Grouped with the others asked for at the same moment (webhook intake does).
+        : i % 4 === 1 ? appendAuditGrouped(forge.ctx.db, { kind: 'test.grouped', subject: `${forge.ctx.name} ${i}` })
+          : appendAudit(forge.ctx.db, { kind: 'test.one', subject: `${forge.ctx.name} ${i}` }))));
       const rows = 2 * (30 + 10 * 3);
       expect(await verifyAuditChain(a.ctx.db)).to.include({ ok: true, rows });
       const all = await listAudit(b.ctx.db, { limit: 1_000 });

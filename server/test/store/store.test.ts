@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import SqliteDatabase from 'better-sqlite3';
-import { appendAudit, listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
+import { appendAudit, appendAuditGrouped, listAudit, verifyAuditChain } from '../../src/store/audit-log.ts';
 import { openStore } from '../../src/store/open-store.ts';
 
 describe('store: SQLite through Kysely', () => {
@@ -46,6 +46,20 @@ describe('store: SQLite through Kysely', () => {
       expect(rows.map((r) => r.kind)).to.deep.equal(['webhook.received', 'publish', 'token.created']);
       expect(rows[1]!.prev_hash).to.equal(rows[0]!.hash);
       expect(await verifyAuditChain(db)).to.deep.equal({ ok: true, rows: 3 });
+      await db.destroy();
+    });
+
+    it('appends entries asked for at the same moment as one group, in order, each caller told when its own is in', async () => {
+      const db = await openStore({ file: path.join(dir, 'forge.db') });
+      await appendAudit(db, { kind: 'first', subject: 'before' });
+      const asked = Array.from({ length: 30 }, (_, i) => appendAuditGrouped(db, { kind: 'webhook.received', subject: `delivery ${i}` }));
+      await Promise.all(asked);
+      // Asked for after the group started: the next group.
+      await appendAuditGrouped(db, { kind: 'last', subject: 'after' });
+      const rows = await listAudit(db, { limit: 100 });
+      expect(rows.map((r) => r.subject)).to.deep.equal(['before', ...Array.from({ length: 30 }, (_, i) => `delivery ${i}`), 'after']);
+      expect(new Set(rows.slice(1, 31).map((r) => r.at)).size, 'one group, one time').to.equal(1);
+      expect(await verifyAuditChain(db)).to.deep.equal({ ok: true, rows: 32 });
       await db.destroy();
     });
 

@@ -10,6 +10,7 @@ import {
   RECEPTION_MODES,
   SCHEMA_BASE_URL,
   findSetNameProblem,
+  isAliasName,
   isVersionRange,
   type ReceiverTransport,
   type ResolvedLiveConfig,
@@ -207,7 +208,7 @@ function parseSets(specs: string[]): Record<string, string> {
     if (!name || !range) throw new AnvilError('connect.bad-value', `--set ${spec}: expected <set>@<range>, e.g. onboarding@^1.2.0`);
     const problem = findSetNameProblem(name);
     if (problem) throw new AnvilError('connect.bad-value', `--set ${spec}: ${problem.message}`);
-    if (!isVersionRange(range)) throw new AnvilError('connect.bad-value', `--set ${spec}: "${range}" is not a semver range`, { hint: 'e.g. "^1.2.0", "~1.4" or ">=1.2 <2"' });
+    if (!isVersionRange(range) && !isAliasName(range)) throw new AnvilError('connect.bad-value', `--set ${spec}: "${range}" is not a semver range or an alias`, { hint: 'e.g. "^1.2.0", "~1.4", ">=1.2 <2", or an alias of the set such as "stable"' });
     sets[name] = range;
   }
   return sets;

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AnvilError, formatIssue, validateLockFile, type LockFile, type ResolvedLiveConfig } from '@anvil/content-schema';
-import { errorCode, writeFileAtomic } from '../../cache/atomic-file.ts';
+import { AnvilError, type LockFile, type ResolvedLiveConfig } from '@anvil/content-schema';
+import { writeFileAtomic } from '../../cache/atomic-file.ts';
 import { openDiskCache } from '../../cache/disk-cache.ts';
 import { liveConfigPath, loadLiveConfig, tokenFor } from '../../config/live-config.ts';
 import { forgeApi, type ForgeApi } from '../../sync/forge-api.ts';
 import { colour, EXIT_OK, type LiveCliIO } from '../cli-io.ts';
 import { CONFIG_HELP, CONFIG_OPTION, type LiveCommand } from '../command.ts';
 import { cachedFirst, materialise } from '../materialise.ts';
+import { readLock } from '../read-lock.ts';
 import { LOCK_FILE, checkChannel, checkRelease, lockOutOfDate, lockText, resolveLock, type ReleaseSource, type VerifiedRelease } from '../resolve-lock.ts';
 
 const USAGE = 'anvil-live install [--frozen-lockfile] [--token <token>] [--config <file>] [--json]';
@@ -107,28 +108,6 @@ function forgeSource(config: ResolvedLiveConfig, token: () => string, onFetch: (
       return checkRelease(answer, { project: config.project, set, version, integrity }, config.forgeKeys);
     },
   };
-}
-
-async function readLock(file: string): Promise<LockFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new AnvilError('lock.missing', `${LOCK_FILE} does not exist beside the config`, { hint: 'run `anvil-live install` and commit anvil.lock.json' });
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new AnvilError('lock.invalid', `not JSON: ${(err as Error).message}`, { file, hint: 'run `anvil-live install` to write it again' });
-  }
-  const checked = validateLockFile(parsed);
-  if (!checked.ok) {
-    const [first] = checked.errors;
-    throw new AnvilError('lock.invalid', first ? formatIssue(first) : 'invalid', { file, hint: 'run `anvil-live install` to write it again', details: { errors: checked.errors } });
-  }
-  return checked.value;
 }
 
 /** Exactly the lock's releases; a bundle whose integrity differs from the lock's is refused. */

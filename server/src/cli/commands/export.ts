@@ -102,6 +102,8 @@ function whatOf(spec: string | undefined): What {
   if (version?.kind === 'exact') written = version.version;
   else if (version?.kind === 'range') written = version.range;
   else if (version?.kind === 'latest') written = 'latest';
+  // An alias is resolved by targetOf, from anvil.yaml (issue 17).
+  else if (version?.kind === 'alias') written = version.alias;
   else if (version?.kind === 'channel') {
     throw new AnvilError('export.channel', `"${version.channel}" is a channel; what a channel holds is decided by the forge`, { hint: 'name a version, a range or latest' });
   }

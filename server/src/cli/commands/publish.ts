@@ -86,7 +86,7 @@ export const publishCommand: Command = {
     const shown = new Map<string, string>();
     const deadline = Date.now() + wait * 1000;
     while (envelopes.length > 0) {
-      const query = [...envelopes.map((e) => `envelope=${encodeURIComponent(e)}`), `since=${encodeURIComponent(outcome.at)}`].join('&');
+      const query = [...envelopes.map((e) => `envelope=${encodeURIComponent(e)}`), `since=${encodeURIComponent(outcome.at)}`, `set=${encodeURIComponent(set)}`, `version=${encodeURIComponent(version)}`].join('&');
       rows = ((await call('GET', `${api}/deliveries?${query}`)) as { deliveries: DeliveryRow[] }).deliveries;
       if (io.tty && !values['json']) {
         for (const r of rows) {

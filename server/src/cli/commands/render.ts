@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import { AnvilError, closest, parseAddress, type Address } from '@anvil/content-schema';
+import { AnvilError, closest, formatVersionSelector, parseAddress, type Address } from '@anvil/content-schema';
 import { bundleEnvironment, compileBundlePrompt } from '@anvil/client';
 import { buildTarget, type BuildTarget } from '../../build/build-target.ts';
 import { formatMessages } from '../../diff/render-for-review.ts';
 import { formatProblem, hasErrors } from '../../lint/problem.ts';
 import { versionsOf } from '../../repo/release-tags.ts';
 import { colour, EXIT_OK, EXIT_USER_ERROR } from '../cli-io.ts';
-import { buildContextOf } from '../build-context.ts';
+import { aliasTarget, buildContextOf } from '../build-context.ts';
 import type { Command } from '../command.ts';
 import { openRepo, type OpenedRepo } from '../open-snapshot.ts';
 
@@ -21,6 +21,7 @@ export const renderCommand: Command = {
     '  onboarding@1.2.0/welcome.message           the release onboarding@1.2.0',
     '  onboarding@^1.2/welcome.message            the highest release in the range',
     '  @acme/onboarding@latest/welcome.message    the highest stable release',
+    '  onboarding@stable/welcome.message          the release anvil.yaml\'s alias names (anvil alias)',
     '',
     'Options:',
     '  --var name=value    a string variable; name:=json for any JSON value (count:=3,',
@@ -110,6 +111,16 @@ function targetFor(address: Address, ref: string | undefined, opened: OpenedRepo
       if (best === undefined) throw none();
       return { kind: 'ref', ref: `${address.set}@${best}` };
     }
+    case 'alias': {
+      const version = opened.aliases[address.set]?.[selector.alias];
+      if (version === undefined) {
+        const known = Object.keys(opened.aliases[address.set] ?? {});
+        throw new AnvilError('alias.unknown', `${address.set} has no alias "${selector.alias}" in anvil.yaml`, {
+          hint: known.length > 0 ? `aliases of ${address.set}: ${known.join(', ')}` : `make one with \`npx anvil alias set ${address.set} ${selector.alias} <version>\`, or name a version, a range or latest`,
+        });
+      }
+      return { kind: 'ref', ref: aliasTarget(address.set, selector.alias, version, opened) };
+    }
     case 'channel':
       throw new AnvilError('render.channel', `"${selector.channel}" is a channel; what a channel holds is decided by the forge`, {
         hint: 'name a version, a range or latest, or ask the forge: GET /api/v1/projects/<project>/envelope?channel=…',
@@ -120,7 +131,7 @@ function targetFor(address: Address, ref: string | undefined, opened: OpenedRepo
 function formatSelector(address: Address): string {
   const v = address.version;
   if (!v) return 'any version';
-  return v.kind === 'exact' ? v.version : v.kind === 'range' ? v.range : v.kind === 'latest' ? 'latest' : v.channel;
+  return formatVersionSelector(v);
 }
 
 async function readVars(values: Record<string, unknown>, cwd: string): Promise<Record<string, unknown>> {

@@ -1,12 +1,12 @@
 import { AnvilError, closest } from '@anvil/content-schema';
-import { createAccessToken, listAccessTokens, revokeAccessToken, type AccessTokenInfo } from '../../access/access-tokens.ts';
+import { createAccessToken, isTokenScope, listAccessTokens, revokeAccessToken, type AccessTokenInfo, type TokenScope } from '../../access/access-tokens.ts';
 import { readSecretBox } from '../../forge/secret-box.ts';
 import { colour, EXIT_OK, type CliIO } from '../cli-io.ts';
 import type { Command } from '../command.ts';
 import { FORGE_STORE_HELP, FORGE_STORE_OPTIONS, openForgeStore, type OpenedForgeStore } from '../forge-store-options.ts';
 import { shortTime, textTable } from '../text-table.ts';
 
-const USAGE = 'anvil token create|list|revoke [--project <p>] [--label <l>] [<id-or-prefix>] [--json] [--data-dir <dir>]';
+const USAGE = 'anvil token create|list|revoke [--project <p>] [--label <l>] [--scope full|read] [<id-or-prefix>] [--json] [--data-dir <dir>]';
 
 export const tokenCommand: Command = {
   name: 'token',
@@ -20,6 +20,8 @@ export const tokenCommand: Command = {
     'Options:',
     '  --project <p>      the forge project',
     '  --label <l>        what the token is for, e.g. "web app production"',
+    '  --scope <s>        full (default: everything a project token may do) or read (for a peer',
+    '                     forge: list, pull and render; writes are answered 403 auth.read-only)',
     '  --json             print JSON',
     FORGE_STORE_HELP,
     '',
@@ -29,8 +31,9 @@ export const tokenCommand: Command = {
     'its own project only. Creating and revoking are written to the audit log.',
     '',
     'Example: ANVIL_TOKEN=$(anvil token create --project acme --label web-prod)',
+    '         anvil token create --project acme --label partner-forge --scope read',
   ].join('\n'),
-  options: { ...FORGE_STORE_OPTIONS, project: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' } },
+  options: { ...FORGE_STORE_OPTIONS, project: { type: 'string' }, label: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }, io) {
     const [sub, ...rest] = positionals;
     if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
@@ -42,10 +45,13 @@ export const tokenCommand: Command = {
     if (sub === 'revoke' && rest.length !== 1) throw new AnvilError('cli.bad-arguments', 'name the token to revoke by its id (tok_…) or prefix (anvil_…)', { hint: 'see `npx anvil token list`' });
     if (sub !== 'revoke' && rest.length > 0) throw new AnvilError('cli.bad-arguments', `unexpected argument "${rest[0]}"`, { hint: USAGE });
     if (sub !== 'create' && values['label'] !== undefined) throw new AnvilError('cli.bad-arguments', '--label is for `npx anvil token create`', { hint: USAGE });
+    const scope = values['scope'];
+    if (scope !== undefined && sub !== 'create') throw new AnvilError('cli.bad-arguments', '--scope is for `npx anvil token create`', { hint: USAGE });
+    if (scope !== undefined && !isTokenScope(scope)) throw new AnvilError('cli.bad-arguments', `--scope must be full or read, not "${String(scope).slice(0, 40)}"`, { hint: 'read: for a peer forge (list, pull, render only)' });
 
     const store = await openForgeStore(values, io.cwd);
     try {
-      if (sub === 'create') return await create(store, project!, values['label'] as string | undefined, json, io);
+      if (sub === 'create') return await create(store, project!, values['label'] as string | undefined, scope ?? 'full', json, io);
       if (sub === 'list') return await list(store, project, json, io);
       return await revoke(store, project!, rest[0]!, json, io);
     } finally {
@@ -62,15 +68,15 @@ function checkKnown(store: OpenedForgeStore, project: string): void {
   });
 }
 
-async function create(store: OpenedForgeStore, project: string, label: string | undefined, json: boolean, io: CliIO): Promise<number> {
+async function create(store: OpenedForgeStore, project: string, label: string | undefined, scope: TokenScope, json: boolean, io: CliIO): Promise<number> {
   checkKnown(store, project);
-  const created = await createAccessToken(store.db, { project, label, actor: 'cli' });
+  const created = await createAccessToken(store.db, { project, label, scope, actor: 'cli' });
   if (json) {
-    io.out(JSON.stringify({ ok: true, project, label: (label ?? '').trim(), ...created }, null, 2));
+    io.out(JSON.stringify({ ok: true, project, label: (label ?? '').trim(), scope, ...created }, null, 2));
   } else {
     // The token alone on stdout, so that `$(anvil token create …)` captures exactly it.
     io.out(created.token);
-    io.err(colour(io, 33, `created ${created.id} (${created.prefix}…) for ${project}: store it now, it is not shown again`));
+    io.err(colour(io, 33, `created ${scope === 'read' ? 'a read-only token ' : ''}${created.id} (${created.prefix}…) for ${project}: store it now, it is not shown again`));
   }
   return EXIT_OK;
 }
@@ -86,8 +92,8 @@ async function list(store: OpenedForgeStore, project: string | undefined, json: 
     return EXIT_OK;
   }
   const lines = textTable(
-    ['ID', 'PREFIX', 'PROJECT', 'LABEL', 'CREATED', 'LAST USED', 'STATE'],
-    tokens.map((t) => [t.id, `${t.prefix}…`, t.project, t.label || '—', shortTime(t.createdAt), shortTime(t.lastUsedAt), stateOf(t)]),
+    ['ID', 'PREFIX', 'PROJECT', 'LABEL', 'SCOPE', 'CREATED', 'LAST USED', 'STATE'],
+    tokens.map((t) => [t.id, `${t.prefix}…`, t.project, t.label || '—', t.scope ?? 'full', shortTime(t.createdAt), shortTime(t.lastUsedAt), stateOf(t)]),
   );
   io.out(colour(io, 1, lines[0]!));
   tokens.forEach((t, i) => io.out(t.revokedAt ? colour(io, 2, lines[i + 1]!) : lines[i + 1]!));

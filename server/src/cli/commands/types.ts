@@ -4,6 +4,7 @@ import { compileSet } from '../../build/compile-set.ts';
 import { formatProblem, sortProblems, type Problem } from '../../lint/problem.ts';
 import { loadRepo, type PartialFile } from '../../load/load-repo.ts';
 import { generatePromptTypes, type TypedSet } from '../../types/generate-types.ts';
+import { promptManifestComment } from '../../types/types-manifest.ts';
 import { colour, EXIT_OK, EXIT_USER_ERROR } from '../cli-io.ts';
 import type { Command } from '../command.ts';
 import { openRepo } from '../open-snapshot.ts';
@@ -23,6 +24,8 @@ export const typesCommand: Command = {
     'Each prompt is keyed as set/id, and as id alone when no other set has that id. Variables',
     'with a value in input.default are optional; a prompt that requires no variable can be',
     'called without them. Include the file in the app\'s tsconfig; without it, any id compiles.',
+    'The file ends with a comment holding the same contracts as JSON (anvil.types-manifest/1),',
+    'which `anvil-live check` compares with the versions the app\'s lock file or channel serves.',
     '',
     'Example: anvil types --out src/anvil-prompts.d.ts',
     '',
@@ -51,7 +54,8 @@ export const typesCommand: Command = {
     }
 
     const from = repo.config.name ? `${repo.config.name} at ${opened.snapshot.label}` : opened.snapshot.label;
-    const text = generatePromptTypes({ from, sets });
+    // The manifest is a comment after the declarations: TypeScript ignores it, the check reads it.
+    const text = `${generatePromptTypes({ from, sets })}\n${promptManifestComment(from, sets)}`;
     const out = values['out'];
     if (typeof out !== 'string') {
       io.out(text);
