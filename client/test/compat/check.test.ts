@@ -185,6 +185,14 @@ describe('anvil-live check', function () {
     expect(noTypes.code).to.equal(1);
     expect(noTypes.stderr).to.match(/^anvil-live: check\.no-types {2}src\/other\.d\.ts does not exist/);
 
+    // The config's `types` names the file when --types does not (relative to the config).
+    const configFile = path.join(ctx.app, 'anvil-live.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(configFile, JSON.stringify({ ...config, types: 'types/prompts.d.ts' }));
+    const fromConfig = await anvilLive(ctx.app, ['check'], { env: ctx.env });
+    expect(fromConfig.stderr).to.match(/^anvil-live: check\.no-types {2}types\/prompts\.d\.ts does not exist/);
+    await writeFile(configFile, JSON.stringify(config));
+
     // Declarations from before the manifest: the generated part only.
     const text = await readFile(typesFile(), 'utf8');
     await writeFile(typesFile(), text.slice(0, text.indexOf('/* anvil.types-manifest/1')));

@@ -57,6 +57,15 @@ export const LiveConfigSchema = Type.Object(
         default: {},
       }),
     ),
+    types: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1_024,
+        title: 'Prompt types',
+        description: 'The declarations `anvil types` wrote for this app, relative to this file: what `anvil-live check` compares with the versions it would be served. Default: src/anvil-prompts.d.ts.',
+        examples: ['src/anvil-prompts.d.ts'],
+      }),
+    ),
     forgeKeys: ForgeKeys('Key id → base64 Ed25519 public key: the forge keys pinned by `anvil-live connect`. Only bundles they signed are served.'),
     token: Type.Optional(
       SecretFromEnv({

@@ -24,7 +24,7 @@ export const checkCommand: LiveCommand = {
   usage: USAGE,
   help: [
     'Options:',
-    `  --types <file>       the declarations \`anvil types\` wrote (default: ${DEFAULT_TYPES_FILE} beside the config)`,
+    `  --types <file>       the declarations \`anvil types\` wrote (default: the config's "types", else ${DEFAULT_TYPES_FILE} beside it)`,
     '  --channel <channel>  compare with the forge\'s current envelope for this channel (verified as the',
     '                       receiver verifies a push) instead of anvil.lock.json',
     '  --verbose            also list what the served versions have that the types do not (harmless)',
@@ -56,7 +56,8 @@ export const checkCommand: LiveCommand = {
     const loaded = await loadLiveConfig(liveConfigPath(io.cwd, values['config'] as string | undefined));
     const { config } = loaded;
     const typesOption = values['types'] as string | undefined;
-    const typesFile = typesOption === undefined ? path.resolve(path.dirname(loaded.file), DEFAULT_TYPES_FILE) : path.resolve(io.cwd, typesOption);
+    // --types, else the config's `types`, else the docs' default; the config's path is relative to it.
+    const typesFile = typesOption !== undefined ? path.resolve(io.cwd, typesOption) : path.resolve(path.dirname(loaded.file), loaded.config.types ?? DEFAULT_TYPES_FILE);
     const shownTypes = path.relative(io.cwd, typesFile) || typesFile;
     const manifest = readTypesManifest(await readTypes(typesFile, shownTypes, typesOption === undefined), shownTypes);
 
