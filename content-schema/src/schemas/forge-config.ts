@@ -128,6 +128,14 @@ export const ForgeConfigSchema = Type.Object(
       title: 'Known forges',
       description: 'Other forges whose projects can be browsed and connected read-only from this one: listed with their source, never copied, rendered by the peer on demand.',
     })),
+    usage: Type.Optional(Type.Object(
+      {
+        rawRetentionHours: Type.Optional(Type.Number({ minimum: 0, maximum: 24 * 90, title: 'Raw events kept', description: 'Hours the raw usage events are kept beside the per-minute aggregates (0: only the aggregates).', default: 24 })),
+        eventsPerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, title: 'Events per second', description: 'Usage events one project may send per second, sustained; more are answered 429.', default: 20_000 })),
+        eventsBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000, title: 'Burst', description: 'Usage events one project may send in a burst above that rate.', default: 200_000 })),
+      },
+      { additionalProperties: false, title: 'Usage metrics', description: 'How the forge takes and keeps the usage metrics apps report (`anvil.reportMetrics`).' },
+    )),
     projects: Type.Array(ForgeProjectSchema, { minItems: 1, maxItems: 1_000, title: 'Projects', description: 'The prompt repositories this forge serves.' }),
   },
   { additionalProperties: false, ...schemaHeader('forge-config.schema.json'), title: 'Anvil forge configuration', description: 'anvil-forge.yaml: what `anvil serve` serves.' },

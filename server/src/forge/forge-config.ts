@@ -9,6 +9,7 @@ import { validateForgeConfig, type ForgeConfig } from '@anvil/content-schema';
 import { TOKEN_PATTERN } from '../access/access-tokens.ts';
 import { problem, type Problem } from '../lint/problem.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
+import type { UsageSettings } from '../metrics/usage-settings.ts';
 import { DATABASE_URL_ENV, isPostgresUrl } from '../store/store-location.ts';
 import type { ForgeProject, GitHubAccess, PushTargetPolicy, StreamSettings } from './forge-context.ts';
 import type { KnownForge } from '../peers/known-forge.ts';
@@ -31,6 +32,8 @@ export interface ResolvedForgeConfig {
   database?: string | undefined;
   /** Limits of streaming receivers' streams (`streams`); absent: the defaults. */
   streams?: StreamSettings | undefined;
+  /** How usage metrics are taken and kept (`usage`); absent: the defaults. */
+  usage?: UsageSettings | undefined;
   /** Peer forges (`knownForges`) whose token is set; absent: none. */
   knownForges?: KnownForge[] | undefined;
 }
@@ -106,6 +109,12 @@ export function resolveForgeConfig(config: ForgeConfig, baseDir: string, env: No
       keyRotationGraceDays: config.keyRotationGraceDays ?? 7, adminToken, projects, defaultBranches,
       pushTargets: { allowPrivateNetworks: config.pushTargets?.allowPrivateNetworks ?? false },
       ...(database !== undefined ? { database } : {}),
+      ...(config.usage ? {
+        usage: {
+          rawRetentionMs: config.usage.rawRetentionHours === undefined ? undefined : Math.round(config.usage.rawRetentionHours * 3_600_000),
+          eventsPerSecond: config.usage.eventsPerSecond, eventsBurst: config.usage.eventsBurst,
+        },
+      } : {}),
       ...(config.streams ? {
         streams: {
           maxPerToken: config.streams.maxPerToken, maxPerProject: config.streams.maxPerProject,

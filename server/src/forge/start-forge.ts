@@ -87,6 +87,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     metrics: createForgeMetrics({ defaults: true }),
     pushTargets,
     ...(config.streams ? { streams: config.streams } : {}),
+    ...(config.usage ? { usage: config.usage } : {}),
     ...(config.knownForges ? { knownForges: config.knownForges } : {}),
     github: {
       spaceWrites: options.github?.spaceWrites ?? true,

@@ -85,6 +85,17 @@ describe('forge configuration, signing keys and secrets', () => {
       expect(bad.problems.map((p) => p.line)).to.include(2);
     });
 
+    it('takes how usage metrics are kept from `usage`', () => {
+      const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };
+      const base = 'projects:\n  - name: acme\n    remote: https://example.com/acme.git\n';
+      expect(readForgeConfig(write(base), env).config!.usage).to.equal(undefined);
+      const read = readForgeConfig(write(`usage:\n  rawRetentionHours: 2\n  eventsPerSecond: 500\n${base}`), env);
+      expect(read.config!.usage).to.deep.equal({ rawRetentionMs: 7_200_000, eventsPerSecond: 500, eventsBurst: 200_000 });
+      const bad = readForgeConfig(write(`usage:\n  eventsPerSecond: 0\n${base}`), env);
+      expect(bad.config).to.equal(undefined);
+      expect(bad.problems.map((p) => p.line)).to.include(2);
+    });
+
     describe('GitHub credentials', () => {
       const github = (extra: string) => write(`projects:\n  - name: acme\n    remote: https://github.com/acme/prompts.git\n    provider: github\n    github:\n      repository: acme/prompts\n${extra}`);
       const env = { ANVIL_WEBHOOK_SECRET: 's'.repeat(32) };
