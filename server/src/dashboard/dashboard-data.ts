@@ -32,6 +32,8 @@ export interface SetSummary {
   /** Channel → the version it serves now (channel_heads). */
   channels: Record<string, string>;
   lastRelease: { version: string; at: string } | null;
+  /** anvil.yaml's aliases of the set as the forge accepted them (`stable` → `1.2.0`), by name. */
+  aliases?: Record<string, string>;
   /**
    * Where review of the set stands on the default branch (set_states). Null, or absent, when the
    * forge has not followed the branch since it began to keep this, or the set left the branch.
@@ -87,6 +89,8 @@ export async function projectSets(db: Store, project: string, page: unknown, pag
   const states = new Map((await db.selectFrom('set_states').select(['set_name', 'mode', 'review', 'unreviewed'])
     .where('project', '=', project).where('set_name', 'in', names).execute()).map((r) => [r.set_name, r]));
   const pulls = await openPulls(db, project, names);
+  const aliases = await db.selectFrom('aliases').select(['set_name', 'alias', 'version'])
+    .where('project', '=', project).where('set_name', 'in', names).orderBy('alias').execute();
   const sets: SetSummary[] = [];
   for (const name of names) {
     const channels: Record<string, string> = {};
@@ -96,6 +100,7 @@ export async function projectSets(db: Store, project: string, page: unknown, pag
     sets.push({
       name, mode: state ? state.mode : await newestMode(db, project, name), channels,
       lastRelease: last ? { version: last.version, at: last.created_at } : null,
+      aliases: Object.fromEntries(aliases.filter((a) => a.set_name === name).map((a) => [a.alias, a.version])),
       review: state ? { state: state.review, unreviewed: commitList(state.unreviewed) } : null,
       pulls: pulls.get(name) ?? [],
     });

@@ -75,7 +75,8 @@ ${p.sets.map((s) => html`<tr>
   <th scope="row">${s.name}</th>
   <td><span class="badge mode-${s.mode ?? 'unknown'}">${s.mode ?? '?'}</span></td>
   ${CHANNELS.map((c) => html`<td>${s.channels[c] ? versionLink(p.project, s.name, s.channels[c]) : html`<span class="muted">—</span>`}</td>`)}
-  <td>${s.lastRelease ? html`${versionLink(p.project, s.name, s.lastRelease.version)} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}</td>
+  <td>${s.lastRelease ? html`${versionLink(p.project, s.name, s.lastRelease.version)} <span class="muted">(${s.lastRelease.at.slice(0, 10)})</span>` : html`<span class="muted">none</span>`}${
+    Object.entries(s.aliases ?? {}).map(([alias, version]) => html`<br><span class="alias">@${alias} → ${versionLink(p.project, s.name, version)}</span>`)}</td>
   <td class="review">${review(s)}</td>
   <td class="pull-requests">${pulls(s)}</td>
   <td class="actions"><a href="${setPath(p.project, s.name)}/compare" aria-label="Compare versions of ${s.name}">Compare</a> · <a href="${setPath(p.project, s.name)}/analytics" aria-label="Usage analytics of ${s.name}">Analytics</a>${

@@ -209,6 +209,16 @@ describe('sets page rendering of the review columns', () => {
     expect(page).to.include('not known yet');
   });
 
+  it('shows a set\'s aliases beside its last release, each linking to the version it names', () => {
+    const page = projectsPage(frame, [{
+      project: 'acme',
+      sets: [{ name: 'onboarding', mode: 'locked', channels: {}, lastRelease: { version: '1.3.0', at: '2026-12-01T00:00:00Z' }, aliases: { stable: '1.2.0', beta: '1.3.0' } }],
+      paging: paging(1, '1', 25),
+    }]).toString();
+    expect(page).to.include('<span class="alias">@stable → <a href="/ui/projects/acme/sets/onboarding/versions/1.2.0"');
+    expect(page).to.include('<span class="alias">@beta → <a href="/ui/projects/acme/sets/onboarding/versions/1.3.0"');
+  });
+
   it('links a pull request on github.com or GitHub Enterprise Server, not on an API it cannot tell the site of', () => {
     const project = (apiUrl: string) => ({
       name: 'acme', remote: '/r', provider: 'github' as const, githubRepository: 'acme/prompts', webhookSecret: 's', github: { apiUrl, auth: { kind: 'token' as const, token: 't' } },
