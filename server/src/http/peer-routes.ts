@@ -16,13 +16,14 @@
  * (dashboard/stored-versions.ts) and the renderer of `anvil render` and the review comment.
  */
 import express, { Router, type Request, type Response } from 'express';
-import { AnvilError, isExactVersion, type Bundle, type PromptMetadata } from '@anvil/content-schema';
+import { AnvilError, isAliasName, isExactVersion, type Bundle, type PromptMetadata } from '@anvil/content-schema';
 import { findAccessToken, verifyAccessToken } from '../access/access-tokens.ts';
 import { projectSets, setVersions } from '../dashboard/dashboard-data.ts';
 import { storedVersions } from '../dashboard/stored-versions.ts';
 import { renderForReview } from '../diff/render-for-review.ts';
 import { sampleInputs } from '../diff/sample-inputs.ts';
 import type { ForgeContext } from '../forge/forge-context.ts';
+import { storedAliases } from '../forge/sync-aliases.ts';
 import { readReleaseDecision, releaseDecisionsOf } from '../publish/release-decisions.ts';
 import { sendError } from './http-errors.ts';
 import { bearerToken, isAdminToken, requireToken } from './require-token.ts';
@@ -99,11 +100,19 @@ export function peerRoutes(ctx: ForgeContext): Router {
   });
 
   router.post('/:project/sets/:set/versions/:version/render', gate, express.json({ limit: RENDER_BODY_LIMIT }), async (req: Request, res: Response) => {
-    const { project, set, version } = req.params as { project: string; set: string; version: string };
+    const { project, set } = req.params as { project: string; set: string; version: string };
+    const asked = String(req.params['version']);
     const body = req.body as unknown;
     const request = renderRequest(body);
     if (!request.ok) return sendError(res, 400, 'request.invalid', request.reason, 'send {"prompt": "<id>", "variant"?: "<name>", "vars"?: {…}}');
-    if (!isExactVersion(version)) return sendError(res, 400, 'request.invalid', `"${version.slice(0, 100)}" is not an exact version`, 'render a release by its version, e.g. 1.2.0');
+    // An alias (`stable`) names the release the forge holds for it (anvil.yaml `aliases`).
+    const alias = !isExactVersion(asked) && isAliasName(asked);
+    const version = isExactVersion(asked) ? asked : alias ? (await storedAliases(ctx, project, set))[set]?.[asked] : undefined;
+    if (version === undefined) {
+      return alias
+        ? sendError(res, 404, 'alias.unknown', `${set} has no alias "${asked.slice(0, 100)}"`, 'list the set\'s releases and aliases: GET …/sets/<set>/versions')
+        : sendError(res, 400, 'request.invalid', `"${asked.slice(0, 100)}" is not an exact version or an alias`, 'render a release by its version, e.g. 1.2.0, or an alias, e.g. stable');
+    }
     const decision = await readReleaseDecision(ctx, project, set, version);
     const stored = decision && !decision.refused ? await versions.read(project, set, version) : undefined;
     if (!stored || stored.bundle.stage !== 'release') {

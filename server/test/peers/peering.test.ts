@@ -126,7 +126,13 @@ describe('forge peering (issue 17)', function () {
       // A head build is not a release: not offered, as on …/versions/:version.
       const head = await api('POST', `/api/v1/projects/acme/sets/support/versions/${encodeURIComponent(peer.headVersion)}/render`, readToken, { prompt: 'answer' });
       expect(head.status).to.equal(404);
-      expect((await render({ prompt: 'hello' }, 'not-a-version')).status).to.equal(400);
+      // An alias the forge holds (as its sync stores anvil.yaml's `aliases`) renders the release it names.
+      expect((await render({ prompt: 'hello' }, 'not-a-version')).status, 'an alias it does not hold').to.equal(404);
+      await peer.forge.ctx.db.insertInto('aliases').values({ project: 'acme', set_name: 'widgets', alias: 'stable', version: '1.0.0', commit: 'c'.repeat(40), updated_at: new Date().toISOString() }).execute();
+      const byAlias = await render({ prompt: 'hello', vars: { name: 'Ada' } }, 'stable');
+      expect(byAlias.status).to.equal(200);
+      expect(await byAlias.json()).to.include({ version: '1.0.0', prompt: 'hello' });
+      expect((await render({ prompt: 'hello' }, '^1.0')).status, 'neither a version nor an alias').to.equal(400);
       const broken = await fetch(`${peer.forge.url}/api/v1/projects/acme/sets/widgets/versions/1.0.0/render`, { method: 'POST', headers: { authorization: `Bearer ${readToken}`, 'content-type': 'application/json' }, body: '{' });
       expect(broken.status).to.equal(400);
     });
