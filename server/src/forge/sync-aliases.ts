@@ -14,10 +14,12 @@
  * (http/pull-routes.ts asks release-decisions.ts), like any version asked for by number.
  */
 import { validateRepoConfig, validateSetConfig, type ResolvedRepoConfig, type SetModeName } from '@anvil/content-schema';
+import { enqueueGitHubPost } from '../github/github-outbox.ts';
 import { readYamlConfig } from '../load/read-yaml-config.ts';
 import { REPO_CONFIG_FILE, SET_CONFIG_FILE, type LoadedRepo } from '../load/load-repo.ts';
 import { fileAt, landedChanges } from '../mirror/mirror-repo.ts';
 import type { ReleaseTag } from '../repo/release-tags.ts';
+import { STATUS_DESCRIPTION_MAX } from '../review/compose-check.ts';
 import { isReviewedChange, reviewsEnabled, type SetRef } from '../review/review-state.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { storeTime } from '../store/open-store.ts';
@@ -40,6 +42,8 @@ export interface AliasSync {
   repo: LoadedRepo;
   tags: readonly ReleaseTag[];
   actor: string | undefined;
+  /** A GitHub post was queued (the poster is woken). */
+  onGitHubPost?: (() => void) | undefined;
 }
 
 /** The aliases the forge holds for a project: set → alias → version. */
@@ -65,10 +69,12 @@ export async function syncAliases(sync: AliasSync): Promise<void> {
   if (changed.length === 0) return;
   const landed = sync.before === undefined ? [] : await landedChanges(sync.mirror, [sync.before], sync.commit, REPO_CONFIG_FILE);
 
+  const refused: string[] = [];
   for (const set of changed) {
     const next = now[set] ?? {};
     const refusal = await judge(sync, set, next, landed);
     if (refusal) {
+      refused.push(set);
       ctx.logger.warn({ project: project.name, set, commit: sync.commit }, `alias change refused: ${refusal.reason}`);
       await appendAudit(ctx.db, {
         project: project.name, kind: refusal.kind, subject: `${set} ${sync.source}`, actor: sync.actor,
@@ -85,6 +91,16 @@ export async function syncAliases(sync: AliasSync): Promise<void> {
       project: project.name, kind: 'decision.alias', subject: `${set} ${sync.source}`, actor: sync.actor,
       detail: { aliases: next, previous: stored[set] ?? {}, reason: sync.before === undefined ? 'adopted on first sight of the branch' : 'alias change accepted' },
     });
+  }
+  // As for a refused rollout (sync-rollouts.ts): the commit gets a failing status, so that the
+  // pull request or the branch shows it; the first sight of a branch is nobody's change.
+  if (refused.length > 0 && sync.before !== undefined && reviewsEnabled(project)) {
+    const description = `aliases of ${refused.join(', ')} refused: unreviewed, or naming a version with no release tag`;
+    await enqueueGitHubPost(ctx.db, project.name, {
+      kind: 'status', sha: sync.commit,
+      status: { state: 'failure', context: 'anvil/alias', description: description.length > STATUS_DESCRIPTION_MAX ? `${description.slice(0, STATUS_DESCRIPTION_MAX - 1)}…` : description },
+    });
+    sync.onGitHubPost?.();
   }
 }
 

@@ -158,7 +158,7 @@ async function syncBranch(
   const snapshot = await openGitSnapshot(mirror, commit, { cache: build.cache });
   const repo = await loadRepo(snapshot);
   await syncRollouts({ ctx, project, mirror, before: last?.commit, commit, repo, tags, report, options });
-  await syncAliases({ ctx, project, mirror, before: last?.commit, commit, source: `${branch}@${commit.slice(0, 7)}`, repo, tags, actor: options.actor });
+  await syncAliases({ ctx, project, mirror, before: last?.commit, commit, source: `${branch}@${commit.slice(0, 7)}`, repo, tags, actor: options.actor, onGitHubPost: options.onGitHubPost });
   const problems = lintRepo(repo, { releases: releasesBySet(tags) });
   const source = `${branch}@${commit.slice(0, 7)}`;
   const unreviewedSets: string[] = [];

@@ -86,6 +86,10 @@ describe('aliases and canaries through the forge', function () {
     const refused = (await t.audit()).find((r) => r.kind === 'decision.unreviewed-alias' && r.subject === `onboarding main@${commit.slice(0, 7)}`);
     expect(refused, 'audited').to.not.equal(undefined);
     expect(JSON.parse(refused!.detail).unreviewedCommits).to.include(commit);
+    // …and the commit shows it on GitHub, as a refused rollout does.
+    const status = t.github.statuses.find((st) => st.sha === commit && st.context === 'anvil/alias');
+    expect(status, 'a failing anvil/alias status').to.include({ state: 'failure' });
+    expect(status!.description).to.include('aliases of onboarding refused');
 
     // A refused change stays refused until a reviewed change to the set's aliases: then they are
     // judged, and taken, as a whole.
