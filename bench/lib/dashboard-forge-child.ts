@@ -21,10 +21,10 @@ import { diffContract } from '../../server/src/release/contract-diff.ts';
 import { listAudit, verifyAuditChain } from '../../server/src/store/audit-log.ts';
 import { LARGE_SET, PROJECT, REGULAR_SET, seedDashboardForge } from './dashboard-seed.ts';
 import { median } from './measure.ts';
+import { serveChildCommands, type ChildCommands } from './child-commands.ts';
 
 const [dataDir, adminToken] = process.argv.slice(2);
 if (dataDir === undefined || adminToken === undefined) throw new Error('usage: dashboard-forge-child.ts <data dir> <admin token>');
-const send = (message: unknown) => process.send?.(message);
 
 // The project's remote is never synced (the store is seeded directly); it only has to exist.
 const remote = path.join(dataDir, 'remote');
@@ -49,7 +49,7 @@ async function timed<T>(runs: number, fn: () => Promise<T> | T): Promise<{ ms: n
 
 const frame = { forgeName: 'bench-forge', user: { role: 'admin' as const, project: null, actor: 'admin' }, csrf: 'c'.repeat(43) };
 
-const commands: Record<string, () => Promise<unknown>> = {
+const commands: ChildCommands = {
   /** The functions behind each page, timed in this process (median of 5): where a page's server time goes. */
   async profile() {
     const db = forge.ctx.db;
@@ -117,15 +117,4 @@ const commands: Record<string, () => Promise<unknown>> = {
   },
 };
 
-process.on('message', (m: { id: number; cmd: string }) => {
-  const run = commands[m.cmd];
-  if (!run) {
-    send({ id: m.id, error: `unknown command ${m.cmd}` });
-    return;
-  }
-  run().then((result) => send({ id: m.id, result }), (err: unknown) => send({ id: m.id, error: (err as Error).stack ?? String(err) }));
-});
-process.on('disconnect', () => {
-  void forge.close().finally(() => process.exit(0));
-});
-send({ type: 'ready', url: forge.url, facts });
+serveChildCommands(commands, { url: forge.url, facts }, () => forge.close());

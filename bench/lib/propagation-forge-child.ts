@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { createAccessToken } from '../../server/src/access/access-tokens.ts';
 import { streamHubOf } from '../../server/src/deliver/stream-hub.ts';
 import { startForge } from '../../server/src/forge/start-forge.ts';
+import { serveChildCommands, type ChildCommands } from './child-commands.ts';
 
 const [remote, dataDir, webhookSecret] = process.argv.slice(2);
 const send = (message: unknown) => process.send?.(message);
@@ -41,7 +42,7 @@ if (!first.decisions.some((d) => d.published?.channels.some((c) => c.channel ===
   throw new Error(`the first release was not published to production: ${JSON.stringify(first.decisions)}`);
 }
 
-const commands: Record<string, (arg: unknown) => Promise<unknown>> = {
+const commands: ChildCommands = {
   async receivers() {
     const rows = await forge.ctx.db.selectFrom('receivers').select('instance_id')
       .where('project', '=', 'bench').where('channel', '=', 'production').where('mode', '=', 'accepting').where('gone_at', 'is', null)
@@ -80,15 +81,4 @@ const commands: Record<string, (arg: unknown) => Promise<unknown>> = {
   },
 };
 
-process.on('message', (m: { id: number; cmd: string; arg?: unknown }) => {
-  const run = commands[m.cmd];
-  if (!run) {
-    send({ id: m.id, error: `unknown command ${m.cmd}` });
-    return;
-  }
-  run(m.arg).then((result) => send({ id: m.id, result }), (err: unknown) => send({ id: m.id, error: (err as Error).message }));
-});
-process.on('disconnect', () => {
-  void forge.close().finally(() => process.exit(0));
-});
-send({ type: 'ready', url: forge.url, token });
+serveChildCommands(commands, { url: forge.url, token }, () => forge.close());

@@ -13,12 +13,12 @@
  */
 import { pino } from 'pino';
 import { startForge } from '../../server/src/forge/start-forge.ts';
+import { serveChildCommands, type ChildCommands } from './child-commands.ts';
 
 const [database, remote, dataDir, webhookSecret, name] = process.argv.slice(2);
 if (database === undefined || remote === undefined || dataDir === undefined || webhookSecret === undefined || name === undefined) {
   throw new Error('usage: replica-forge-child.ts <postgres url> <remote> <data dir> <webhook secret> <name>');
 }
-const send = (message: unknown) => process.send?.(message);
 
 let syncs = 0;
 let syncMs = 0;
@@ -47,7 +47,7 @@ async function stats() {
   return { syncs, syncMs, webhooks, cpu: process.cpuUsage(), rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
 }
 
-const commands: Record<string, () => Promise<unknown>> = {
+const commands: ChildCommands = {
   async settle() {
     await forge.settle(60_000);
     return stats();
@@ -63,15 +63,4 @@ const commands: Record<string, () => Promise<unknown>> = {
   },
 };
 
-process.on('message', (m: { id: number; cmd: string }) => {
-  const run = commands[m.cmd];
-  if (!run) {
-    send({ id: m.id, error: `unknown command ${m.cmd}` });
-    return;
-  }
-  run().then((result) => send({ id: m.id, result }), (err: unknown) => send({ id: m.id, error: (err as Error).message }));
-});
-process.on('disconnect', () => {
-  void forge.close().finally(() => process.exit(0));
-});
-send({ type: 'ready', url: forge.url });
+serveChildCommands(commands, { url: forge.url }, () => forge.close());

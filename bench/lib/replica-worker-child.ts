@@ -23,12 +23,12 @@ import { createForgeMetrics } from '../../server/src/forge/metrics.ts';
 import { secretBox } from '../../server/src/forge/secret-box.ts';
 import { openStore } from '../../server/src/store/open-store.ts';
 import { createStoreEvents } from '../../server/src/store/store-events.ts';
+import { serveChildCommands, type ChildCommands } from './child-commands.ts';
 
 const [url, keyJson, sealKey, owner] = process.argv.slice(2);
 if (url === undefined || keyJson === undefined || sealKey === undefined || owner === undefined) {
   throw new Error('usage: replica-worker-child.ts <postgres url> <signing key JSON> <seal key base64> <owner>');
 }
-const send = (message: unknown) => process.send?.(message);
 
 const key = JSON.parse(keyJson) as SigningKey;
 const location = { postgres: url };
@@ -53,7 +53,7 @@ async function attempts(): Promise<Record<string, number>> {
 }
 let last: Record<string, number> = {};
 
-const commands: Record<string, () => Promise<unknown>> = {
+const commands: ChildCommands = {
   async drain() {
     worker.wake();
     await worker.drain();
@@ -68,18 +68,4 @@ const commands: Record<string, () => Promise<unknown>> = {
   },
 };
 
-process.on('message', (m: { id: number; cmd: string }) => {
-  const run = commands[m.cmd];
-  if (!run) {
-    send({ id: m.id, error: `unknown command ${m.cmd}` });
-    return;
-  }
-  run().then((result) => send({ id: m.id, result }), (err: unknown) => send({ id: m.id, error: (err as Error).message }));
-});
-process.on('disconnect', () => {
-  void worker.stop().then(() => ctx.events.close()).then(() => db.destroy()).finally(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  });
-});
-send({ type: 'ready' });
+serveChildCommands(commands, {}, () => worker.stop().then(() => ctx.events.close()).then(() => db.destroy()).finally(() => rmSync(dataDir, { recursive: true, force: true })));
