@@ -153,7 +153,14 @@ describe('anvil-live mcp (stdio, with the MCP SDK client)', function () {
     await start('--listen', '0');
     const url = await waitFor(() => /taking pushes at (\S+)/.exec(stderr)?.[1]);
     const changed = new Promise<void>((resolve) => client.setNotificationHandler(PromptListChangedNotificationSchema, () => resolve()));
-    const pushed = await ctx.forge.push(url, ctx.forge.publish('production', [v2]));
+    const envelope = ctx.forge.publish('production', [v2]);
+    // A receiver still applying what it pulled at start answers 503 busy, and the forge pushes
+    // again after its Retry-After: so does this test.
+    let pushed = await ctx.forge.push(url, envelope);
+    for (let i = 0; pushed.status === 503 && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      pushed = await ctx.forge.push(url, envelope);
+    }
     expect(pushed.status, JSON.stringify(pushed.body)).to.equal(200);
     await changed;
     expect((await client.listPrompts()).prompts.map((p) => p._meta?.['version'])).to.deep.equal(['1.1.0', '1.1.0', '1.1.0']);
