@@ -34,6 +34,7 @@ export * from './schemas/live-config.ts';
 export * from './schemas/forge-config.ts';
 export * from './schemas/receiver-registration.ts';
 export * from './schemas/metrics-batch.ts';
+export * from './schemas/types-manifest.ts';
 export * from './schemas/schema-files.ts';
 
 export {
@@ -56,3 +57,4 @@ export * from './validate/validate-live-config.ts';
 export * from './validate/validate-forge-config.ts';
 export * from './validate/validate-receiver-registration.ts';
 export * from './validate/validate-metrics-batch.ts';
+export * from './validate/validate-types-manifest.ts';

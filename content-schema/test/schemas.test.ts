@@ -63,6 +63,10 @@ describe('published JSON Schemas', () => {
       'receiver-registration.schema.json': { instanceId: 'web-1', url: 'https://app.example.com/anvil', channel: 'production', mode: 'accepting', ranges: { onboarding: '^1.2.0' }, versions: { onboarding: '1.2.3' } },
       'live-config.schema.json': { forge: 'https://anvil.example.com', project: 'acme', channel: 'production', forgeKeys: { 'ed25519:abc': 'A'.repeat(43) + '=' } },
       'forge-config.schema.json': { name: 'acme-forge', dataDir: './data', port: 8080, projects: [{ name: 'acme', remote: 'https://github.com/acme/prompts.git', provider: 'github', github: { repository: 'acme/prompts' }, webhookSecret: { env: 'ACME_WEBHOOK_SECRET' } }] },
+      'types-manifest.schema.json': {
+        format: 'anvil.types-manifest/1', from: '@acme at main (a1b2c3d)',
+        prompts: { 'onboarding/welcome.message': { set: 'onboarding', id: 'welcome.message', variants: ['fr'], input: { type: 'object', required: ['name'] } }, 'core/greeting': { set: 'core', id: 'greeting', variants: [], input: null } },
+      },
     };
     for (const [name, text] of renderSchemaFiles()) {
       const validate = new Ajv2020({ strict: false }).compile(JSON.parse(text) as object);

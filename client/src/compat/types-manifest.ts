@@ -4,29 +4,18 @@
  * and `anvil-live check` reads it back. In the same file rather than beside it, so that the
  * types the app compiles with and the manifest the check reads cannot drift apart; a comment, so
  * that TypeScript ignores it. Declarations written before this manifest existed have none: the
- * check then asks for `anvil types` to be run again.
+ * check then asks for `anvil types` to be run again. The format itself is content-schema's
+ * (schemas/types-manifest.ts); this file writes it and finds it in the declarations.
  *
  *   /* anvil.types-manifest/1 (read by `anvil-live check`; generated, do not edit)
  *   {"format": "anvil.types-manifest/1", "from": "…", "prompts": {"onboarding/welcome.message": {…}}}
  *   *\/
  */
-import { AnvilError } from '@anvil/content-schema';
-import { compare, isObject, type PromptContract } from './prompt-contract.ts';
+import { AnvilError, TYPES_MANIFEST_FORMAT, formatIssue, validateTypesManifest, type ManifestPrompt, type TypesManifest, type ValidationIssue } from '@anvil/content-schema';
+import { compare, isObject } from './prompt-contract.ts';
 
-export const TYPES_MANIFEST_FORMAT = 'anvil.types-manifest/1';
-
-export interface ManifestPrompt extends PromptContract {
-  set: string;
-  id: string;
-}
-
-export interface TypesManifest {
-  format: typeof TYPES_MANIFEST_FORMAT;
-  /** Where the prompts came from, as the declarations' header says: `@acme at main (a1b2c3d)`. */
-  from: string;
-  /** By `set/id`. */
-  prompts: Record<string, ManifestPrompt>;
-}
+// The format is defined in content-schema; re-exported here for the client's public API.
+export { TYPES_MANIFEST_FORMAT, type ManifestPrompt, type TypesManifest };
 
 const OPENING = `/* ${TYPES_MANIFEST_FORMAT}`;
 
@@ -65,32 +54,26 @@ export function readTypesManifest(text: string, file: string): TypesManifest {
   } catch (err) {
     throw invalid(file, text, bodyStart + 1, `the manifest is not JSON: ${(err as Error).message}`);
   }
-  const problem = manifestProblem(parsed);
-  if (problem !== undefined) throw invalid(file, text, bodyStart + 1, problem);
-  return parsed as TypesManifest;
-}
-
-/** Why `value` is not a manifest, or undefined when it is one. */
-function manifestProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'the manifest is not a JSON object';
-  if (value['format'] !== TYPES_MANIFEST_FORMAT) return `the manifest's format is ${JSON.stringify(value['format'])}, this anvil-live reads ${TYPES_MANIFEST_FORMAT}`;
-  if (typeof value['from'] !== 'string') return 'the manifest has no "from"';
-  const prompts = value['prompts'];
-  if (!isObject(prompts)) return 'the manifest has no "prompts" object';
-  for (const [key, p] of Object.entries(prompts)) {
-    if (!isObject(p)) return `prompt "${key}" is not an object`;
-    if (typeof p['set'] !== 'string' || typeof p['id'] !== 'string' || `${p['set']}/${p['id']}` !== key) return `prompt "${key}" does not name its set and id`;
-    if (!Array.isArray(p['variants']) || !p['variants'].every((v) => typeof v === 'string')) return `prompt "${key}" has no list of variant names`;
-    if (p['input'] !== null && !isObject(p['input'])) return `prompt "${key}" has an input that is neither a schema nor null`;
+  const checked = validateTypesManifest(parsed);
+  if (!checked.ok) {
+    const [first] = checked.errors;
+    const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more)` : '';
+    throw invalid(file, text, bodyStart + 1, `the manifest is not valid: ${first ? formatIssue(first) : 'invalid'}${more}`, checked.errors);
   }
-  return undefined;
+  return checked.value;
 }
 
-function invalid(file: string, text: string, at: number, message: string): AnvilError {
+function invalid(file: string, text: string, at: number, message: string, errors?: readonly ValidationIssue[]): AnvilError {
   const before = text.slice(0, at);
   const line = before.split('\n').length;
   const column = at - before.lastIndexOf('\n');
-  return new AnvilError('check.manifest-invalid', message, { file, line, column, hint: 'do not edit the generated file: run `npx anvil types --out <this file>` again' });
+  return new AnvilError('check.manifest-invalid', message, {
+    file,
+    line,
+    column,
+    hint: 'do not edit the generated file: run `npx anvil types --out <this file>` again',
+    details: errors === undefined ? undefined : { errors },
+  });
 }
 
 function sortKeys(value: unknown): unknown {

@@ -16,6 +16,7 @@ import { ReceiverRegistrationSchema } from './receiver-registration.ts';
 import { ReceiverStateSchema } from './receiver-state.ts';
 import { RepoConfigSchema } from './repo-config.ts';
 import { SetConfigSchema } from './set-config.ts';
+import { TypesManifestSchema } from './types-manifest.ts';
 
 /** The published schemas, in file-name order. */
 export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
@@ -31,6 +32,7 @@ export const PUBLISHED_SCHEMAS: readonly TSchema[] = [
   ReceiverRegistrationSchema,
   ReceiverStateSchema,
   SetConfigSchema,
+  TypesManifestSchema,
 ];
 
 // Header keywords first, so a person opening the file sees what it is before its body, and

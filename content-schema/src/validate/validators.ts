@@ -19,6 +19,7 @@ import { ReceiverAckSchema, ReceiverLeaveSchema, ReceiverRegistrationSchema } fr
 import { ReceiverStateSchema } from '../schemas/receiver-state.ts';
 import { RepoConfigSchema } from '../schemas/repo-config.ts';
 import { SetConfigSchema } from '../schemas/set-config.ts';
+import { TypesManifestSchema } from '../schemas/types-manifest.ts';
 import { compileValidator } from './ajv-instance.ts';
 import { BundleOutlineSchema, EnvelopeOutlineSchema } from './deferred-prompts.ts';
 import { PRECOMPILED_VALIDATORS } from './precompiled-validators.ts';
@@ -63,6 +64,7 @@ export const VALIDATED_SCHEMAS = {
   'receiver-leave': { schema: ReceiverLeaveSchema, flavour: 'transport' },
   'receiver-ack': { schema: ReceiverAckSchema, flavour: 'transport' },
   'metrics-batch': { schema: MetricsBatchSchema, flavour: 'transport' },
+  'types-manifest': { schema: TypesManifestSchema, flavour: 'transport' },
 } as const satisfies Record<string, ValidatedSchema>;
 
 export type ValidatorName = keyof typeof VALIDATED_SCHEMAS;
