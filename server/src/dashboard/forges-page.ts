@@ -95,14 +95,16 @@ export function forgesPage(frame: PageFrame, data: ForgesPageData): Html {
 
   const forges = data.forges.length === 0
     ? html`<p>No other forge is known. Add one under <code>knownForges</code> in anvil-forge.yaml, with the read-only token its operator made for this forge in the environment.</p>`
-    : data.forges.map((f) => html`<section class="forge" aria-labelledby="forge-${f.name}">
-<h2 id="forge-${f.name}">${f.name}</h2>
+    // Ids by position, not by name: a peer's project name may hold spaces or anything else, which
+    // in an id would break the aria-labelledby naming each section (or make two sections' ids one).
+    : data.forges.map((f, i) => html`<section class="forge" aria-labelledby="forge-${String(i)}">
+<h2 id="forge-${String(i)}">${f.name}</h2>
 <p class="muted mono">${f.url}</p>
 ${f.projects === undefined ? html`<p class="muted">Browsing other forges is the forge admin's; connected projects are listed above.</p>`
     : !f.projects.ok ? unavailable(f.projects)
     : f.projects.value.length === 0 ? html`<p>This forge shows no project to this one.</p>`
-    : f.projects.value.map((b) => html`<section class="remote-project" aria-labelledby="remote-${f.name}-${b.project.name}">
-<h3 id="remote-${f.name}-${b.project.name}"><a href="${forgePath(f.name, b.project.name)}">${source(f.name, b.project.name)}</a>${b.connected ? html` <span class="badge">connected</span>` : ''}</h3>
+    : f.projects.value.map((b, j) => html`<section class="remote-project" aria-labelledby="remote-${String(i)}-${String(j)}">
+<h3 id="remote-${String(i)}-${String(j)}"><a href="${forgePath(f.name, b.project.name)}">${source(f.name, b.project.name)}</a>${b.connected ? html` <span class="badge">connected</span>` : ''}</h3>
 ${data.admin ? connectForm(frame, f.name, b.project.name, b.connected) : ''}
 ${b.sets.ok ? setsTable(f.name, b.project.name, b.sets.value, data.now) : unavailable(b.sets)}
 ${b.sets.ok && b.sets.value.paging.pages > 1 ? html`<p><a href="${forgePath(f.name, b.project.name)}?page=2">More sets →</a></p>` : ''}

@@ -4,33 +4,17 @@
  * page of a real forge, and keyboard use: the sign-in form and the navigation work from the
  * keyboard alone, with a skip link first.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
+import { axeViolations } from '../support/axe-violations.ts';
 import { launchChromium, screenshot } from '../support/dashboard-browser.ts';
 import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
 
 describe('dashboard accessibility in Chromium (axe-core, keyboard)', function () {
   this.timeout(90_000);
   let published: PublishedForge;
   let browser: Browser;
-
-  /** axe's WCAG 2 A/AA violations on the page, as lines a failure message can show. */
-  async function violations(page: Page): Promise<string[]> {
-    // The pages' CSP allows no inline script; the context bypasses it for the checker only.
-    await page.addScriptTag({ content: AXE });
-    const found = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(ctx: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-      return (await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-    });
-    return found.map((v) => `${v.id} (${v.impact ?? '?'}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-  }
 
   before(async () => {
     published = await startPublishedForge();
@@ -52,17 +36,17 @@ describe('dashboard accessibility in Chromium (axe-core, keyboard)', function ()
     const url = published.forge.url;
     const problems: string[] = [];
     await page.goto(`${url}/ui/sign-in`);
-    problems.push(...(await violations(page)).map((v) => `sign-in: ${v}`));
+    problems.push(...(await axeViolations(page)).map((v) => `sign-in: ${v}`));
     await page.getByLabel('Admin token or project access token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${url}/ui/projects`);
     for (const path of [
       '/ui/projects', '/ui/projects/acme', '/ui/projects/acme/sets/core/versions/1.1.0', '/ui/projects/acme/sets/core/versions/1.1.0?prompt=tone&vars=%7B%7D',
       '/ui/projects/acme/sets/core/compare', '/ui/projects/acme/sets/core/compare?from=1.0.0&to=1.1.0', '/ui/projects/acme/sets/core/publish',
-      '/ui/projects/acme/sets/core/publish?version=1.1.0', '/ui/receivers', '/ui/rollouts', '/ui/tokens', '/ui/audit', '/ui/no-such-page',
+      '/ui/projects/acme/sets/core/publish?version=1.1.0', '/ui/receivers', '/ui/rollouts', '/ui/tokens', '/ui/audit', '/ui/forges', '/ui/no-such-page',
     ]) {
       await page.goto(`${url}${path}`);
-      problems.push(...(await violations(page)).map((v) => `${path}: ${v}`));
+      problems.push(...(await axeViolations(page)).map((v) => `${path}: ${v}`));
     }
     expect(problems, problems.join('\n')).to.deep.equal([]);
     await context.close();
