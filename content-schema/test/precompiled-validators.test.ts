@@ -15,7 +15,8 @@ type Validate = (input: unknown, options?: never) => unknown;
 const VALIDATORS = [
   'validateSetConfig', 'validateRepoConfig', 'validateFrontMatter', 'validateLiveConfig', 'validateForgeConfig',
   'validateBundle', 'validateBundlePrompt', 'validateEnvelope', 'validateLockFile', 'validateReceiverState',
-  'validateReceiverRegistration', 'validateReceiverLeave',
+  'validateReceiverRegistration', 'validateReceiverLeave', 'validateReceiverAck', 'validateArchive', 'validateMetricsBatch',
+  'validateTypesManifest',
 ] as const;
 
 /** Valid and invalid inputs for each: shapes, bounds, patterns, defaults, forbidden keys. */
@@ -46,6 +47,10 @@ function inputs(): unknown[] {
     { url: 'http://127.0.0.1:9/anvil', channel: 'staging', mode: 'accepting', instanceId: 'i-1', ranges: { onboarding: '^1' } },
     { url: 'http://user:pw@x/', channel: 'x', instanceId: '' },
     { instanceId: 'i-1' },
+    { channel: 'production', instanceId: 'i-1', events: [{ set: 'onboarding', version: '1.0.0', integrity: bundle.integrity, prompt: 'welcome.message', variant: null, rollout: false, success: true, latencyMs: 12.5, at: 1 }] },
+    { channel: 'nightly', events: [{ set: 'Bad', version: 'x', latencyMs: -1, error: 'no spaces allowed' }] },
+    { format: 'anvil.types-manifest/1', from: '@acme at main', prompts: { 'onboarding/welcome.message': { set: 'onboarding', id: 'welcome.message', variants: ['short'], input: { type: 'object' } } } },
+    { format: 'anvil.types-manifest/1', from: 1, prompts: { 'a/b': { set: 'a', id: 'c', variants: [1], input: 5 } } },
   ];
 }
 
