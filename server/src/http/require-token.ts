@@ -61,6 +61,8 @@ export function bearerToken(req: Request): string | undefined | null {
 export function isReadRequest(req: Pick<Request, 'method' | 'path'>): boolean {
   if (req.method === 'GET' || req.method === 'HEAD') return !/\/stream\/?$/.test(req.path);
   if (req.method === 'POST') return /\/render\/?$/.test(req.path) || /(^|\/)mcp\/?$/.test(req.path);
+  // An MCP host ends its session with DELETE; the forge keeps nothing per session (mcp-routes.ts).
+  if (req.method === 'DELETE') return /(^|\/)mcp\/?$/.test(req.path);
   return false;
 }
 

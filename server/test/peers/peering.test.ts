@@ -146,6 +146,8 @@ describe('forge peering (issue 17)', function () {
       ] as const) {
         expect((await api(method, apiPath, readToken)).status, `${method} ${apiPath}`).to.equal(200);
       }
+      // Ending an MCP session changes nothing on the forge: the route's own answer (405), not a refusal.
+      expect((await api('DELETE', '/api/v1/projects/acme/mcp?channel=development', readToken)).status, 'DELETE …/mcp').to.equal(405);
       const registration = { instanceId: 'peer-1', url: 'https://app.example.com/anvil', channel: 'production', ranges: {}, versions: {}, mode: 'accepting' };
       for (const [method, apiPath, body] of [
         ['POST', '/api/v1/projects/acme/receivers', registration],
