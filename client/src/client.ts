@@ -40,7 +40,7 @@ import { backoffDelay, forgeApi, type ForgeApi, type ReceiverRegistration } from
 import type { StreamEvent } from './sync/event-stream.ts';
 import { startStreamTransport, type StreamBackoff, type StreamStatus, type StreamTransport } from './sync/stream-transport.ts';
 import { MetricsQueue, type MetricsQueueStats } from './metrics/metrics-queue.ts';
-import { metricsEventOf, type MetricsReport, type MetricsOptions } from './metrics/report-metrics.ts';
+import { checkReport, type MetricsReport, type MetricsOptions } from './metrics/report-metrics.ts';
 import { spanAttributesOf, type SpanAttributes } from './metrics/span-attributes.ts';
 
 export type ReceptionMode = 'accepting' | 'frozen';
@@ -89,7 +89,7 @@ export interface ClientOptions {
      */
     ackJitterMs?: number;
   };
-  /** Usage metrics (`reportMetrics`, issue 17): queue bound, batch size, flush interval, retries. */
+  /** Usage metrics (`reportMetrics`, issue 17): queue bound, batch size, flush interval, raw reports per interval before folding, aggregate bound, retries. */
   metrics?: MetricsOptions;
 }
 
@@ -137,7 +137,7 @@ export interface AnvilClient {
    * off the render path; dropped (and counted) rather than waited for. Never throws.
    */
   reportMetrics<Id extends PromptId>(id: Id, report: MetricsReport<Id>): void;
-  /** The usage metrics queue: queued, sent and dropped events. */
+  /** The usage metrics queue: reports queued, sent, folded and dropped. */
   metricsStats(): MetricsQueueStats;
   status(): ClientStatus;
   sync(): Promise<SyncResult>;
@@ -242,7 +242,9 @@ class LiveClient implements AnvilClient {
   reportMetrics(id: string, report: MetricsReport): void {
     // Analytics never break the app: a report that cannot be taken is an 'error' event.
     try {
-      this.usage.record(metricsEventOf(this.track(id, report), report));
+      const served = this.track(id, report);
+      checkReport(served.id, report);
+      this.usage.record(served, report);
     } catch (err) {
       this.emit('error', err);
     }

@@ -8,6 +8,7 @@ export * from './canonical-json.ts';
 export * from './integrity.ts';
 export * from './signing.ts';
 export * from './stream-event.ts';
+export * from './latency-histogram.ts';
 export { closest } from './did-you-mean.ts';
 
 export {

@@ -1,7 +1,8 @@
 /**
  * Usage metrics from the LIVE client (issue 17): `reportMetrics` queues beside the render path
- * and batches to the forge, memory stays bounded (drops counted), a forge that is down neither
- * blocks nor throws into the app, and `spanAttributes` is a one-liner on a real OpenTelemetry span.
+ * and batches to the forge, past the raw allowance it folds reports into aggregates, memory
+ * stays bounded (drops counted), a forge that is down neither blocks nor throws into the app,
+ * and `spanAttributes` is a one-liner on a real OpenTelemetry span.
  * The forge is the loopback fake of the receiver tests; its `/metrics` answers come from a
  * `fetch` wrapper that records each batch (the real forge's route is tested in server/test/metrics).
  */
@@ -80,7 +81,7 @@ describe('usage metrics from the LIVE client (issue 17)', function () {
     expect(last).to.deep.include({ variant: 'fr', success: false, latencyMs: 12.5, error: 'timeout' });
     // Keys are not sent.
     expect(JSON.stringify(batches)).to.not.include('user-');
-    expect(anvil.metricsStats()).to.deep.equal({ queued: 0, sent: 26, dropped: 0, failedBatches: 0 });
+    expect(anvil.metricsStats()).to.deep.equal({ queued: 0, sent: 26, folded: 0, dropped: 0, failedBatches: 0 });
   });
 
   it('reports the rollout side a key is served from', async function () {
@@ -98,16 +99,49 @@ describe('usage metrics from the LIVE client (issue 17)', function () {
     expect(new Set(events.filter((e) => !e.rollout).map((e) => e.version))).to.deep.equal(new Set(['1.0.0']));
   });
 
-  it('keeps memory bounded: past maxQueued, events are dropped and counted, and the next batch says so', async function () {
+  it('past the raw allowance, folds reports into aggregates that add up to the same figures', async function () {
+    forge.publish('production', [v1, v2], { onboarding: { version: '1.1.0', percent: 50 } });
+    const anvil = await client({ metrics: { rawPerFlush: 20, flushMs: 60_000 } });
+    const now = Date.now();
+    // Over three minutes; some with 1.0.0's variant (1.1.0 has none).
+    const reports = Array.from({ length: 500 }, (_, i) => ({
+      key: `k${i}`, success: i % 4 !== 0, latency_ms: (i % 40) * 2.5, at: now + (i % 3) * 60_000,
+      ...(i % 7 === 0 && anvil.track('welcome.message', { key: `k${i}` }).version === '1.0.0' ? { variant: 'fr' } : {}),
+    }));
+    for (const r of reports) anvil.reportMetrics('welcome.message', r);
+    expect(anvil.metricsStats()).to.deep.include({ queued: 500, folded: 480, dropped: 0 });
+    await anvil.close();
+    clients.splice(0);
+    // Each batch passed the forge's validation (recordingFetch): raw events, then aggregates.
+    const events = batches.flatMap((b) => b.events);
+    const aggregates = batches.flatMap((b) => b.aggregates ?? []);
+    expect(events).to.have.length(20);
+    expect(aggregates.reduce((n, a) => n + a.events, 0)).to.equal(480);
+    // Per side: the calls, successes and latency sum of the reports served from it, raw and folded together.
+    for (const rollout of [false, true]) {
+      const served = reports.filter((r) => anvil.track('welcome.message', r).rollout === rollout);
+      const got = [...events.filter((e) => e.rollout === rollout).map((e) => ({ events: 1, successes: e.success ? 1 : 0, latencySumMs: e.latencyMs })),
+        ...aggregates.filter((a) => a.rollout === rollout)].reduce((t, x) => ({ events: t.events + x.events, successes: t.successes + x.successes, latencySumMs: t.latencySumMs + x.latencySumMs }), { events: 0, successes: 0, latencySumMs: 0 });
+      expect(got).to.deep.equal({ events: served.length, successes: served.filter((r) => r.success).length, latencySumMs: served.reduce((n, r) => n + r.latency_ms, 0) });
+    }
+    expect(new Set(aggregates.map((a) => `${a.version} ${String(a.rollout)} ${a.variant}`))).to.deep.equal(new Set(['1.0.0 false null', '1.0.0 false fr', '1.1.0 true null']));
+    expect(JSON.stringify(batches)).to.not.include('"k1"');
+    expect(anvil.metricsStats()).to.deep.equal({ queued: 0, sent: 500, folded: 480, dropped: 0, failedBatches: 0 });
+  });
+
+  it('keeps memory bounded: past maxQueued reports are folded, past maxAggregates dropped and counted, and the next batch says so', async function () {
     forge.publish('production', [v1]);
-    const anvil = await client({ metrics: { maxQueued: 50, batchSize: 1000, flushMs: 60_000 } });
-    for (let i = 0; i < 1_000; i++) anvil.reportMetrics('welcome.message', { success: true, latency_ms: 1 });
-    expect(anvil.metricsStats()).to.deep.include({ queued: 50, dropped: 950 });
+    const anvil = await client({ metrics: { maxQueued: 50, maxAggregates: 3, batchSize: 1000, flushMs: 60_000 } });
+    // Ten minutes of calls: three aggregates hold three of them.
+    const now = Date.now();
+    for (let i = 0; i < 1_000; i++) anvil.reportMetrics('welcome.message', { success: true, latency_ms: 1, at: now - (i % 10) * 60_000 });
+    expect(anvil.metricsStats()).to.deep.include({ queued: 335, folded: 285, dropped: 665 });
     await anvil.close();
     clients.splice(0);
     expect(batches).to.have.length(1);
     expect(batches[0]!.events).to.have.length(50);
-    expect(batches[0]!.dropped).to.equal(950);
+    expect(batches[0]!.aggregates!.map((a) => a.events)).to.deep.equal([95, 95, 95]);
+    expect(batches[0]!.dropped).to.equal(665);
   });
 
   it('with the forge down: never blocks or throws; the batch is dropped after a bounded retry and counted', async function () {
@@ -155,8 +189,9 @@ describe('usage metrics from the LIVE client (issue 17)', function () {
     anvil.on('error', (e) => errors.push(e as { code?: string }));
     expect(() => anvil.reportMetrics('welcome.message', { success: true, latency_ms: -1 })).to.not.throw();
     expect(() => anvil.reportMetrics('welcome.message', { success: 'yes' as unknown as boolean, latency_ms: 1 })).to.not.throw();
+    expect(() => anvil.reportMetrics('welcome.message', { success: true, latency_ms: 1, at: Number.NaN })).to.not.throw();
     expect(() => anvil.reportMetrics('no.such.prompt', { success: true, latency_ms: 1 })).to.not.throw();
-    expect(errors.map((e) => e.code)).to.deep.equal(['metrics.bad-report', 'metrics.bad-report', 'prompt.unknown']);
+    expect(errors.map((e) => e.code)).to.deep.equal(['metrics.bad-report', 'metrics.bad-report', 'metrics.bad-report', 'prompt.unknown']);
     expect(anvil.metricsStats().queued).to.equal(0);
   });
 

@@ -1,12 +1,12 @@
 /**
  * Usage events → per-minute aggregates (issue 17), as pure functions. A batch becomes one row
  * per (channel, set, version, prompt, variant, minute) with the count, the successes, the
- * latency sum and maximum and the latency histogram (latency-histogram.ts); the store adds such
- * rows to what it holds (usage-store.ts), so aggregation happens as events arrive and reading
- * a day of a busy prompt is summing ~1,440 rows, not millions of events.
+ * latency sum and maximum and the latency histogram (content-schema's latency-histogram.ts);
+ * the store adds such rows to what it holds (usage-store.ts), so aggregation happens as events
+ * arrive and reading a day of a busy prompt is summing ~1,440 rows, not millions of events.
+ * The aggregates a client folded itself (a batch's `aggregates`) are the same sums, added in.
  */
-import type { MetricsEvent } from '@anvil/content-schema';
-import { bucketOf, emptyHistogram } from './latency-histogram.ts';
+import { bucketOf, emptyHistogram, type MetricsAggregate, type MetricsBatch } from '@anvil/content-schema';
 
 export const MINUTE_MS = 60_000;
 
@@ -42,24 +42,60 @@ export function minuteOf(ms: number): number {
   return Math.floor(ms / MINUTE_MS);
 }
 
-/** The events of one batch, summed per key; sorted by key, so concurrent writers lock rows in one order. */
-export function aggregateEvents(project: string, channel: string, events: readonly MetricsEvent[], now: number): AggregateRow[] {
+/**
+ * The minute a folded aggregate is filed under: its own, unless all of that minute is far from
+ * `now` — eventTime's rule, for a minute instead of an instant.
+ */
+export function aggregateMinute(minute: number, now: number): number {
+  const start = minute * MINUTE_MS;
+  const far = start + MINUTE_MS <= now - MAX_CLOCK_SKEW_MS.past || start > now + MAX_CLOCK_SKEW_MS.future;
+  return far ? minuteOf(now) : minute;
+}
+
+/**
+ * The raw events and folded aggregates of one batch, summed per key; sorted by key, so
+ * concurrent writers lock rows in one order.
+ */
+export function aggregateBatch(project: string, batch: Pick<MetricsBatch, 'channel' | 'events' | 'aggregates'>, now: number): AggregateRow[] {
+  const { channel } = batch;
   const rows = new Map<string, AggregateRow>();
-  for (const e of events) {
-    const key: AggregateKey = { project, channel, set: e.set, version: e.version, prompt: e.prompt, variant: e.variant ?? '', minute: minuteOf(eventTime(e.at, now)) };
+  const rowOf = (key: AggregateKey): AggregateRow => {
     const id = keyString(key);
     let row = rows.get(id);
     if (!row) {
       row = { ...key, events: 0, successes: 0, latencySumMs: 0, latencyMaxMs: 0, histogram: emptyHistogram() };
       rows.set(id, row);
     }
+    return row;
+  };
+  for (const e of batch.events) {
+    const row = rowOf({ project, channel, set: e.set, version: e.version, prompt: e.prompt, variant: e.variant ?? '', minute: minuteOf(eventTime(e.at, now)) });
     row.events++;
     if (e.success) row.successes++;
     row.latencySumMs += e.latencyMs;
     if (e.latencyMs > row.latencyMaxMs) row.latencyMaxMs = e.latencyMs;
     row.histogram[bucketOf(e.latencyMs)]!++;
   }
+  for (const a of batch.aggregates ?? []) {
+    const row = rowOf({ project, channel, set: a.set, version: a.version, prompt: a.prompt, variant: a.variant ?? '', minute: aggregateMinute(a.minute, now) });
+    addAggregate(row, a);
+  }
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
+/** Calls a batch counts, raw and folded: what the forge's rate limit weighs it by. */
+export function callsInBatch(batch: Pick<MetricsBatch, 'events' | 'aggregates'>): number {
+  let n = batch.events.length;
+  for (const a of batch.aggregates ?? []) n += a.events;
+  return n;
+}
+
+function addAggregate(row: AggregateRow, a: MetricsAggregate): void {
+  row.events += a.events;
+  row.successes += a.successes;
+  row.latencySumMs += a.latencySumMs;
+  if (a.latencyMaxMs > row.latencyMaxMs) row.latencyMaxMs = a.latencyMaxMs;
+  for (let i = 0; i < row.histogram.length; i++) row.histogram[i]! += a.histogram[i] ?? 0;
 }
 
 function keyString(k: AggregateKey): string {

@@ -4,9 +4,9 @@ export interface UsageSettings {
   rawRetentionMs?: number | undefined;
   /** Raw events older than the window are pruned at most this often (default 1 min). */
   pruneEveryMs?: number | undefined;
-  /** Events one project may send per second, sustained (default 20,000); more are answered 429. */
+  /** Calls one project may report per second, sustained, raw or folded alike (default 20,000); more are answered 429. */
   eventsPerSecond?: number | undefined;
-  /** Events one project may send in a burst above that rate (default 200,000). */
+  /** Calls one project may report in a burst above that rate (default 200,000); also the most one batch may count. */
   eventsBurst?: number | undefined;
   /** A (set, channel)'s canary guard is judged at most this often as metrics arrive (default 10 s). */
   guardEveryMs?: number | undefined;

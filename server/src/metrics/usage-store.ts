@@ -2,14 +2,15 @@
  * Usage analytics in the store (issue 17; tables of migration 010, usage-tables.ts): a batch is
  * added to the per-minute aggregates in one upsert per chunk of keys — on SQLite and PostgreSQL
  * alike, `INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`, atomic per row, so replicas
- * that take batches at once add up — and its raw events are kept for a bounded window.
+ * that take batches at once add up — and its raw events are kept for a bounded window. Calls a
+ * client folded (the batch's `aggregates`) go into the per-minute rows only: the raw window
+ * holds the events that were sent raw.
  */
 import { sql, type RawBuilder } from 'kysely';
-import type { MetricsBatch } from '@anvil/content-schema';
+import { LATENCY_BUCKETS, type MetricsBatch } from '@anvil/content-schema';
 import type { Store } from '../store/open-store.ts';
 import './usage-tables.ts';
-import { aggregateEvents, eventTime, minuteOf, type AggregateRow } from './aggregate-events.ts';
-import { LATENCY_BUCKETS } from './latency-histogram.ts';
+import { aggregateBatch, eventTime, minuteOf, type AggregateRow } from './aggregate-events.ts';
 import { emptyTotals, type UsageTotals } from './usage-summary.ts';
 
 /** Raw events are kept this long by default (the aggregates are kept for good). */
@@ -30,10 +31,10 @@ export interface RecordOptions {
   now?: number;
 }
 
-/** Adds a validated batch to the store: aggregates, and raw events unless told not to. */
+/** Adds a validated batch to the store: its events and folded aggregates to the per-minute rows, and its raw events unless told not to. */
 export async function recordUsageBatch(db: Store, project: string, batch: MetricsBatch, options: RecordOptions = {}): Promise<AggregateRow[]> {
   const now = options.now ?? Date.now();
-  const rows = aggregateEvents(project, batch.channel, batch.events, now);
+  const rows = aggregateBatch(project, batch, now);
   if (rows.length === 0) return rows;
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += AGGREGATE_CHUNK) await upsertAggregates(trx, rows.slice(i, i + AGGREGATE_CHUNK));

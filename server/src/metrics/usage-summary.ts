@@ -2,7 +2,7 @@
  * Sums of aggregate rows → what analytics shows (issue 17): per version the calls, the success
  * rate and latency percentiles, and "how did version X do against version Y". Pure.
  */
-import { emptyHistogram, percentileOf } from './latency-histogram.ts';
+import { emptyHistogram, percentileOf } from '@anvil/content-schema';
 
 /** Aggregates summed over some minutes (and prompts, variants…): what the store's query returns. */
 export interface UsageTotals {

@@ -1,15 +1,15 @@
 /**
  * Usage metrics at the forge (issue 17): batches over real HTTP on loopback into the forge as
  * `anvil serve` runs it, aggregated as they arrive — on SQLite and on PostgreSQL — with the raw
- * events pruned past their window, and bad or oversize batches answered 400 / 413.
+ * events pruned past their window, aggregates a client folded added to the same rows, and bad
+ * or oversize batches answered 400 / 413.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import type { MetricsBatch, MetricsEvent } from '@anvil/content-schema';
-import { bucketOf, LATENCY_BUCKETS, percentileOf } from '../../src/metrics/latency-histogram.ts';
+import { bucketOf, emptyHistogram, LATENCY_BUCKETS, percentileOf, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
 import { countRawEvents, pruneRawEvents, queryUsage, recordUsageBatch } from '../../src/metrics/usage-store.ts';
 import { summarise } from '../../src/metrics/usage-summary.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
@@ -22,6 +22,26 @@ const INTEGRITY = `sha256-${'A'.repeat(43)}=`;
 
 export function usageEvent(over: Partial<MetricsEvent> = {}): MetricsEvent {
   return { set: 'core', version: '1.0.0', integrity: INTEGRITY, prompt: 'tone', variant: null, rollout: false, success: true, latencyMs: 100, at: Date.now(), ...over };
+}
+
+/** Events folded as a client folds them: per integrity, prompt, variant, rollout and minute. */
+export function foldEvents(events: readonly MetricsEvent[]): MetricsAggregate[] {
+  const folded = new Map<string, MetricsAggregate>();
+  for (const e of events) {
+    const minute = Math.floor(e.at / 60_000);
+    const key = JSON.stringify([e.integrity, e.prompt, e.variant, e.rollout, minute]);
+    const a = folded.get(key) ?? {
+      set: e.set, version: e.version, integrity: e.integrity, prompt: e.prompt, variant: e.variant, rollout: e.rollout, minute,
+      events: 0, successes: 0, latencySumMs: 0, latencyMaxMs: 0, histogram: emptyHistogram(),
+    };
+    folded.set(key, a);
+    a.events++;
+    if (e.success) a.successes++;
+    a.latencySumMs += e.latencyMs;
+    a.latencyMaxMs = Math.max(a.latencyMaxMs, e.latencyMs);
+    a.histogram[bucketOf(e.latencyMs)]!++;
+  }
+  return [...folded.values()];
 }
 
 describe('usage metrics: the latency histogram', function () {
@@ -97,6 +117,28 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const later = await queryUsage(db, { project: 'acme', set: 'core', since: now + 60_000 });
       expect(later.map((t) => t.totals.events)).to.deep.equal([1]);
       expect(await countRawEvents(db, 'acme')).to.equal(6);
+    });
+
+    it('adds folded aggregates to the same rows as the raw events they stand for; the raw window keeps raw events only', async function () {
+      const now = Date.UTC(2026, 0, 1, 12, 0, 30);
+      // Three minutes, two versions, a variant, latencies across the buckets; and a time far in the past, filed at now.
+      const events = Array.from({ length: 300 }, (_, i) => usageEvent({
+        at: i === 77 ? now - 3 * 86_400_000 : now - 60_000 + (i % 3) * 40_000, version: i % 4 === 0 ? '1.1.0' : '1.0.0', rollout: i % 4 === 0,
+        variant: i % 5 === 0 ? 'fr' : null, success: i % 6 !== 0, latencyMs: [0.5, 4, 100, 2_500, 700_000][i % 5]! + i / 4,
+      }));
+      await recordUsageBatch(db, 'raw', { channel: 'production', events }, { now });
+      // Part raw, the rest folded: as a client past its raw allowance sends it, in two batches.
+      await recordUsageBatch(db, 'folded', { channel: 'production', events: events.slice(0, 40), aggregates: foldEvents(events.slice(40, 200)) }, { now });
+      await recordUsageBatch(db, 'folded', { channel: 'production', events: [], aggregates: foldEvents(events.slice(200)) }, { now });
+
+      const rowsOf = async (project: string) => (await db.selectFrom('prompt_metrics').selectAll().where('project', '=', project)
+        .orderBy('version').orderBy('variant').orderBy('minute').execute()).map(({ project: _, ...row }) => ({ ...row, latency_sum_ms: Number(row.latency_sum_ms) }));
+      const raw = await rowsOf('raw');
+      expect(raw.length).to.be.at.least(8);
+      expect(await rowsOf('folded')).to.deep.equal(raw);
+      expect(await queryUsage(db, { project: 'folded', set: 'core' })).to.deep.equal(await queryUsage(db, { project: 'raw', set: 'core' }));
+      expect(await countRawEvents(db, 'raw')).to.equal(300);
+      expect(await countRawEvents(db, 'folded')).to.equal(40);
     });
 
     it('keeps raw events for the window only', async function () {
@@ -192,14 +234,70 @@ describe('usage metrics over HTTP: POST /api/v1/projects/:project/metrics', func
     expect((await post({ channel: 'production', events: [] }, ADMIN_TOKEN)).status).to.be.oneOf([401, 403]);
   });
 
-  it('rate-limits a project that sends more events than it may (429, retry-after)', async function () {
+  it('takes folded aggregates beside raw events: accepted counts both, they add up, and only raw events are kept raw', async function () {
+    const calls = () => queryUsage(f.forge.ctx.db, { project: 'acme', set: 'core', channel: 'development' });
+    const rawKept = async () => (await f.forge.ctx.db.selectFrom('prompt_metric_events').select('id').where('project', '=', 'acme').where('channel', '=', 'development').where('set_name', '=', 'core').execute()).length;
+    expect(await calls()).to.deep.equal([]);
+    const events = Array.from({ length: 10 }, (_, i) => usageEvent({ latencyMs: 10 * i, success: i % 2 === 0 }));
+    const res = await post({ channel: 'development', instanceId: 'web-2', events: events.slice(0, 4), aggregates: foldEvents(events.slice(4)) });
+    expect(res.status).to.equal(202);
+    expect(await res.json()).to.deep.equal({ ok: true, accepted: 10 });
+    const [totals] = await calls();
+    expect(totals!.totals).to.deep.include({ events: 10, successes: 5, latencySumMs: 450, latencyMaxMs: 90 });
+    expect(totals!.totals.histogram.reduce((a, b) => a + b, 0)).to.equal(10);
+    expect(await rawKept()).to.equal(4);
+  });
+
+  it('answers 400 for aggregates that do not add up, saying which and why; nothing is stored', async function () {
+    const before = await queryUsage(f.forge.ctx.db, { project: 'acme', set: 'core' });
+    const good = foldEvents([usageEvent({ latencyMs: 50 }), usageEvent({ latencyMs: 70, success: false })])[0]!;
+    const res = await post({
+      channel: 'production', events: [usageEvent()], aggregates: [
+        good,
+        { ...good, histogram: good.histogram.map((n, i) => (i === 0 ? n + 1 : n)) },
+        { ...good, successes: 3 },
+        { ...good, latencySumMs: 10 },
+        { ...good, latencyMaxMs: 5 },
+        { ...good, histogram: good.histogram.slice(1) },
+        { ...good, errors: { timeout: 1 } },
+        { ...good, events: 0 },
+      ],
+    });
+    expect(res.status).to.equal(400);
+    const body = (await res.json()) as { code: string; reason: string; issues: { path: string; message: string }[] };
+    expect(body.code).to.equal('metrics.invalid');
+    const where = body.issues.map((i) => i.path);
+    expect(where).to.include.members(['/aggregates/1/histogram', '/aggregates/2/successes', '/aggregates/3/latencySumMs', '/aggregates/4/latencySumMs', '/aggregates/4/latencyMaxMs', '/aggregates/5/histogram', '/aggregates/6/errors', '/aggregates/7/events']);
+    expect(where.some((p) => p.startsWith('/aggregates/0'))).to.equal(false);
+    const say = (path: string) => body.issues.filter((i) => i.path === path).map((i) => i.message);
+    expect(say('/aggregates/1/histogram')).to.deep.equal(['the histogram counts 3 calls, the aggregate 2']);
+    expect(say('/aggregates/2/successes')).to.deep.equal(['3 successes out of 2 calls']);
+    expect(say('/aggregates/3/latencySumMs')).to.deep.equal(['a latency sum of 10 ms does not fit 2 calls of at most 70 ms']);
+    expect(say('/aggregates/4/latencyMaxMs')).to.deep.equal(['the largest latency (5 ms) is in bucket 5, but the highest bucket used is 13']);
+    expect(body.reason).to.equal(`the metrics batch is not valid: ${body.issues[0]!.path} ${body.issues[0]!.message} (and ${body.issues.length - 1} more)`);
+    expect(await queryUsage(f.forge.ctx.db, { project: 'acme', set: 'core' })).to.deep.equal(before);
+
+    const many = await post({ channel: 'production', events: [], aggregates: Array.from({ length: 1_001 }, () => good) });
+    expect(many.status).to.equal(413);
+    expect(((await many.json()) as { reason: string }).reason).to.match(/at most 1000 aggregates/);
+  });
+
+  it('rate-limits a project by the calls it reports, raw and folded alike (429, retry-after; 413 past a burst)', async function () {
     f.forge.ctx.usage = { eventsPerSecond: 100, eventsBurst: 300 };
     try {
       const events = Array.from({ length: 200 }, () => usageEvent());
       expect((await post({ channel: 'staging', events })).status).to.equal(202);
+      // 200 calls folded weigh as much as 200 raw events.
+      const folded = await post({ channel: 'staging', events: [], aggregates: foldEvents(events) });
+      expect(folded.status).to.equal(429);
+      expect(folded.headers.get('retry-after')).to.equal('2');
       const limited = await post({ channel: 'staging', events });
       expect(limited.status).to.equal(429);
       expect(limited.headers.get('retry-after')).to.equal('2');
+      // More calls than a burst holds can never pass: refused outright.
+      const beyond = await post({ channel: 'staging', events: events.slice(0, 2), aggregates: foldEvents([...events, ...events.slice(0, 99)]) });
+      expect(beyond.status).to.equal(413);
+      expect(((await beyond.json()) as { reason: string }).reason).to.equal('this batch counts 301 calls (raw and folded); the forge takes at most 300 at once');
     } finally {
       f.forge.ctx.usage = undefined;
     }

@@ -4,7 +4,7 @@
  * `prompt_metrics` holds one row per (project, channel, set, version, prompt, variant, minute),
  * added to as batches arrive (metrics/usage-store.ts): the count, successes, latency sum and
  * maximum, and a fixed log-scale latency histogram in columns `h0`…`h39`
- * (metrics/latency-histogram.ts), so that minutes, prompts and replicas sum in SQL and
+ * (content-schema/src/latency-histogram.ts), so that minutes, prompts and replicas sum in SQL and
  * percentiles come from the summed buckets. Millions of events a day are a few thousand rows.
  *
  * `prompt_metric_events` keeps the raw events for a bounded window only (24 h by default),
@@ -17,7 +17,7 @@
 import type { Kysely } from 'kysely';
 import { dialectDdl } from '../dialect.ts';
 
-/** Must match LATENCY_BUCKETS in metrics/latency-histogram.ts (a test checks it). */
+/** Must match LATENCY_BUCKETS in content-schema/src/latency-histogram.ts (a test checks it). */
 export const HISTOGRAM_COLUMNS = 40;
 
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -1,10 +1,12 @@
 /**
- * A fixed, log-scale latency histogram (issue 17): bucket `i` holds latencies up to
- * 2^(i/2) ms — each bucket about 41 % wider than the one before — from ≤ 1 ms to the last
- * bucket, which holds everything above 2^(LAST-1)/2 ms (about 12 minutes). Fixed bounds make
- * histograms of any minutes, versions or replicas add up column by column in SQL, so the
- * store keeps one row per minute instead of every latency, and percentiles are read from the
- * summed buckets (interpolated within one, so at worst ~20 % off, never more than a bucket).
+ * The latency histogram of usage metrics (issue 17), part of their wire format: the forge stores
+ * one per minute and key, and a client that folds its reports (metrics-batch.ts, `aggregates`)
+ * sends the same buckets. Bucket `i` holds latencies up to 2^(i/2) ms — each bucket about 41 %
+ * wider than the one before — from ≤ 1 ms to the last bucket, which holds everything above
+ * 2^(LAST-1)/2 ms (about 12 minutes). Fixed bounds make histograms of any minutes, versions,
+ * replicas or clients add up bucket by bucket, so the store keeps one row per minute instead of
+ * every latency, and percentiles are read from the summed buckets (interpolated within one, so
+ * at worst ~20 % off, never more than a bucket).
  */
 
 export const LATENCY_BUCKETS = 40;
