@@ -105,4 +105,9 @@ export interface ForgeContext {
   usage?: UsageSettings | undefined;
   /** Peer forges whose projects may be browsed and connected read-only (`knownForges`, issue 17); absent: none. */
   knownForges?: readonly KnownForge[] | undefined;
+  /**
+   * Projects whose first sync since this start has not ended yet (`GET /readyz` answers 503 while
+   * any is left); absent: nothing to wait for.
+   */
+  unsynced?: Set<string> | undefined;
 }

@@ -89,6 +89,7 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
     ...(config.streams ? { streams: config.streams } : {}),
     ...(config.usage ? { usage: config.usage } : {}),
     ...(config.knownForges ? { knownForges: config.knownForges } : {}),
+    unsynced: new Set(options.syncOnStart ?? true ? config.projects.map((p) => p.name) : []),
     github: {
       spaceWrites: options.github?.spaceWrites ?? true,
       ...(options.github?.rateLimitRetries !== undefined ? { rateLimitRetries: options.github.rateLimitRetries } : {}),
@@ -136,9 +137,12 @@ export async function startForge(config: ResolvedForgeConfig, options: StartForg
   let closed = false;
   const syncInBackground = (name: string, why: string) => {
     sync(name).then(() => {
+      ctx.unsynced?.delete(name);
       clearTimeout(retries.get(name)?.timer);
       retries.delete(name);
     }, (err: unknown) => {
+      // Ready all the same: the forge serves what its store holds, and keeps trying.
+      ctx.unsynced?.delete(name);
       const retry = retries.get(name) ?? { attempt: 0 };
       retry.attempt += 1;
       retries.set(name, retry);

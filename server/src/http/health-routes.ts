@@ -3,6 +3,12 @@
  * anyone can ask (issue 14). `GET /healthz?details=1` with `Authorization: Bearer <admin token>`:
  * where each project stands (forge-health.ts); without the admin token it is refused like any
  * other request without a valid token.
+ *
+ * `GET /readyz`: readiness, for a load balancer or an orchestrator (and for scripts that start
+ * `anvil serve`): 503 `forge.starting` until the first sync since start of every project has
+ * ended, then 200. Until then the forge answers from its store, which after a first start is
+ * empty, so a receiver would be told there is nothing published. A first sync that fails counts
+ * as ended: the forge then serves what its store holds and retries (logged as `sync failed`).
  */
 import { Router, type Request, type Response } from 'express';
 import { forgeHealth } from '../forge/forge-health.ts';
@@ -24,6 +30,14 @@ export function healthRoutes(ctx: ForgeContext): Router {
       return sendError(res, statusOfCode(code), code, 'the health details need the admin token', 'send `Authorization: Bearer <admin token>` (ANVIL_ADMIN_TOKEN on the forge)');
     }
     res.json(await forgeHealth(ctx));
+  });
+  router.get('/readyz', (_req: Request, res: Response) => {
+    res.setHeader('cache-control', 'no-store');
+    const waiting = ctx.unsynced?.size ?? 0;
+    if (waiting === 0) return void res.json({ ok: true });
+    // A count, not names: anyone may ask.
+    res.setHeader('retry-after', '1');
+    sendError(res, 503, 'forge.starting', `the first sync of ${waiting} project${waiting === 1 ? '' : 's'} has not ended yet`, 'retry shortly; `GET /healthz` says the process is alive');
   });
   return router;
 }
