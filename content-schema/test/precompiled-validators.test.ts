@@ -49,6 +49,8 @@ function inputs(): unknown[] {
     { instanceId: 'i-1' },
     { channel: 'production', instanceId: 'i-1', events: [{ set: 'onboarding', version: '1.0.0', integrity: bundle.integrity, prompt: 'welcome.message', variant: null, rollout: false, success: true, latencyMs: 12.5, at: 1 }] },
     { channel: 'nightly', events: [{ set: 'Bad', version: 'x', latencyMs: -1, error: 'no spaces allowed' }] },
+    { channel: 'staging', events: [], aggregates: [{ set: 'onboarding', version: '1.0.0', integrity: bundle.integrity, prompt: 'welcome.message', variant: 'short', rollout: true, minute: 29_000_000, events: 3, successes: 2, latencySumMs: 30, latencyMaxMs: 12, histogram: [0, 0, 0, 0, 0, 0, 0, 3, ...new Array(32).fill(0)] }] },
+    { channel: 'staging', events: [], aggregates: [{ set: 'onboarding', version: '1.0.0', integrity: 'x', prompt: 'p', variant: null, rollout: false, minute: -1, events: 2, successes: 5, latencySumMs: 1, latencyMaxMs: 9, histogram: [1] }] },
     { format: 'anvil.types-manifest/1', from: '@acme at main', prompts: { 'onboarding/welcome.message': { set: 'onboarding', id: 'welcome.message', variants: ['short'], input: { type: 'object' } } } },
     { format: 'anvil.types-manifest/1', from: 1, prompts: { 'a/b': { set: 'a', id: 'c', variants: [1], input: 5 } } },
   ];
