@@ -4,7 +4,7 @@
  * (test/pack.test.ts) and the start-up benchmark (bench/startup.bench.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -122,4 +122,30 @@ export async function installTarballs(dir: string, tarballs: string[], options: 
 export async function repoVersionOf(name: string): Promise<string> {
   const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
   return manifest.version;
+}
+
+/**
+ * Lets installs in folders under `root` take the better-sqlite3 binary this checkout already
+ * built, instead of compiling SQLite again (about 90 s on a 2-core machine, where no prebuilt
+ * binary can be downloaded): the binary is packed as the prebuilt archive prebuild-install looks
+ * for, and `root/.prebuild-installrc` (read by prebuild-install, which better-sqlite3's install
+ * script runs, from the folders above the package) names it as a local prebuild. The install is
+ * otherwise the user's: the same package from the npm cache or registry, its install script run.
+ * Same machine, same Node ABI, same version, so the same binary a source build would give.
+ * `ANVIL_PACK_SQLITE_FROM_SOURCE=1` skips this (the full user experience, build included).
+ * False when there is nothing to offer (no built binary here) or it was skipped.
+ */
+export async function offerBuiltSqlite(root: string): Promise<boolean> {
+  if (process.env['ANVIL_PACK_SQLITE_FROM_SOURCE'] === '1') return false;
+  const pkg = path.join(REPO_ROOT, 'node_modules', 'better-sqlite3');
+  const binary = path.join(pkg, 'build', 'Release', 'better_sqlite3.node');
+  if (!(await access(binary).then(() => true, () => false))) return false;
+  const version = await repoVersionOf('better-sqlite3');
+  // prebuild-install's file name: {name}-v{version}-{runtime}-v{abi}-{platform}{libc}-{arch}.tar.gz (libc empty for glibc).
+  const prebuilds = path.join(root, 'prebuilds');
+  await mkdir(prebuilds, { recursive: true });
+  const archive = path.join(prebuilds, `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+  await runOk('tar', ['-czf', archive, 'build/Release/better_sqlite3.node'], { cwd: pkg });
+  await writeFile(path.join(root, '.prebuild-installrc'), `local-prebuilds=${prebuilds}\n`);
+  return true;
 }

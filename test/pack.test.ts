@@ -3,7 +3,9 @@
  * and the tarballs are installed into fresh folders outside this repository, the way each kind
  * of user works, then run with plain `node` (no tsx, no TypeScript sources):
  * - an engineer's prompt repository: `npm i -D @anvil/server`, then `npx anvil init`, `new
- *   prompt`, `lint`, `render`, `release`, `types`;
+ *   prompt`, `lint`, `render`, `release`, `export`/`import`, `types`;
+ * - its anvil.yaml edited by `anvil canary set|list|rm` and `anvil alias set|list|rm --commit`,
+ *   and `anvil render @my-prompts/hello@stable/greeting` rendering the release the alias names;
  * - the GitHub workflow `anvil init` wrote, its steps run here on a clone of that repository;
  * - an operator's forge: `anvil serve` from the installed package, answering /healthz and
  *   serving the release;
@@ -12,8 +14,12 @@
  * - that app's `anvil-live check`: its generated prompt types against its lock, passing, then failing;
  * - that app's `anvil-live mcp`: a clear error without the optional MCP SDK, prompts over stdio
  *   to the SDK's client once it is installed;
+ * - the forge restarted on its store: the app's `anvil.reportMetrics()` calls sent on `close()`,
+ *   and `anvil analytics hello [--json]` reading back their count and success rate;
+ * - a second forge with `knownForges` naming the first: `anvil peers browse|connect|list`;
  * - a TypeScript app compiled with plain `tsc` (strict; nodenext, node16 and bundler), where
- *   the generated prompt types make a misspelt id or a wrong variable fail to compile.
+ *   the generated prompt types make a misspelt id or a wrong variable fail to compile;
+ * - `anvil build` of a large set on worker threads, then of one changed prompt.
  * The steps build on each other, in order, like the walkthrough of a new user.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +32,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   buildPackages,
   installTarballs,
+  offerBuiltSqlite,
   packPackages,
   repoVersionOf,
   run,
@@ -35,7 +42,8 @@ import {
 } from '../test-support/packages.ts';
 
 describe('the packed packages, installed outside the repository', function () {
-  // One real install of @anvil/server builds better-sqlite3 from source (about a minute here).
+  // A real install of @anvil/server builds better-sqlite3 from source (about 90 s here) unless
+  // offerBuiltSqlite hands it this checkout's binary, as it does by default.
   this.timeout(600_000);
 
   let root: string;
@@ -54,6 +62,61 @@ describe('the packed packages, installed outside the repository', function () {
     expect(result.code, `npx ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).to.equal(0);
     return result;
   };
+  /** The `anvil` bin the prompt repository installed, run as a shell runs it (its shebang: plain node). */
+  const anvilBin = () => path.join(repo, 'node_modules/.bin/anvil');
+  const anvilOk = async (cwd: string, args: string[], extra: Record<string, string> = {}) => {
+    const result = await run(anvilBin(), args, { cwd, env: { ...env, ...extra }, timeoutMs: 120_000 });
+    expect(result.code, `anvil ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).to.equal(0);
+    return result;
+  };
+  const forgeEnv = (extra: Record<string, string> = {}) => ({ ...env, ANVIL_WEBHOOK_SECRET: 'pack-test-webhook-secret-0123456789', ...extra });
+  const started: ChildProcess[] = [];
+  /**
+   * `anvil serve` from the installed package, in `dir` (its anvil-forge.yaml, one project).
+   * Resolves once it listens and `GET /readyz` says its first sync has ended: the forge listens
+   * first and syncs in the background, so until then it serves nothing. A failed first sync is
+   * a failure here (the forge would be ready, serving its empty store).
+   */
+  const startForge = async (dir: string, forgeEnvironment: NodeJS.ProcessEnv) => {
+    const child = spawn(anvilBin(), ['serve'], { cwd: dir, env: forgeEnvironment, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // The forge logs JSON lines (pino) to stdout; the last piece may be a line still arriving.
+    const logged = (msg: string) => stdout.split('\n').slice(0, -1).some((line) => line.includes(`"msg":${JSON.stringify(msg)}`));
+    const listening = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the forge did not start:\n${stderr}\n${stdout}`)), 60_000);
+      const check = () => {
+        const found = /listening on (http:\/\/[^\s)]+)/.exec(stderr);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found[1]!);
+        }
+      };
+      child.stderr.on('data', check);
+      child.on('exit', (code) => reject(new Error(`the forge exited (${code}):\n${stderr}\n${stdout}`)));
+    });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (logged('sync failed')) throw new Error(`the forge's first sync failed:\n${stdout}`);
+      const ready = await fetch(`${listening}/readyz`);
+      if (ready.status === 200) break;
+      expect(ready.status, 'GET /readyz before the first sync').to.equal(503);
+      if (Date.now() > deadline) throw new Error(`the forge was not ready within a minute:\n${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (logged('sync failed')) throw new Error(`the forge's first sync failed:\n${stdout}`);
+    const url = listening;
+    return { process: child, url };
+  };
+  const stopForge = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
 
   before(async function () {
     root = await mkdtemp(path.join(os.tmpdir(), 'anvil-pack-'));
@@ -63,10 +126,11 @@ describe('the packed packages, installed outside the repository', function () {
     env = userEnv({ GIT_CONFIG_GLOBAL: gitConfig, GIT_CONFIG_NOSYSTEM: '1' });
     await buildPackages();
     tarballs = await packPackages(path.join(root, 'packs'));
+    await offerBuiltSqlite(root);
   });
 
   after(async function () {
-    forge?.process.kill('SIGTERM');
+    for (const child of started) child.kill('SIGTERM');
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -131,6 +195,60 @@ describe('the packed packages, installed outside the repository', function () {
     expect(await readFile(path.join(repo, 'types/anvil-prompts.d.ts'), 'utf8')).to.include("declare module '@anvil/client'").and.include("'hello/greeting'");
   });
 
+  it('anvil canary and anvil alias from the installed package edit anvil.yaml; an address through the alias renders the release', async function () {
+    const config = path.join(repo, 'anvil.yaml');
+    const original = await readFile(config, 'utf8');
+    const readConfig = async () => parseYaml(await readFile(config, 'utf8')) as { aliases?: unknown; rollouts?: unknown };
+
+    // A canary, not committed: the rollout in anvil.yaml, listed, then ended.
+    const canary = await anvilOk(repo, ['canary', 'set', 'hello', '--version', '1.0.0', '--percent', '10']);
+    expect(canary.stdout).to.include('set rollout of hello on production: 1.0.0 to 10% of keys').and.include('git add anvil.yaml && git commit');
+    expect((await readConfig()).rollouts).to.deep.equal({ hello: { production: { version: '1.0.0', percent: 10 } } });
+    // Only the lines of the rollout are new: the comments and layout init wrote stay as they were.
+    expect(await readFile(config, 'utf8')).to.satisfy((text: string) => text.startsWith(original));
+    const rollouts = await anvilOk(repo, ['canary', 'list', '--json']);
+    expect(JSON.parse(rollouts.stdout)).to.deep.equal({ rollouts: [{ set: 'hello', channel: 'production', version: '1.0.0', percent: 10 }] });
+    const badPercent = await run(anvilBin(), ['canary', 'set', 'hello', '--version', '1.0.0', '--percent', '12.5'], { cwd: repo, env });
+    expect(badPercent.code).to.equal(1);
+    expect(badPercent.stderr).to.include('canary.bad-percent').and.not.include('    at ');
+    const ended = await anvilOk(repo, ['canary', 'rm', 'hello']);
+    expect(ended.stdout).to.include('removed rollout of hello on production (1.0.0 at 10%)');
+    expect((await readConfig()).rollouts).to.deep.equal({});
+    await writeFile(config, original);
+
+    // An alias, committed: anvil.yaml alone, with a message saying what changed.
+    const alias = await anvilOk(repo, ['alias', 'set', 'hello', 'stable', '1.0.0', '--commit']);
+    expect(alias.stdout).to.include('set hello@stable → 1.0.0 in anvil.yaml').and.match(/committed anvil\.yaml as [0-9a-f]{7}/);
+    expect((await readConfig()).aliases).to.deep.equal({ hello: { stable: '1.0.0' } });
+    expect((await runOk('git', ['log', '-1', '--format=%s', '--', 'anvil.yaml'], { cwd: repo, env })).stdout.trim()).to.equal('anvil alias: hello@stable = 1.0.0');
+    expect((await runOk('git', ['status', '--porcelain', '--', 'anvil.yaml'], { cwd: repo, env })).stdout).to.equal('');
+    const aliases = await anvilOk(repo, ['alias', 'list', '--json']);
+    expect(JSON.parse(aliases.stdout)).to.deep.equal({ aliases: [{ set: 'hello', alias: 'stable', version: '1.0.0', released: true }] });
+    const unreleased = await run(anvilBin(), ['alias', 'set', 'hello', 'stable', '9.9.9'], { cwd: repo, env });
+    expect(unreleased.code).to.equal(1);
+    expect(unreleased.stderr).to.include('release.unknown').and.include('releases of hello: 1.0.0').and.not.include('    at ');
+
+    // The address through the alias renders the release it names, not the working tree's edit.
+    const greeting = path.join(repo, 'prompts/hello/greeting.md');
+    const released = await readFile(greeting, 'utf8');
+    try {
+      await writeFile(greeting, released.replace('friendly greeting', 'unreleased greeting'));
+      expect((await anvilOk(repo, ['render', 'hello/greeting', '--var', 'name=Lin'])).stdout).to.include('unreleased greeting');
+      const throughAlias = await anvilOk(repo, ['render', '@my-prompts/hello@stable/greeting', '--var', 'name=Lin']);
+      expect(throughAlias.stdout).to.include('friendly greeting for Lin').and.not.include('unreleased');
+    } finally {
+      await writeFile(greeting, released);
+    }
+
+    const removed = await anvilOk(repo, ['alias', 'rm', 'hello', 'stable', '--commit']);
+    expect(removed.stdout).to.include('removed hello@stable (was 1.0.0) from anvil.yaml');
+    expect((await readConfig()).aliases).to.deep.equal({});
+    expect((await anvilOk(repo, ['alias', 'list'])).stdout.trim()).to.equal('no aliases in anvil.yaml');
+    const gone = await run(anvilBin(), ['render', '@my-prompts/hello@stable/greeting'], { cwd: repo, env });
+    expect(gone.code).to.equal(1);
+    expect(gone.stderr).to.include('alias.unknown');
+  });
+
   it('the workflow anvil init wrote passes when its steps run on a clone, and fails on a lint error', async function () {
     const workflow = parseYaml(await readFile(path.join(repo, '.github/workflows/anvil-lint.yml'), 'utf8')) as {
       jobs: Record<string, { steps: { run?: string; uses?: string }[] }>;
@@ -158,22 +276,8 @@ describe('the packed packages, installed outside the repository', function () {
     forgeDir = path.join(root, 'forge');
     await mkdir(forgeDir, { recursive: true });
     await writeFile(path.join(forgeDir, 'anvil-forge.yaml'), `name: pack-forge\ndataDir: ./data\nport: 0\nprojects:\n  - name: my-prompts\n    remote: ${JSON.stringify(repo)}\n`);
-    const forgeEnv = { ...env, ANVIL_WEBHOOK_SECRET: 'pack-test-webhook-secret-0123456789' };
-    const child = spawn(path.join(repo, 'node_modules/.bin/anvil'), ['serve'], { cwd: forgeDir, env: forgeEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the forge did not start:\n${stderr}`)), 60_000);
-      child.stderr.on('data', () => {
-        const found = /listening on (http:\/\/[^\s)]+)/.exec(stderr);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found[1]!);
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`the forge exited (${code}):\n${stderr}`)));
-    });
-    forge = { process: child, url };
+    forge = await startForge(forgeDir, forgeEnv());
+    const url = forge.url;
 
     const health = await fetch(`${url}/healthz`);
     expect(health.status).to.equal(200);
@@ -184,7 +288,7 @@ describe('the packed packages, installed outside the repository', function () {
     expect(await dashboard.text()).to.include('action="/ui/sign-in"');
     expect((await fetch(`${url}/ui/assets/dashboard.css`)).status).to.equal(200);
 
-    const created = await run(path.join(repo, 'node_modules/.bin/anvil'), ['token', 'create', '--project', 'my-prompts', '--label', 'pack test app'], { cwd: forgeDir, env: forgeEnv });
+    const created = await run(anvilBin(), ['token', 'create', '--project', 'my-prompts', '--label', 'pack test app'], { cwd: forgeDir, env: forgeEnv() });
     expect(created.code, created.stderr).to.equal(0);
     token = created.stdout.trim();
     expect(token).to.match(/^anvil_[A-Za-z0-9_-]{43}$/);
@@ -247,8 +351,7 @@ describe('the packed packages, installed outside the repository', function () {
     expect(stream.version).to.equal(pull.version);
     expect(stream.text).to.include('Ada');
 
-    forge!.process.kill('SIGTERM');
-    await new Promise((resolve) => forge!.process.once('exit', resolve));
+    await stopForge(forge!.process);
     const started = await node(app, ['app.js'], appEnv);
     expect(started.code, started.stderr).to.equal(0);
     const { text, served } = JSON.parse(started.stdout) as { text: string; served: Record<string, unknown> };
@@ -306,6 +409,95 @@ describe('the packed packages, installed outside the repository', function () {
     expect(listed.names).to.include('hello/greeting');
     expect(listed.meta).to.include({ set: 'hello' });
     expect(listed.text).to.include('Ada');
+  });
+
+  it('anvil analytics from the installed package: the calls the installed client reported, as the forge counted them', async function () {
+    // The forge again, on the store it left: the app's token and the release are still there
+    // (on another port: the app is pointed at it).
+    forge = await startForge(forgeDir, forgeEnv());
+    await writeFile(path.join(app, 'report.js'), [
+      "import { createClientFromConfig } from '@anvil/client';",
+      "const anvil = await createClientFromConfig('anvil-live.json', { forge: process.env.FORGE_URL, readyTimeoutMs: 0, pollMs: 0 });",
+      'const errors = [];',
+      "anvil.on('error', (err) => errors.push(String(err)));",
+      'await anvil.sync();',
+      'for (let i = 0; i < 10; i++) {',
+      '  const key = `user-${i}`;',
+      "  anvil.prompt('greeting', { name: 'Ada' }, { key });",
+      "  anvil.reportMetrics('greeting', { key, success: i < 7, latency_ms: 20 + i });",
+      '}',
+      "const version = anvil.track('greeting').version;",
+      'await anvil.close();',
+      'console.log(JSON.stringify({ version, stats: anvil.metricsStats(), errors }));',
+      '',
+    ].join('\n'));
+    const reported = await node(app, ['report.js'], { ANVIL_TOKEN: token, FORGE_URL: forge.url });
+    expect(reported.code, reported.stderr).to.equal(0);
+    const { version, stats, errors } = JSON.parse(reported.stdout) as { version: string; stats: Record<string, number>; errors: string[] };
+    expect(errors).to.deep.equal([]);
+    // close() sent the queue: every report reached the forge, none dropped.
+    expect(stats).to.include({ queued: 0, sent: 10, dropped: 0, failedBatches: 0 });
+
+    const analytics = await anvilOk(forgeDir, ['analytics', 'hello', '--json']);
+    const report = JSON.parse(analytics.stdout) as {
+      project: string; set: string;
+      versions: { version: string; events: number; successes: number; successRate: number; channels: string[]; latencyMs: Record<string, number | null> }[];
+    };
+    expect(report).to.include({ project: 'my-prompts', set: 'hello' });
+    expect(report.versions).to.have.length(1);
+    expect(report.versions[0]).to.deep.include({ version, events: 10, successes: 7, successRate: 0.7, channels: ['development'] });
+    expect(report.versions[0]!.latencyMs).to.include({ mean: 24.5, max: 29 });
+    const table = await anvilOk(forgeDir, ['analytics', 'hello']);
+    expect(table.stdout).to.include('my-prompts/hello').and.match(new RegExp(`^${version.replace(/[.+]/g, '\\$&')}\\s+10\\s+70\\.0%`, 'm'));
+  });
+
+  it('anvil peers from the installed package: a forge with knownForges browses the running forge and connects its project', async function () {
+    // On the peer (the forge above), its operator makes a read-only token for the browsing forge.
+    const made = await anvilOk(forgeDir, ['token', 'create', '--project', 'my-prompts', '--label', 'browsing forge', '--scope', 'read'], forgeEnv());
+    const readToken = made.stdout.trim();
+    expect(readToken).to.match(/^anvil_[A-Za-z0-9_-]{43}$/);
+    const browsingDir = path.join(root, 'browsing-forge');
+    await mkdir(browsingDir, { recursive: true });
+    await writeFile(path.join(browsingDir, 'anvil-forge.yaml'), [
+      'name: browsing-forge',
+      'dataDir: ./data',
+      'port: 0',
+      'projects:',
+      '  - name: our-prompts',
+      `    remote: ${JSON.stringify(repo)}`,
+      'knownForges:',
+      '  - name: partner',
+      `    url: ${forge!.url}`,
+      '    token: { env: PARTNER_FORGE_TOKEN }',
+      '',
+    ].join('\n'));
+    const peerEnv = { PARTNER_FORGE_TOKEN: readToken };
+    const browsing = await startForge(browsingDir, forgeEnv(peerEnv));
+    try {
+      const projects = await anvilOk(browsingDir, ['peers', 'browse', 'partner', '--json'], peerEnv);
+      expect(projects.stderr, 'knownForges reads without a warning').to.equal('');
+      expect(JSON.parse(projects.stdout)).to.deep.include({ forge: 'pack-forge', projects: [{ name: 'my-prompts', releasedSets: 1 }] });
+      const sets = JSON.parse((await anvilOk(browsingDir, ['peers', 'browse', 'partner', 'my-prompts', '--json'], peerEnv)).stdout) as {
+        forge: string; sets: { name: string; prompts: number | null; latest: { version: string } | null }[];
+      };
+      expect(sets.forge).to.equal('partner');
+      expect(sets.sets.map((set) => ({ name: set.name, latest: set.latest?.version }))).to.deep.equal([{ name: 'hello', latest: '1.0.0' }]);
+      const table = await anvilOk(browsingDir, ['peers', 'browse', 'partner', 'my-prompts'], peerEnv);
+      expect(table.stdout).to.match(/^hello\s+\d+\s+1\.0\.0\s/m);
+
+      const before = await anvilOk(browsingDir, ['peers', 'list'], peerEnv);
+      expect(before.stdout).to.match(new RegExp(`^partner\\s+${forge!.url.replace(/[.]/g, '\\.')}\\s+\\$PARTNER_FORGE_TOKEN`, 'm'));
+      expect(before.stderr).to.include('no connected project');
+      const connected = await anvilOk(browsingDir, ['peers', 'connect', 'partner', 'my-prompts'], peerEnv);
+      expect(connected.stdout).to.include('connected partner / my-prompts');
+      const listed = JSON.parse((await anvilOk(browsingDir, ['peers', 'list', '--json'], peerEnv)).stdout) as {
+        forges: { name: string; url: string }[]; connections: { source: string; known: boolean }[];
+      };
+      expect(listed.forges).to.deep.equal([{ name: 'partner', url: forge!.url, tokenEnv: 'PARTNER_FORGE_TOKEN' }]);
+      expect(listed.connections.map((c) => ({ source: c.source, known: c.known }))).to.deep.equal([{ source: 'partner / my-prompts', known: true }]);
+    } finally {
+      await stopForge(browsing.process);
+    }
   });
 
   it('a TypeScript app compiled with plain tsc: a misspelt id and a wrong variable type fail, correct calls compile', async function () {
