@@ -6,7 +6,8 @@
  * dropped, counted and told to the forge with the next batch.
  */
 import { expect } from 'chai';
-import { bucketOf, emptyHistogram, validateMetricsBatch, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
+import { validateMetricsBatch, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
+import { foldEvents } from '../../../test-support/fold-metrics.ts';
 import { MetricsQueue, type MetricsQueueOptions } from '../../src/metrics/metrics-queue.ts';
 
 const T0 = 1_700_000_000_000;
@@ -30,29 +31,6 @@ function record(queue: MetricsQueue, e: MetricsEvent): void {
 
 function queueOf(batches: MetricsBatch[], options: Partial<MetricsQueueOptions>): MetricsQueue {
   return new MetricsQueue({ send: async (b) => void batches.push(b), channel: 'production', instanceId: () => 'app-1', flushMs: 60_000, ...options });
-}
-
-/**
- * What the forge sums from raw events (server/src/metrics/aggregate-events.ts), per key and
- * minute — written out here from the wire format's definitions, to hold the client's folding to.
- */
-function sumAsTheForgeDoes(events: readonly MetricsEvent[]): MetricsAggregate[] {
-  const rows = new Map<string, MetricsAggregate>();
-  for (const e of events) {
-    const minute = Math.floor(e.at / 60_000);
-    const key = JSON.stringify([e.integrity, e.prompt, e.variant, e.rollout, minute]);
-    const row = rows.get(key) ?? {
-      set: e.set, version: e.version, integrity: e.integrity, prompt: e.prompt, variant: e.variant, rollout: e.rollout, minute,
-      events: 0, successes: 0, latencySumMs: 0, latencyMaxMs: 0, histogram: emptyHistogram(),
-    };
-    rows.set(key, row);
-    row.events++;
-    if (e.success) row.successes++;
-    row.latencySumMs += e.latencyMs;
-    row.latencyMaxMs = Math.max(row.latencyMaxMs, e.latencyMs);
-    row.histogram[bucketOf(e.latencyMs)]!++;
-  }
-  return sorted([...rows.values()]);
 }
 
 const sorted = (aggregates: MetricsAggregate[]) => [...aggregates].sort((a, b) =>
@@ -88,7 +66,7 @@ describe('metrics queue', () => {
 
     expect(batches.flatMap((b) => b.events)).to.deep.equal(events.slice(0, 100));
     const aggregates = batches.flatMap((b) => b.aggregates ?? []);
-    expect(sorted(aggregates)).to.deep.equal(sumAsTheForgeDoes(events.slice(100)));
+    expect(sorted(aggregates)).to.deep.equal(sorted(foldEvents(events.slice(100))));
     // 2 versions (and so 2 integrities) × 2 prompts × 2 variants × 6 minutes at most.
     expect(aggregates.length).to.be.at.most(48);
     for (const b of batches) expect(validateMetricsBatch(b).errors).to.deep.equal([]);

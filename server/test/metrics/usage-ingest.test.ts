@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { bucketOf, emptyHistogram, LATENCY_BUCKETS, percentileOf, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
+import { bucketOf, LATENCY_BUCKETS, percentileOf, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
+import { foldEvents } from '../../../test-support/fold-metrics.ts';
 import { countRawEvents, pruneRawEvents, queryUsage, recordUsageBatch } from '../../src/metrics/usage-store.ts';
 import { summarise } from '../../src/metrics/usage-summary.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
@@ -24,25 +25,6 @@ export function usageEvent(over: Partial<MetricsEvent> = {}): MetricsEvent {
   return { set: 'core', version: '1.0.0', integrity: INTEGRITY, prompt: 'tone', variant: null, rollout: false, success: true, latencyMs: 100, at: Date.now(), ...over };
 }
 
-/** Events folded as a client folds them: per integrity, prompt, variant, rollout and minute. */
-export function foldEvents(events: readonly MetricsEvent[]): MetricsAggregate[] {
-  const folded = new Map<string, MetricsAggregate>();
-  for (const e of events) {
-    const minute = Math.floor(e.at / 60_000);
-    const key = JSON.stringify([e.integrity, e.prompt, e.variant, e.rollout, minute]);
-    const a = folded.get(key) ?? {
-      set: e.set, version: e.version, integrity: e.integrity, prompt: e.prompt, variant: e.variant, rollout: e.rollout, minute,
-      events: 0, successes: 0, latencySumMs: 0, latencyMaxMs: 0, histogram: emptyHistogram(),
-    };
-    folded.set(key, a);
-    a.events++;
-    if (e.success) a.successes++;
-    a.latencySumMs += e.latencyMs;
-    a.latencyMaxMs = Math.max(a.latencyMaxMs, e.latencyMs);
-    a.histogram[bucketOf(e.latencyMs)]!++;
-  }
-  return [...folded.values()];
-}
 
 describe('usage metrics: the latency histogram', function () {
   it('has as many buckets as the migration has columns, and puts bounds in their own bucket', function () {
