@@ -20,14 +20,15 @@
  *   that does not read (1 MiB unread) is cut off.
  * - Limits: `streams:` in anvil-forge.yaml, `maxPerToken` and `maxPerProject`, counted apart from
  *   the receivers' streams.
+ *
+ * Keeping the streams open (limits, keep-alive, token checks, cut-off, the announcements' lane) is
+ * sse-registry.ts, shared with the receivers' streams; this file is what the hosts are told.
  */
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { ForgeContext } from '../forge/forge-context.ts';
-import { ENVELOPE_EVENTS, readAnnouncement } from '../publish/announce-envelope.ts';
-import { tokensInForce } from './delivery-queue.ts';
 import { readServedState } from './mcp-served-state.ts';
-import { STREAM_DEFAULTS, type Admission } from './stream-hub.ts';
+import { createSseRegistry, type Admission, type SseStream } from './sse-registry.ts';
 
 /** A host that leaves this much unread on its stream is cut off (a notification is ~80 bytes). */
 const MAX_BUFFERED = 1024 * 1024;
@@ -53,13 +54,9 @@ export interface McpStreamHub {
   count(): number;
 }
 
-interface OpenStream {
-  project: string;
-  channel: string;
-  tokenId: string | null;
-  res: ServerResponse;
+interface OpenStream extends SseStream {
+  /** The served state the host was last told of. */
   told: string;
-  closed: boolean;
 }
 
 const hubs = new WeakMap<ForgeContext, McpStreamHub>();
@@ -81,121 +78,30 @@ export function listChangedEvent(state: string): string {
 
 function createMcpStreamHub(ctx: ForgeContext): McpStreamHub {
   const log = ctx.logger.child({ component: 'mcp-stream-hub' });
-  const limits = () => ({
-    maxPerToken: ctx.streams?.maxPerToken ?? STREAM_DEFAULTS.maxPerToken,
-    maxPerProject: ctx.streams?.maxPerProject ?? STREAM_DEFAULTS.maxPerProject,
-    keepAliveMs: ctx.streams?.keepAliveMs ?? STREAM_DEFAULTS.keepAliveMs,
-    revocationCheckMs: ctx.streams?.revocationCheckMs ?? STREAM_DEFAULTS.revocationCheckMs,
+  const streams = createSseRegistry<OpenStream>(ctx, {
+    log,
+    noun: 'MCP streams',
+    maxBuffered: MAX_BUFFERED,
+    notReading: 'the host does not read its stream',
+    ended: 'MCP stream ended by the forge',
+    endedFields: (s) => ({ project: s.project, channel: s.channel }),
+    laneFailed: 'MCP streams could not be told of a change',
+    deaf: 'the MCP streams cannot hear of publishes; a host is told of a change only when its stream reconnects',
+    announced: (announcement) => notify(announcement.project, announcement.channel),
+    missed: notifyAll,
   });
-  const streams = new Set<OpenStream>();
-  const byChannel = new Map<string, Set<OpenStream>>();
-  const perToken = new Map<string, number>();
-  const perProject = new Map<string, number>();
-  let keepAlive: NodeJS.Timeout | undefined;
-  let revocation: NodeJS.Timeout | undefined;
-  // One thing at a time, so that a stream's notifications go out in the order of the changes.
-  let lane: Promise<unknown> = Promise.resolve();
-  const inLane = (work: () => Promise<void>): Promise<void> => {
-    const done = lane.then(work).catch((err: unknown) => log.warn({ err }, 'MCP streams could not be told of a change'));
-    lane = done;
-    return done;
-  };
-
-  const channelKey = (project: string, channel: string) => `${project}\u0000${channel}`;
-  const tokenKey = (tokenId: string | null) => tokenId ?? '\u0000admin';
-  const bump = (map: Map<string, number>, key: string, by: number) => {
-    const n = (map.get(key) ?? 0) + by;
-    if (n > 0) map.set(key, n);
-    else map.delete(key);
-  };
-
-  // Subscribed before a stream compares its state: a change announced after that is heard.
-  const subscribed = ctx.events.subscribe(ENVELOPE_EVENTS, (payload) => {
-    const announcement = readAnnouncement(payload);
-    if (announcement) void inLane(() => notify(announcement.project, announcement.channel));
-  }, { onMissed: () => void inLane(notifyAll) }).catch((err: unknown) => {
-    log.error({ err }, 'the MCP streams cannot hear of publishes; a host is told of a change only when its stream reconnects');
-  });
-
-  function add(stream: OpenStream): void {
-    streams.add(stream);
-    const key = channelKey(stream.project, stream.channel);
-    const set = byChannel.get(key) ?? new Set();
-    set.add(stream);
-    byChannel.set(key, set);
-    bump(perToken, tokenKey(stream.tokenId), 1);
-    bump(perProject, stream.project, 1);
-    armTimers();
-  }
-
-  function remove(stream: OpenStream): void {
-    if (!streams.delete(stream)) return;
-    stream.closed = true;
-    const key = channelKey(stream.project, stream.channel);
-    byChannel.get(key)?.delete(stream);
-    if (byChannel.get(key)?.size === 0) byChannel.delete(key);
-    bump(perToken, tokenKey(stream.tokenId), -1);
-    bump(perProject, stream.project, -1);
-    if (streams.size === 0) {
-      clearInterval(keepAlive);
-      clearInterval(revocation);
-      keepAlive = revocation = undefined;
-    }
-  }
-
-  function end(stream: OpenStream, why: string): void {
-    if (stream.closed) return;
-    log.debug({ project: stream.project, channel: stream.channel, why }, 'MCP stream ended by the forge');
-    remove(stream);
-    stream.res.end();
-  }
-
-  function armTimers(): void {
-    const { keepAliveMs, revocationCheckMs } = limits();
-    keepAlive ??= setInterval(() => {
-      for (const s of streams) write(s, ': keep-alive\n\n');
-    }, keepAliveMs);
-    keepAlive.unref();
-    revocation ??= setInterval(() => void inForce([...streams]).catch((err: unknown) => log.warn({ err }, 'the tokens of open MCP streams could not be checked')), revocationCheckMs);
-    revocation.unref();
-  }
-
-  function write(stream: OpenStream, text: string): boolean {
-    if (stream.closed || stream.res.destroyed) return false;
-    if (stream.res.writableLength > MAX_BUFFERED) {
-      end(stream, 'the host does not read its stream');
-      return false;
-    }
-    stream.res.write(text);
-    return true;
-  }
-
-  /** Of `candidates`, those whose token is still in force; the others are ended. */
-  async function inForce(candidates: readonly OpenStream[]): Promise<OpenStream[]> {
-    const ids = [...new Set(candidates.flatMap((s) => (s.tokenId === null ? [] : [s.tokenId])))];
-    const tokens = ids.length > 0 ? await tokensInForce(ctx, ids) : new Map();
-    return candidates.filter((s) => {
-      if (s.tokenId === null) return !s.closed;
-      const token = tokens.get(s.tokenId);
-      if (!token || token.revoked || token.project !== s.project) {
-        end(s, 'token revoked');
-        return false;
-      }
-      return !s.closed;
-    });
-  }
 
   /** Tells the channel's streams (or `only` of them) if it serves something else than they were told. */
   async function notify(project: string, channel: string, only?: readonly OpenStream[]): Promise<void> {
-    const open = [...(only ?? byChannel.get(channelKey(project, channel)) ?? [])].filter((s) => !s.closed);
+    const open = (only ?? streams.onChannel(project, channel)).filter((s) => !s.closed);
     if (open.length === 0) return;
     const state = await readServedState(ctx, project, channel);
     const stale = open.filter((s) => s.told !== state);
     if (stale.length === 0) return;
     const event = listChangedEvent(state);
     let told = 0;
-    for (const s of await inForce(stale)) {
-      if (!write(s, event)) continue;
+    for (const s of await streams.inForce(stale)) {
+      if (!streams.write(s, event)) continue;
       s.told = state;
       told += 1;
     }
@@ -203,39 +109,24 @@ function createMcpStreamHub(ctx: ForgeContext): McpStreamHub {
   }
 
   async function notifyAll(): Promise<void> {
-    for (const set of [...byChannel.values()]) {
+    for (const set of streams.channels()) {
       const first = [...set][0];
       if (first) await notify(first.project, first.channel).catch((err: unknown) => log.warn({ err }, 'MCP streams could not catch up'));
     }
   }
 
   return {
-    admit(project, tokenId) {
-      const { maxPerToken, maxPerProject } = limits();
-      if ((perToken.get(tokenKey(tokenId)) ?? 0) >= maxPerToken) return { ok: false, reason: `this access token holds ${maxPerToken} MCP streams on this forge already` };
-      if ((perProject.get(project) ?? 0) >= maxPerProject) return { ok: false, reason: `project ${project} has ${maxPerProject} MCP streams on this forge already` };
-      return { ok: true };
-    },
+    admit: (project, tokenId) => streams.admit(project, tokenId),
 
     async open(request) {
-      const { res } = request;
-      const stream: OpenStream = { project: request.project, channel: request.channel, tokenId: request.tokenId, res, told: request.told, closed: false };
-      add(stream);
-      res.on('close', () => remove(stream));
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        // nginx and others buffer responses unless told not to: a notification must go out as written.
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      write(stream, ': anvil mcp\n\n');
-      await subscribed;
+      const stream: OpenStream = { project: request.project, channel: request.channel, tokenId: request.tokenId, res: request.res, told: request.told, closed: false };
+      streams.attach(stream, ': anvil mcp\n\n');
+      await streams.subscribed;
       // What changed since the host was last told: in the lane, so that it is ordered with the
       // announcements heard from now on.
-      await inLane(() => notify(request.project, request.channel, [stream]));
+      await streams.inLane(() => notify(request.project, request.channel, [stream]));
     },
 
-    count: () => streams.size,
+    count: () => streams.count(),
   };
 }

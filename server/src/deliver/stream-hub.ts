@@ -19,18 +19,20 @@
  *   receiver's answer comes back as an ack (stream-acks.ts), recorded and audited like a push's.
  * - Events between replicas are at most once: when they may have been missed, every stream is
  *   sent its channel's current envelope if that is not the last one it was sent.
+ *
+ * Keeping the streams open (limits, keep-alive, token checks, cut-off, the announcements' lane) is
+ * sse-registry.ts, shared with the MCP hosts' streams; this file is what is written on them.
  */
 import type { ServerResponse } from 'node:http';
 import { encodeStreamEnvelope, signWebhook } from '@anvil/content-schema';
-import type { ForgeContext, StreamSettings } from '../forge/forge-context.ts';
-import { announcedBody, ENVELOPE_EVENTS, readAnnouncement, type EnvelopeAnnouncement } from '../publish/announce-envelope.ts';
+import type { ForgeContext } from '../forge/forge-context.ts';
+import { announcedBody, type EnvelopeAnnouncement } from '../publish/announce-envelope.ts';
 import { channelEnvelope } from '../publish/channel-state.ts';
 import { storeTime } from '../store/open-store.ts';
-import { rangeAllows, tokensInForce } from './delivery-queue.ts';
+import { rangeAllows } from './delivery-queue.ts';
+import { createSseRegistry, type Admission, type SseStream } from './sse-registry.ts';
 
-type Settings = { [K in keyof StreamSettings]-?: number };
-
-export const STREAM_DEFAULTS: Settings = { maxPerToken: 5_000, maxPerProject: 20_000, keepAliveMs: 15_000, revocationCheckMs: 1_000 };
+export { STREAM_DEFAULTS, type Admission } from './sse-registry.ts';
 
 /** A stream whose receiver does not read this much of what was written is cut off. */
 const MAX_BUFFERED = 64 * 1024 * 1024;
@@ -51,8 +53,6 @@ export interface StreamRequest {
   res: ServerResponse;
 }
 
-export type Admission = { ok: true } | { ok: false; reason: string };
-
 export interface StreamHub {
   /** Whether one more stream of this token and project fits the limits. */
   admit(project: string, tokenId: string): Admission;
@@ -62,19 +62,15 @@ export interface StreamHub {
   count(): number;
 }
 
-interface OpenStream {
-  project: string;
-  channel: string;
+interface OpenStream extends SseStream {
   instanceId: string;
   tokenId: string;
-  res: ServerResponse;
   /** The connect-time envelope has been written: announcements go out at once. */
   ready: boolean;
   /** Announcements that came before that, sent right after it. */
   queued: EnvelopeAnnouncement[];
   /** The envelope last written on this stream. */
   lastSent: string | undefined;
-  closed: boolean;
 }
 
 const hubs = new WeakMap<ForgeContext, StreamHub>();
@@ -91,107 +87,21 @@ export function streamHubOf(ctx: ForgeContext): StreamHub {
 
 function createStreamHub(ctx: ForgeContext): StreamHub {
   const log = ctx.logger.child({ component: 'stream-hub' });
-  const settings = (): Settings => ({
-    maxPerToken: ctx.streams?.maxPerToken ?? STREAM_DEFAULTS.maxPerToken,
-    maxPerProject: ctx.streams?.maxPerProject ?? STREAM_DEFAULTS.maxPerProject,
-    keepAliveMs: ctx.streams?.keepAliveMs ?? STREAM_DEFAULTS.keepAliveMs,
-    revocationCheckMs: ctx.streams?.revocationCheckMs ?? STREAM_DEFAULTS.revocationCheckMs,
-  });
-  const streams = new Set<OpenStream>();
-  const byChannel = new Map<string, Set<OpenStream>>();
-  const perToken = new Map<string, number>();
-  const perProject = new Map<string, number>();
   const frames = new Map<string, { frame: string; signedAt: number }>();
   const bodies = new Map<string, Promise<string | undefined>>();
-  let keepAlive: NodeJS.Timeout | undefined;
-  let revocation: NodeJS.Timeout | undefined;
-  // Announcements are sent one after the other, so that every stream gets them in their order.
-  let lane: Promise<unknown> = Promise.resolve();
-  const inLane = (work: () => Promise<void>) => {
-    lane = lane.then(work).catch((err: unknown) => log.warn({ err }, 'an envelope could not be sent on the streams'));
-  };
-
-  // Subscribed before any stream is served: an envelope announced after a stream's connect-time
-  // envelope was read reaches it (a stream waits for this before reading).
-  const subscribed = ctx.events.subscribe(ENVELOPE_EVENTS, (payload) => {
-    const announcement = readAnnouncement(payload);
-    if (announcement) inLane(() => fanOut(announcement));
-  }, { onMissed: () => inLane(catchUpAll) }).catch((err: unknown) => {
-    log.error({ err }, 'the stream hub cannot hear announced envelopes; streams get them only when they connect');
+  const streams = createSseRegistry<OpenStream>(ctx, {
+    log,
+    noun: 'streams',
+    maxBuffered: MAX_BUFFERED,
+    notReading: 'the receiver does not read its stream',
+    ended: 'stream ended by the forge',
+    endedFields: (s) => ({ project: s.project, instanceId: s.instanceId }),
+    laneFailed: 'an envelope could not be sent on the streams',
+    deaf: 'the stream hub cannot hear announced envelopes; streams get them only when they connect',
+    announced: fanOut,
+    missed: catchUpAll,
+    counted: (open) => ctx.metrics.streamsOpen.set(open),
   });
-
-  const channelKey = (project: string, channel: string) => `${project}\u0000${channel}`;
-  const bump = (map: Map<string, number>, key: string, by: number) => {
-    const n = (map.get(key) ?? 0) + by;
-    if (n > 0) map.set(key, n);
-    else map.delete(key);
-  };
-
-  function add(stream: OpenStream): void {
-    streams.add(stream);
-    const key = channelKey(stream.project, stream.channel);
-    const set = byChannel.get(key) ?? new Set();
-    set.add(stream);
-    byChannel.set(key, set);
-    bump(perToken, stream.tokenId, 1);
-    bump(perProject, stream.project, 1);
-    ctx.metrics.streamsOpen.set(streams.size);
-    armTimers();
-  }
-
-  function remove(stream: OpenStream): void {
-    if (!streams.delete(stream)) return;
-    stream.closed = true;
-    const key = channelKey(stream.project, stream.channel);
-    byChannel.get(key)?.delete(stream);
-    if (byChannel.get(key)?.size === 0) byChannel.delete(key);
-    bump(perToken, stream.tokenId, -1);
-    bump(perProject, stream.project, -1);
-    ctx.metrics.streamsOpen.set(streams.size);
-    if (streams.size === 0) {
-      clearInterval(keepAlive);
-      clearInterval(revocation);
-      keepAlive = revocation = undefined;
-    }
-  }
-
-  function end(stream: OpenStream, why: string): void {
-    if (stream.closed) return;
-    log.debug({ project: stream.project, instanceId: stream.instanceId, why }, 'stream ended by the forge');
-    remove(stream);
-    stream.res.end();
-  }
-
-  function armTimers(): void {
-    const { keepAliveMs, revocationCheckMs } = settings();
-    keepAlive ??= setInterval(() => {
-      for (const s of streams) write(s, ': keep-alive\n\n');
-    }, keepAliveMs);
-    keepAlive.unref();
-    revocation ??= setInterval(() => void checkTokens().catch((err: unknown) => log.warn({ err }, 'the tokens of open streams could not be checked')), revocationCheckMs);
-    revocation.unref();
-  }
-
-  /** Ends the streams whose token is revoked (or gone from the store, or of another project). */
-  async function checkTokens(): Promise<void> {
-    if (streams.size === 0) return;
-    const ids = [...new Set([...streams].map((s) => s.tokenId))];
-    const found = await tokensInForce(ctx, ids);
-    for (const s of [...streams]) {
-      const token = found.get(s.tokenId);
-      if (!token || token.revoked || token.project !== s.project) end(s, 'token revoked');
-    }
-  }
-
-  function write(stream: OpenStream, text: string): boolean {
-    if (stream.closed || stream.res.destroyed) return false;
-    if (stream.res.writableLength > MAX_BUFFERED) {
-      end(stream, 'the receiver does not read its stream');
-      return false;
-    }
-    stream.res.write(text);
-    return true;
-  }
 
   /** The envelope as an event, signed once and shared by every stream for a while. */
   function frameOf(id: string, body: string): string {
@@ -230,7 +140,7 @@ function createStreamHub(ctx: ForgeContext): StreamHub {
     const frame = frameOf(id, body);
     const sent = new Map<string, string[]>();
     for (const s of targets) {
-      if (!write(s, frame)) continue;
+      if (!streams.write(s, frame)) continue;
       s.lastSent = id;
       sent.set(s.project, [...(sent.get(s.project) ?? []), s.instanceId]);
     }
@@ -267,18 +177,12 @@ function createStreamHub(ctx: ForgeContext): StreamHub {
         .where('project', '=', announcement.project).where('instance_id', 'in', ids.slice(i, i + CHUNK)).execute();
       for (const r of found) rows.set(r.instance_id, r);
     }
-    const tokens = await tokensInForce(ctx, [...new Set(candidates.map((s) => s.tokenId))]);
     const ranges = new Map<string, Record<string, string>>();
     const taking: OpenStream[] = [];
-    for (const s of candidates) {
-      const token = tokens.get(s.tokenId);
-      if (!token || token.revoked || token.project !== s.project) {
-        end(s, 'token revoked');
-        continue;
-      }
+    for (const s of await streams.inForce(candidates)) {
       const row = rows.get(s.instanceId);
       if (!row || row.gone_at !== null || row.revoked_at !== null || row.transport !== 'stream' || row.channel !== s.channel) {
-        end(s, 'the receiver is no longer registered to stream on this channel');
+        streams.end(s, 'the receiver is no longer registered to stream on this channel');
         continue;
       }
       if (row.mode !== 'accepting') continue;
@@ -290,7 +194,7 @@ function createStreamHub(ctx: ForgeContext): StreamHub {
   }
 
   async function fanOut(announcement: EnvelopeAnnouncement): Promise<void> {
-    const open = [...(byChannel.get(channelKey(announcement.project, announcement.channel)) ?? [])];
+    const open = streams.onChannel(announcement.project, announcement.channel);
     if (open.length === 0) return;
     for (const s of open) if (!s.ready) s.queued.push(announcement);
     const ready = open.filter((s) => s.ready);
@@ -316,44 +220,24 @@ function createStreamHub(ctx: ForgeContext): StreamHub {
   }
 
   async function catchUpAll(): Promise<void> {
-    const channels = new Map<string, OpenStream[]>();
-    for (const s of streams) {
-      if (!s.ready) continue;
-      const key = channelKey(s.project, s.channel);
-      channels.set(key, [...(channels.get(key) ?? []), s]);
-    }
-    for (const targets of channels.values()) {
-      const first = targets[0]!;
-      await sendCurrent(first.project, first.channel, targets, (s) => s.lastSent).catch((err: unknown) => log.warn({ err }, 'streams could not catch up'));
+    const channels = streams.channels().map((set) => [...set].filter((s) => s.ready));
+    for (const targets of channels) {
+      const first = targets[0];
+      if (first) await sendCurrent(first.project, first.channel, targets, (s) => s.lastSent).catch((err: unknown) => log.warn({ err }, 'streams could not catch up'));
     }
   }
 
   return {
-    admit(project, tokenId) {
-      const { maxPerToken, maxPerProject } = settings();
-      if ((perToken.get(tokenId) ?? 0) >= maxPerToken) return { ok: false, reason: `this access token holds ${maxPerToken} streams on this forge already` };
-      if ((perProject.get(project) ?? 0) >= maxPerProject) return { ok: false, reason: `project ${project} has ${maxPerProject} streams on this forge already` };
-      return { ok: true };
-    },
+    admit: (project, tokenId) => streams.admit(project, tokenId),
 
     async open(request) {
-      const { res } = request;
       const stream: OpenStream = {
-        project: request.project, channel: request.channel, instanceId: request.instanceId, tokenId: request.tokenId, res,
+        project: request.project, channel: request.channel, instanceId: request.instanceId, tokenId: request.tokenId, res: request.res,
         ready: false, queued: [], lastSent: undefined, closed: false,
       };
-      add(stream);
-      res.on('close', () => remove(stream));
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        // nginx and others buffer responses unless told not to: events must go out as written.
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      write(stream, ': anvil stream\n\n');
+      streams.attach(stream, ': anvil stream\n\n');
       try {
-        await subscribed;
+        await streams.subscribed;
         await ctx.db.updateTable('receivers').set({ last_seen_at: storeTime() })
           .where('project', '=', request.project).where('instance_id', '=', request.instanceId).execute();
         await sendCurrent(request.project, request.channel, [stream], () => request.lastEventId);
@@ -365,13 +249,13 @@ function createStreamHub(ctx: ForgeContext): StreamHub {
         }
       } catch (err) {
         log.warn({ err, project: request.project, instanceId: request.instanceId }, 'a stream could not be started');
-        end(stream, 'failed to start');
+        streams.end(stream, 'failed to start');
         return;
       }
       stream.ready = true;
     },
 
-    count: () => streams.size,
+    count: () => streams.count(),
   };
 }
 
