@@ -11,8 +11,8 @@
  * taken through the push path below, and the answer a push would get goes back as an ack.
  */
 import { randomUUID } from 'node:crypto';
-import { watchFile, unwatchFile } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { watchFile, unwatchFile, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -553,10 +553,15 @@ class LiveClient implements AnvilClient {
    */
   private watchState(): void {
     const file = path.join(this.options.cacheDir, STATE_FILE);
-    const onChange = () => {
+    const onChange = (now: Stats) => {
       void (this.applying = this.applying.then(async () => {
-        // This client's own commits fire the watch too; a full load re-verifies every bundle,
-        // so it is done only when the file says something this client does not hold.
+        // This client's own commits fire the watch too, once per apply; a full load re-verifies
+        // every bundle, so it is done only when the file says something this client does not hold.
+        // The file its own last commit made current (the same inode, size and mtime: never
+        // rewritten in place) says what this client holds: no read needed. The watch may also
+        // have seen the file before, mid-commit (linking it as the previous state changes its
+        // ctime): then one stat tells whether the file is, now, the one this client committed.
+        if (this.cache.isLastCommit && (this.cache.isLastCommit(now) || this.cache.isLastCommit(await stat(file).catch(() => now)))) return;
         const text = await readFile(file, 'utf8').catch(() => undefined);
         if (text === undefined || this.closed || sameState(text, this.state)) return;
         const loaded = await this.cache.load();

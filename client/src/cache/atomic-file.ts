@@ -7,7 +7,7 @@
  * cache also needs to keep the previous file under a second name atomically (a hard link).
  */
 import { randomBytes } from 'node:crypto';
-import { close, constants, fsync, openSync, write } from 'node:fs';
+import { close, constants, fstat, fsync, openSync, write } from 'node:fs';
 import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -54,6 +54,35 @@ export async function writeTempDurably(target: string, data: Uint8Array, mode = 
  * writing and syncing. The directory must exist.
  */
 export function writeTempDurablyNow(target: string, data: Uint8Array, mode = 0o644): Promise<string> {
+  return writeTempNow(target, data, mode, false).then((written) => written.path);
+}
+
+/**
+ * Which file a name points to, and which content it holds: inode, size and modification time.
+ * A file of the cache is only ever replaced by a rename, never written in place, so while the
+ * name points to the same inode with the same size and mtime (nanoseconds), the content is the
+ * one written; a new file gets a new inode, and a reused inode a later mtime. (Git's index
+ * recognises unchanged files the same way.)
+ */
+export interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export function sameFile(a: FileIdentity | undefined, b: FileIdentity): boolean {
+  return a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * `writeTempDurablyNow`, also returning the temp file's identity (an fstat of the open file once
+ * written, on the same trip to the I/O threads): after the rename, the target has it.
+ */
+export function writeTempDurablyNowIdentified(target: string, data: Uint8Array, mode = 0o644): Promise<{ path: string; identity: FileIdentity }> {
+  return writeTempNow(target, data, mode, true) as Promise<{ path: string; identity: FileIdentity }>;
+}
+
+function writeTempNow(target: string, data: Uint8Array, mode: number, identify: boolean): Promise<{ path: string; identity: FileIdentity | undefined }> {
   const temp = tempPathFor(target);
   let fd: number;
   try {
@@ -62,14 +91,16 @@ export function writeTempDurablyNow(target: string, data: Uint8Array, mode = 0o6
     return Promise.reject(err as Error);
   }
   const written = (async () => {
+    let identity: FileIdentity | undefined;
     try {
       // One write(2) for the whole buffer in practice; the loop covers a short write.
       for (let at = 0; at < data.byteLength; ) at += await writeAsync(fd, data, at, data.byteLength - at);
       if (DSYNC === 0) await fsyncAsync(fd);
+      if (identify) identity = await fstatAsync(fd);
     } finally {
       await closeAsync(fd);
     }
-    return temp;
+    return { path: temp, identity };
   })();
   return written.catch(async (err: unknown) => {
     await unlink(temp).catch(() => undefined);
@@ -82,6 +113,8 @@ const DSYNC = process.platform === 'win32' ? 0 : (constants.O_DSYNC ?? 0);
 const writeAsync = (fd: number, data: Uint8Array, offset: number, length: number) =>
   new Promise<number>((resolve, reject) => write(fd, data, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+const fstatAsync = (fd: number) => new Promise<FileIdentity>((resolve, reject) =>
+  fstat(fd, (err, stats) => (err ? reject(err) : resolve({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }))));
 const closeAsync = (fd: number) => new Promise<void>((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
 
 /** The second half: the temp file renamed over `target`, and the directory fsynced. */

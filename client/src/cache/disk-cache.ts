@@ -23,7 +23,10 @@ import {
   type EnvelopeSignature,
   type ReceiverState,
 } from '@anvil/content-schema';
-import { TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, syncDirectory, writeFileAtomic, writeTempDurablyNow } from './atomic-file.ts';
+import {
+  TEMP_SUFFIX, errorCode, makeDirectoryDurably, preserveAtomic, renameDurably, sameFile, syncDirectory, writeFileAtomic, writeTempDurablyNow,
+  writeTempDurablyNowIdentified, type FileIdentity,
+} from './atomic-file.ts';
 import { promptsFromBytes, readBundleBytes } from '../bundle/bundle-bytes.ts';
 
 export const STATE_FILE = 'state.json';
@@ -95,6 +98,13 @@ export interface DiskCache {
    * (if they fail, so does the commit, and nothing changes).
    */
   commit(state: ReceiverState, options?: { after?: Promise<unknown> }): Promise<void>;
+  /**
+   * Whether `state.json`, as `stats` (a stat of it) describe it, is the file this cache's last
+   * commit made current — same inode, size and mtime —, so it says what that commit said. False
+   * whenever unsure (nothing committed here yet, or anything else wrote the file since). Optional:
+   * a cache without it has the file read and compared.
+   */
+  isLastCommit?(stats: FileIdentity): boolean;
   /** The newest state that verifies completely, with its bundles; undefined when there is none. */
   load(): Promise<LoadedCache | undefined>;
   /** Removes bundle files that neither state names, and temp files left by crashes. */
@@ -169,6 +179,8 @@ class FileDiskCache implements DiskCache {
   readonly #named = new Set<string>();
   /** False once a load found `state.json` unusable: it must not become the previous state. */
   #currentUsable = true;
+  /** The identity of the `state.json` the last commit here made current. */
+  #committed: FileIdentity | undefined;
 
   constructor(dir: string, options: DiskCacheOptions) {
     this.dir = dir;
@@ -231,7 +243,7 @@ class FileDiskCache implements DiskCache {
       const text = Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8');
       const temp = this.#writing(statePath, async () => {
         await this.#ensureDirectories();
-        return writeTempDurablyNow(statePath, text);
+        return writeTempDurablyNowIdentified(statePath, text);
       });
       const kept = this.#writing(statePath, async () => {
         if (this.#currentUsable) await preserveAtomic(statePath, join(this.dir, PREVIOUS_STATE_FILE));
@@ -256,11 +268,15 @@ class FileDiskCache implements DiskCache {
           // before a state that names them does.
           if (!integrities.every((integrity) => this.#named.has(integrity))) await syncDirectory(this.#bundlesDir);
           await kept;
-          await renameDurably(await temp, statePath);
+          const written = await temp;
+          // Forgotten first: if the rename fails after all, nothing here vouches for state.json.
+          this.#committed = undefined;
+          await renameDurably(written.path, statePath);
+          this.#committed = written.identity;
         });
       } catch (err) {
         await kept.catch(() => undefined);
-        const path = await temp.catch(() => undefined);
+        const path = (await temp.catch(() => undefined))?.path;
         if (path !== undefined) await unlink(path).catch(() => undefined);
         throw err;
       }
@@ -270,6 +286,10 @@ class FileDiskCache implements DiskCache {
         this.#pending.delete(integrity);
       }
     });
+  }
+
+  isLastCommit(stats: FileIdentity): boolean {
+    return sameFile(this.#committed, stats);
   }
 
   load(): Promise<LoadedCache | undefined> {

@@ -186,6 +186,28 @@ describe('disk cache', () => {
       expect((await readdir(dir)).sort()).to.deep.equal([BUNDLES_DIR, STATE_FILE, PREVIOUS_STATE_FILE].sort());
     });
 
+    it('know state.json as the file its own last commit made current, and not once anything else replaced it', async () => {
+      const { a, b } = twoStates();
+      const cache = openDiskCache(dir);
+      const identity = async () => {
+        const info = await stat(join(dir, STATE_FILE));
+        return { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
+      };
+      await apply(cache, a);
+      expect(cache.isLastCommit!(await identity())).to.equal(true);
+      // Another cache of the same folder (another process: `anvil-live freeze`) commits.
+      await apply(openDiskCache(dir), b);
+      expect(cache.isLastCommit!(await identity())).to.equal(false);
+      // A file put there by hand, with the committed file's size, is not it either.
+      await apply(cache, a);
+      const text = await readFile(join(dir, STATE_FILE));
+      await unlink(join(dir, STATE_FILE));
+      await writeFile(join(dir, STATE_FILE), text);
+      expect(cache.isLastCommit!(await identity())).to.equal(false);
+      // A cache that has committed nothing vouches for nothing.
+      expect(openDiskCache(dir).isLastCommit!(await identity())).to.equal(false);
+    });
+
     it('write the new state while its bundles are still being written, and make it current only once they are', async () => {
       const { a, b } = twoStates();
       const cache = openDiskCache(dir);
