@@ -9,6 +9,7 @@ export * from './integrity.ts';
 export * from './signing.ts';
 export * from './stream-event.ts';
 export * from './latency-histogram.ts';
+export * from './usage-sums.ts';
 export { closest } from './did-you-mean.ts';
 
 export {

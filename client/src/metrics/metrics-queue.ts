@@ -11,7 +11,7 @@
  * retained — holding what the forge would have summed from the same events (the count,
  * successes, latency sum and maximum, latency histogram), so analytics come out the same.
  */
-import { bucketOf, emptyHistogram, METRICS_BATCH_LIMITS, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
+import { addCall, callsInBatch, emptyHistogram, METRICS_BATCH_LIMITS, type MetricsAggregate, type MetricsBatch, type MetricsEvent } from '@anvil/content-schema';
 import type { PromptTrack } from '../store/store-snapshot.ts';
 import { metricsEventOf, type MetricsReport } from './report-metrics.ts';
 
@@ -147,12 +147,7 @@ export class MetricsQueue {
     } else if (aggregate.events >= METRICS_BATCH_LIMITS.eventsPerAggregate) {
       return false;
     }
-    const latency = report.latency_ms;
-    aggregate.events++;
-    if (report.success) aggregate.successes++;
-    aggregate.latencySumMs += latency;
-    if (latency > aggregate.latencyMaxMs) aggregate.latencyMaxMs = latency;
-    aggregate.histogram[bucketOf(latency)]!++;
+    addCall(aggregate, report.success, report.latency_ms);
     this.foldedTotal++;
     this.foldedWaiting++;
     return true;
@@ -174,8 +169,7 @@ export class MetricsQueue {
     while (rounds-- > 0 && (this.queue.length > 0 || this.folded.size > 0)) {
       const events = this.queue.splice(0, this.batchSize);
       const aggregates = this.takeAggregates(METRICS_BATCH_LIMITS.aggregates);
-      let calls = events.length;
-      for (const a of aggregates) calls += a.events;
+      const calls = callsInBatch({ events, aggregates });
       this.foldedWaiting -= calls - events.length;
       const dropped = this.unreported;
       const batch: MetricsBatch = {

@@ -14,9 +14,8 @@
  * and the canary guards of the sets and channels it touched are judged (at most every 10 s each).
  */
 import express, { Router, type Request, type Response } from 'express';
-import { METRICS_BATCH_LIMITS, validateMetricsBatch } from '@anvil/content-schema';
+import { callsInBatch, METRICS_BATCH_LIMITS, validateMetricsBatch } from '@anvil/content-schema';
 import type { ForgeContext } from '../forge/forge-context.ts';
-import { callsInBatch } from '../metrics/aggregate-events.ts';
 import { evaluateRolloutGuards } from '../metrics/rollout-guard.ts';
 import { usageSetting } from '../metrics/usage-settings.ts';
 import { pruneRawEvents, recordUsageBatch } from '../metrics/usage-store.ts';

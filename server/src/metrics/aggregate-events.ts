@@ -6,7 +6,7 @@
  * arrive and reading a day of a busy prompt is summing ~1,440 rows, not millions of events.
  * The aggregates a client folded itself (a batch's `aggregates`) are the same sums, added in.
  */
-import { bucketOf, emptyHistogram, type MetricsAggregate, type MetricsBatch } from '@anvil/content-schema';
+import { addCall, addSums, emptyHistogram, type MetricsBatch } from '@anvil/content-schema';
 
 export const MINUTE_MS = 60_000;
 
@@ -70,32 +70,13 @@ export function aggregateBatch(project: string, batch: Pick<MetricsBatch, 'chann
   };
   for (const e of batch.events) {
     const row = rowOf({ project, channel, set: e.set, version: e.version, prompt: e.prompt, variant: e.variant ?? '', minute: minuteOf(eventTime(e.at, now)) });
-    row.events++;
-    if (e.success) row.successes++;
-    row.latencySumMs += e.latencyMs;
-    if (e.latencyMs > row.latencyMaxMs) row.latencyMaxMs = e.latencyMs;
-    row.histogram[bucketOf(e.latencyMs)]!++;
+    addCall(row, e.success, e.latencyMs);
   }
   for (const a of batch.aggregates ?? []) {
     const row = rowOf({ project, channel, set: a.set, version: a.version, prompt: a.prompt, variant: a.variant ?? '', minute: aggregateMinute(a.minute, now) });
-    addAggregate(row, a);
+    addSums(row, a);
   }
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
-}
-
-/** Calls a batch counts, raw and folded: what the forge's rate limit weighs it by. */
-export function callsInBatch(batch: Pick<MetricsBatch, 'events' | 'aggregates'>): number {
-  let n = batch.events.length;
-  for (const a of batch.aggregates ?? []) n += a.events;
-  return n;
-}
-
-function addAggregate(row: AggregateRow, a: MetricsAggregate): void {
-  row.events += a.events;
-  row.successes += a.successes;
-  row.latencySumMs += a.latencySumMs;
-  if (a.latencyMaxMs > row.latencyMaxMs) row.latencyMaxMs = a.latencyMaxMs;
-  for (let i = 0; i < row.histogram.length; i++) row.histogram[i]! += a.histogram[i] ?? 0;
 }
 
 function keyString(k: AggregateKey): string {
