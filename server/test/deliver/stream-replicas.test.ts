@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { createAccessToken } from '../../src/access/access-tokens.ts';
 import { createForgeApp } from '../../src/http/forge-app.ts';
 import { announceEnvelope } from '../../src/publish/announce-envelope.ts';
+import { collectStream } from '../support/collect-stream.ts';
 import { addEnvelope, makeBundle, PROJECT } from '../support/delivery-fixtures.ts';
 import { createTestForge, type TestForge } from '../support/forge-context.ts';
 import { testStoreKind } from '../support/test-postgres.ts';
@@ -52,31 +53,20 @@ describe('streams across forge replicas (issue 16)', function () {
     const abort = new AbortController();
     const stream = await fetch(`${base}/stream?channel=production&instance=app-1`, { headers, signal: abort.signal });
     expect(stream.status).to.equal(200);
-    const reader = stream.body!.getReader();
-    let text = '';
-    const read = (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          text += Buffer.from(value).toString('utf8');
-        }
-      } catch {
-        // aborted at the end of the test
-      }
-    })();
+    const collected = collectStream(stream);
+    const read = collected.ended;
     // Nothing is published yet: only the opening comment.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(text).to.equal(': anvil stream\n\n');
+    expect(collected.text()).to.equal(': anvil stream\n\n');
 
     // Replica A publishes: the envelope is in the shared store, announced without its body.
     const { id, body } = await addEnvelope(a.ctx, [makeBundle('core', '1.1.0', { tone: 'Be kind.' })]);
     await announceEnvelope(a.ctx, { project: PROJECT, channel: 'production', envelope: id, set: 'core', version: '1.1.0' });
     const deadline = Date.now() + 5_000;
-    const arrived = () => text.includes(`id: ${id}`) && text.indexOf('\n\n', text.indexOf(`id: ${id}`)) >= 0;
+    const arrived = () => collected.text().includes(`id: ${id}`) && collected.text().indexOf('\n\n', collected.text().indexOf(`id: ${id}`)) >= 0;
     while (!arrived() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(text).to.contain(`id: ${id}\nevent: envelope\ndata: {"webhook-id":"stm-${id}"`);
-    expect(text).to.contain(`\ndata: ${body}\n\n`);
+    expect(collected.text()).to.contain(`id: ${id}\nevent: envelope\ndata: {"webhook-id":"stm-${id}"`);
+    expect(collected.text()).to.contain(`\ndata: ${body}\n\n`);
     const row = await a.ctx.db.selectFrom('receivers').select(['stream_sent_envelope', 'last_delivery_state']).where('instance_id', '=', 'app-1').executeTakeFirstOrThrow();
     expect(row).to.deep.equal({ stream_sent_envelope: id, last_delivery_state: 'sent' });
     abort.abort();

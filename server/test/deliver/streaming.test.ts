@@ -15,6 +15,7 @@ import { formatReceiverTable, listReceivers } from '../../src/receivers/list-rec
 import { listAudit } from '../../src/store/audit-log.ts';
 import { formatReleaseMessage } from '../../src/release/release-record.ts';
 import { anvil } from '../cli/cli-support.ts';
+import { collectStream } from '../support/collect-stream.ts';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.ts';
 import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
 import { testStoreKind } from '../support/test-postgres.ts';
@@ -293,21 +294,11 @@ describe('streaming receivers (issue 16)', function () {
     const res = await fetch(api(p), { headers: { authorization: `Bearer ${published.tokens.acme}`, ...headers }, signal: abort.signal });
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
-    let text = '';
-    const reader = res.body!.getReader();
+    const collected = collectStream(res);
     const timer = setTimeout(() => abort.abort(), ms);
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString('utf8');
-      }
-    } catch {
-      // aborted: what came so far is the answer
-    } finally {
-      clearTimeout(timer);
-    }
-    return text;
+    await collected.ended;
+    clearTimeout(timer);
+    return collected.text();
   }
 });
 

@@ -16,6 +16,7 @@ import { mcpStreamHubOf } from '../../src/deliver/mcp-stream-hub.ts';
 import { readServedState } from '../../src/deliver/mcp-served-state.ts';
 import { secretBox } from '../../src/forge/secret-box.ts';
 import { mintMcpSessionId, readMcpSessionId } from '../../src/http/mcp-session-id.ts';
+import { collectStream } from '../support/collect-stream.ts';
 import { ADMIN_TOKEN, startPublishedForge, type PublishedForge } from '../support/published-forge.ts';
 import { until } from '../support/until.ts';
 
@@ -154,21 +155,8 @@ describe('forge: prompts over MCP (Streamable HTTP)', function () {
       headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session } : {}), ...extra },
       signal: abort.signal,
     });
-    let text = '';
-    const ended = (async () => {
-      if (!res.body) return;
-      const reader = res.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          text += Buffer.from(value).toString('utf8');
-        }
-      } catch {
-        // aborted by the test
-      }
-    })();
-    const stream = { status: res.status, text: () => text, ended, abort: () => abort.abort() };
+    const { text, ended } = collectStream(res);
+    const stream = { status: res.status, text, ended, abort: () => abort.abort() };
     if (res.status !== 200) await ended;
     else streams.push(stream);
     return stream;
