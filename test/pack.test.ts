@@ -411,13 +411,14 @@ describe('the packed packages, installed outside the repository', function () {
     expect(listed.text).to.include('Ada');
   });
 
-  it('anvil analytics from the installed package: the calls the installed client reported, as the forge counted them', async function () {
+  it('anvil analytics from the installed package: the calls the installed client reported, raw and folded, as the forge counted them; the forge\'s MCP session and its stream', async function () {
     // The forge again, on the store it left: the app's token and the release are still there
     // (on another port: the app is pointed at it).
     forge = await startForge(forgeDir, forgeEnv());
     await writeFile(path.join(app, 'report.js'), [
       "import { createClientFromConfig } from '@anvil/client';",
-      "const anvil = await createClientFromConfig('anvil-live.json', { forge: process.env.FORGE_URL, readyTimeoutMs: 0, pollMs: 0 });",
+      // Four reports sent raw, the other six folded into aggregates (as past the allowance of a busy app).
+      "const anvil = await createClientFromConfig('anvil-live.json', { forge: process.env.FORGE_URL, readyTimeoutMs: 0, pollMs: 0, metrics: { rawPerFlush: 4 } });",
       'const errors = [];',
       "anvil.on('error', (err) => errors.push(String(err)));",
       'await anvil.sync();',
@@ -436,7 +437,7 @@ describe('the packed packages, installed outside the repository', function () {
     const { version, stats, errors } = JSON.parse(reported.stdout) as { version: string; stats: Record<string, number>; errors: string[] };
     expect(errors).to.deep.equal([]);
     // close() sent the queue: every report reached the forge, none dropped.
-    expect(stats).to.include({ queued: 0, sent: 10, dropped: 0, failedBatches: 0 });
+    expect(stats).to.include({ queued: 0, sent: 10, folded: 6, dropped: 0, failedBatches: 0 });
 
     const analytics = await anvilOk(forgeDir, ['analytics', 'hello', '--json']);
     const report = JSON.parse(analytics.stdout) as {
@@ -449,6 +450,24 @@ describe('the packed packages, installed outside the repository', function () {
     expect(report.versions[0]!.latencyMs).to.include({ mean: 24.5, max: 29 });
     const table = await anvilOk(forgeDir, ['analytics', 'hello']);
     expect(table.stdout).to.include('my-prompts/hello').and.match(new RegExp(`^${version.replace(/[.+]/g, '\\$&')}\\s+10\\s+70\\.0%`, 'm'));
+
+    // The same forge serves the channel over MCP with a session, and opens the session's stream
+    // (where list_changed would come): the MCP SDK, a dependency of the installed package, loaded on use.
+    const mcpUrl = `${forge.url}/api/v1/projects/my-prompts/mcp?channel=development`;
+    const initialized = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pack-test', version: '1' } } }),
+    });
+    expect(initialized.status).to.equal(200);
+    const session = initialized.headers.get('mcp-session-id');
+    expect(session).to.be.a('string').and.not.equal('');
+    expect(((await initialized.json()) as { result?: { capabilities?: Record<string, unknown> } }).result?.capabilities).to.have.property('prompts');
+    const abort = new AbortController();
+    const stream = await fetch(mcpUrl, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' }, signal: abort.signal });
+    expect(stream.status).to.equal(200);
+    expect(stream.headers.get('content-type')).to.match(/^text\/event-stream/);
+    abort.abort();
   });
 
   it('anvil peers from the installed package: a forge with knownForges browses the running forge and connects its project', async function () {
